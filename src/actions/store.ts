@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { pgSchema } from '../threads/index.ts';
+import type { ActionName, Risk, VerifySpec } from './catalogue.ts';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'sending' | 'accepted' | 'refused' | 'failed' | 'not_sent';
+
+export interface ActionResult {
+  status: 'accepted' | 'refused' | 'failed' | 'not_sent';
+  /** The control plane's HTTP status, when it answered. */
+  http_status?: number;
+  operation_id?: string;
+  /** In words: the control plane's reason for a refusal, the error of a failure. */
+  message: string;
+  attempts: number;
+  at: string;
+}
+
+export interface Verification {
+  state: 'scheduled' | 'running' | 'done';
+  at: string;
+  recovered?: boolean;
+  value?: number;
+  message?: string;
+}
+
+/** A proposed action and everything that happened to it. Never holds a token. */
+export interface ApprovalRecord {
+  approval_id: string;
+  thread_id: string;
+  workspace: string;
+  action: ActionName;
+  params: Record<string, unknown>;
+  summary: string;
+  reason: string;
+  evidence_ids: string[];
+  risk: Risk;
+  agent: string;
+  approvers: string[];
+  self_approval: boolean;
+  /** Who was talking to the agents when it was proposed, and whether they asked for it. */
+  requested_by: string;
+  requested: boolean;
+  status: ApprovalStatus;
+  created_at: string;
+  expires_at: string;
+  decided_by?: string;
+  decided_at?: string;
+  comment?: string;
+  idempotency_key: string;
+  result?: ActionResult;
+  verify?: VerifySpec;
+  verification?: Verification;
+}
+
+/** Where approvals live, beside the conversations; status changes are compare-and-set, so one decision wins. */
+export interface ApprovalStore {
+  create(r: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  byThread(threadId: string): Promise<ApprovalRecord[]>;
+  byStatus(statuses: ApprovalStatus[]): Promise<ApprovalRecord[]>;
+  /** Applies `patch` only if the status is one of `from`; the updated record, or undefined when it was not. */
+  transition(id: string, from: ApprovalStatus[], patch: Partial<ApprovalRecord>): Promise<ApprovalRecord | undefined>;
+  /** Claims one verification that is due (scheduled, at or before `now`), marking it running. */
+  claimVerification(now: Date): Promise<ApprovalRecord | undefined>;
+  update(id: string, patch: Partial<ApprovalRecord>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Approvals in one JSON file in the data folder (one process), rewritten atomically. */
+export class FileApprovalStore implements ApprovalStore {
+  private readonly records = new Map<string, ApprovalRecord>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (fs.existsSync(file)) for (const r of JSON.parse(fs.readFileSync(file, 'utf8')) as ApprovalRecord[]) this.records.set(r.approval_id, r);
+  }
+
+  async create(r: ApprovalRecord) {
+    if (this.records.has(r.approval_id)) throw new Error(`approval ${r.approval_id} exists`);
+    this.records.set(r.approval_id, structuredClone(r));
+    await this.save();
+  }
+  async get(id: string) {
+    const r = this.records.get(id);
+    return r ? structuredClone(r) : undefined;
+  }
+  async byThread(threadId: string) {
+    return [...this.records.values()].filter((r) => r.thread_id === threadId).sort((a, b) => a.created_at.localeCompare(b.created_at)).map((r) => structuredClone(r));
+  }
+  async byStatus(statuses: ApprovalStatus[]) {
+    return [...this.records.values()].filter((r) => statuses.includes(r.status)).map((r) => structuredClone(r));
+  }
+  async transition(id: string, from: ApprovalStatus[], patch: Partial<ApprovalRecord>) {
+    // Check and set without an await between them: one decision wins.
+    const r = this.records.get(id);
+    if (!r || !from.includes(r.status)) return undefined;
+    Object.assign(r, patch);
+    const out = structuredClone(r);
+    await this.save();
+    return out;
+  }
+  async claimVerification(now: Date) {
+    const due = [...this.records.values()].find((r) => r.verification?.state === 'scheduled' && Date.parse(r.verification.at) <= now.getTime());
+    if (!due) return undefined;
+    due.verification = { ...due.verification!, state: 'running' };
+    const out = structuredClone(due);
+    await this.save();
+    return out;
+  }
+  async update(id: string, patch: Partial<ApprovalRecord>) {
+    const r = this.records.get(id);
+    if (!r) return;
+    Object.assign(r, patch);
+    await this.save();
+  }
+  async close() {
+    await this.writing;
+  }
+  private save(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await fs.promises.writeFile(tmp, JSON.stringify([...this.records.values()]));
+      await fs.promises.rename(tmp, this.file);
+    });
+    return this.writing;
+  }
+}
+
+/** Approvals in PostgreSQL, shared by replicas: a decision is one conditional UPDATE. */
+export class PostgresApprovalStore implements ApprovalStore {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string): Promise<PostgresApprovalStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 5 });
+    await pgSchema(pool, 'aiops_approvals', [
+      `CREATE TABLE IF NOT EXISTS aiops_approvals (
+      approval_id text PRIMARY KEY, thread_id text NOT NULL, workspace text NOT NULL, status text NOT NULL,
+      created_at timestamptz NOT NULL, verify_at timestamptz, verify_state text, record jsonb NOT NULL)`,
+      'CREATE INDEX IF NOT EXISTS aiops_approvals_by_thread ON aiops_approvals (thread_id, created_at)',
+      'CREATE INDEX IF NOT EXISTS aiops_approvals_by_status ON aiops_approvals (status)',
+      "CREATE INDEX IF NOT EXISTS aiops_approvals_due ON aiops_approvals (verify_at) WHERE verify_state = 'scheduled'",
+    ]);
+    return new PostgresApprovalStore(pool);
+  }
+
+  async create(r: ApprovalRecord) {
+    await this.pool.query(
+      'INSERT INTO aiops_approvals (approval_id, thread_id, workspace, status, created_at, verify_at, verify_state, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [r.approval_id, r.thread_id, r.workspace, r.status, r.created_at, r.verification?.at ?? null, r.verification?.state ?? null, JSON.stringify(r)],
+    );
+  }
+  async get(id: string) {
+    const res = await this.pool.query('SELECT record FROM aiops_approvals WHERE approval_id = $1', [id]);
+    return res.rows[0]?.record as ApprovalRecord | undefined;
+  }
+  async byThread(threadId: string) {
+    const res = await this.pool.query('SELECT record FROM aiops_approvals WHERE thread_id = $1 ORDER BY created_at', [threadId]);
+    return res.rows.map((r) => r.record as ApprovalRecord);
+  }
+  async byStatus(statuses: ApprovalStatus[]) {
+    const res = await this.pool.query('SELECT record FROM aiops_approvals WHERE status = ANY($1)', [statuses]);
+    return res.rows.map((r) => r.record as ApprovalRecord);
+  }
+  async transition(id: string, from: ApprovalStatus[], patch: Partial<ApprovalRecord>) {
+    const res = await this.pool.query(
+      `UPDATE aiops_approvals SET record = record || $3::jsonb, status = COALESCE($3::jsonb->>'status', status),
+         verify_at = COALESCE(($3::jsonb->'verification'->>'at')::timestamptz, verify_at), verify_state = COALESCE($3::jsonb->'verification'->>'state', verify_state)
+       WHERE approval_id = $1 AND status = ANY($2) RETURNING record`,
+      [id, from, JSON.stringify(patch)],
+    );
+    return res.rows[0]?.record as ApprovalRecord | undefined;
+  }
+  async claimVerification(now: Date) {
+    const res = await this.pool.query(
+      `UPDATE aiops_approvals SET verify_state = 'running', record = jsonb_set(record, '{verification,state}', '"running"')
+       WHERE approval_id = (SELECT approval_id FROM aiops_approvals WHERE verify_state = 'scheduled' AND verify_at <= $1 ORDER BY verify_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING record`,
+      [now.toISOString()],
+    );
+    return res.rows[0]?.record as ApprovalRecord | undefined;
+  }
+  async update(id: string, patch: Partial<ApprovalRecord>) {
+    await this.pool.query(
+      `UPDATE aiops_approvals SET record = record || $2::jsonb, status = COALESCE($2::jsonb->>'status', status),
+         verify_state = COALESCE($2::jsonb->'verification'->>'state', verify_state) WHERE approval_id = $1`,
+      [id, JSON.stringify(patch)],
+    );
+  }
+  async close() {
+    await this.pool.end();
+  }
+}

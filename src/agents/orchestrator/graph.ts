@@ -1,0 +1,40 @@
+import { END, START, StateGraph } from '@langchain/langgraph';
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import { ChatState } from './state.ts';
+import { intake } from './nodes/intake.ts';
+import { route, toSpecialists } from './nodes/route.ts';
+import { specialistNode } from './nodes/specialists.ts';
+import { synthesize } from './nodes/synthesize.ts';
+import { verify } from './nodes/verify.ts';
+import { respond } from './nodes/respond.ts';
+import { propose } from './nodes/propose.ts';
+
+/**
+ * intake → route → specialists (in parallel) → synthesize → verify → propose → respond.
+ * Each specialist is its own subgraph; the thread's state lives in the checkpointer.
+ */
+export function buildChatGraph(checkpointer: BaseCheckpointSaver) {
+  return new StateGraph(ChatState)
+    .addNode('intake', intake)
+    .addNode('route', route)
+    .addNode('sre', specialistNode('sre'))
+    .addNode('security', specialistNode('security'))
+    .addNode('efficiency', specialistNode('efficiency'))
+    .addNode('synthesize', synthesize)
+    .addNode('verify', verify)
+    .addNode('propose', propose)
+    .addNode('respond', respond)
+    .addEdge(START, 'intake')
+    .addEdge('intake', 'route')
+    .addConditionalEdges('route', toSpecialists, ['sre', 'security', 'efficiency', 'synthesize'])
+    .addEdge('sre', 'synthesize')
+    .addEdge('security', 'synthesize')
+    .addEdge('efficiency', 'synthesize')
+    .addEdge('synthesize', 'verify')
+    .addEdge('verify', 'propose')
+    .addEdge('propose', 'respond')
+    .addEdge('respond', END)
+    .compile({ checkpointer });
+}
+
+export type ChatGraph = ReturnType<typeof buildChatGraph>;

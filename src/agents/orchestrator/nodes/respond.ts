@@ -1,0 +1,86 @@
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import { runContext } from '../../context.ts';
+import { byScore } from '../../hypotheses.ts';
+import { knowledgeRefs, narrate } from '../../narrator.ts';
+import { actionLines } from './propose.ts';
+import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
+
+/** The answer: the verified draft, or the narrator's; recorded on the thread with how it was made. */
+export function respond(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {
+  const rc = runContext(config);
+  const plan = state.plan!;
+  const hypotheses = [...state.hypotheses].sort(byScore);
+  const turnIds = new Set(state.turnEvidence);
+  const evidence = state.evidence.filter((e) => turnIds.has(e.id));
+  const llm = state.draft !== null;
+  const order = [...plan.agents].sort((a, b) => (a === hypotheses[0]?.agent ? -1 : b === hypotheses[0]?.agent ? 1 : 0));
+  const refs = knowledgeRefs(evidence, state.runs, order);
+  // The runbook is always named, whether or not the model did.
+  const unnamed = llm ? refs.runbooks.filter((r) => !state.draft!.text.includes(r.attributes.path!)) : [];
+  const runbookLine = unnamed.length ? `\n\nRunbook: ${unnamed.map((r) => `"${r.attributes.title}", section "${r.attributes.action_section ?? r.attributes.section}": ${r.attributes.action_citation ?? r.attributes.citation} [${r.id}]`).join('; ')}.` : '';
+  // What waits for approval is always said the same way, whoever wrote the rest.
+  const actions = actionLines(state.proposals, state.dropped);
+  const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';
+  const body = llm
+    ? `${state.draft!.text}${runbookLine}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
+    : narrate({
+        workspace: rc.workspace,
+        window: plan.window,
+        agents: plan.agents,
+        hypotheses,
+        evidence,
+        runs: state.runs,
+        fallbackReason: rc.deps.model ? (state.fallback ?? undefined) : undefined,
+        redact: (t) => rc.redactor.redact(t),
+      });
+  // The action lines go before the closing note on how the answer was written.
+  const footer = /\n\n\(Written[^\n]*\)$/.exec(body);
+  const text = !actionText ? body : footer ? `${body.slice(0, footer.index)}${actionText}${footer[0]}` : `${body}${actionText}`;
+  const meta: AnswerMeta = {
+    turn: state.turn,
+    hypotheses: hypotheses.filter((h) => !h.explained_by).concat(hypotheses.filter((h) => h.explained_by)),
+    evidence_ids: evidence.map((e) => e.id),
+    agents: plan.agents,
+    path: llm ? 'llm' : 'deterministic',
+    ...(llm ? {} : { fallback_reason: rc.deps.model ? (state.fallback ?? 'no draft') : 'no language model is configured' }),
+    prompts: llm ? state.draft!.prompts : [],
+    model: llm ? state.draft!.model : null,
+    ...(state.grounding ? { grounding: state.grounding } : {}),
+    window: { from: new Date(plan.window.from).toISOString(), to: new Date(plan.window.to).toISOString() },
+    routing: { method: plan.method, reason: plan.reason, skipped: plan.skipped },
+    tracking_id: rc.trackingId,
+    usage: { llm_calls: rc.usage.llmCalls, prompt_tokens: rc.usage.promptTokens, completion_tokens: rc.usage.completionTokens },
+    approvals: state.proposals.map((p) => ({
+      approval_id: p.approval_id,
+      action: p.action,
+      params: p.params,
+      summary: p.summary,
+      reason: p.reason,
+      risk: p.risk,
+      approvers: p.approvers,
+      evidence_ids: p.evidence_ids,
+      status: 'pending',
+    })),
+    refused_actions: state.dropped.filter((d) => d.requested).map((d) => d.reason),
+    citations: refs.runbooks.map((e) => ({
+      evidence_id: e.id,
+      title: e.attributes.title!,
+      section: e.attributes.section!,
+      citation: e.attributes.citation!,
+      ...(e.attributes.action_citation ? { action_citation: e.attributes.action_citation } : {}),
+    })),
+    similar_incidents: refs.incidents.map((e) => ({
+      evidence_id: e.id,
+      incident_id: e.attributes.incident_id!,
+      thread_id: e.attributes.thread_id!,
+      root_service: e.attributes.root_service!,
+      root_kind: e.attributes.root_kind!,
+      at: new Date(e.numbers.at_ms!).toISOString(),
+    })),
+  };
+  rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'respond', status: 'done', detail: meta.path } });
+  return {
+    answer: { text, meta },
+    messages: [{ role: 'assistant', content: text, at: new Date().toISOString(), turn: state.turn, meta }],
+  };
+}

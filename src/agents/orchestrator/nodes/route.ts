@@ -1,0 +1,110 @@
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import { Send } from '@langchain/langgraph';
+import { AGENTS, type AgentName, type Policies } from '../../../policies/schema.ts';
+import { hasRole } from '../../../auth/principal.ts';
+import { render, refOf } from '../../../prompts/registry.ts';
+import { runContext, type RunContext } from '../../context.ts';
+import { classifyWithModel } from '../../llm.ts';
+import type { Assignment } from '../../specialists/specialist.ts';
+import type { ChatStateType, ChatUpdate, Plan } from '../state.ts';
+import { labelPattern, type AlertContext } from '../../../alerts/context.ts';
+import { parseDuration } from '../../../config/duration.ts';
+
+const MIN = 60_000;
+
+/** Keyword scores per specialist; several may answer when their scores are close to the best. */
+export function lexicalRoute(text: string, policy: Policies['routing']): { agents: AgentName[]; scores: Record<string, number> } {
+  const lower = ` ${text.toLowerCase().replace(/[^a-z0-9\s-]/g, ' ')} `;
+  const scores: Record<string, number> = {};
+  for (const agent of AGENTS) {
+    scores[agent] = policy.agents[agent]!.keywords.filter((k) => lower.includes(` ${k.toLowerCase()} `) || lower.includes(` ${k.toLowerCase()}s `)).length;
+  }
+  const best = Math.max(...Object.values(scores));
+  if (best === 0) return { agents: [...policy.default_agents], scores };
+  return { agents: AGENTS.filter((a) => scores[a]! > 0 && scores[a]! >= best * policy.multi_agent_share), scores };
+}
+
+/** An alert routes by the rules of policies/alerts.yaml (labels), else by the words of its name and summary. */
+export function alertRoute(alert: AlertContext, policies: Policies): Pick<Plan, 'agents' | 'method' | 'reason'> {
+  for (const [i, rule] of policies.alerts.routing.entries()) {
+    if (Object.entries(rule.match).every(([label, re]) => labelPattern(re).test(alert.labels[label] ?? ''))) {
+      return { agents: [...rule.agents], method: 'rules', reason: `alert rule ${i + 1} (${Object.entries(rule.match).map(([k, v]) => `${k}=~${v}`).join(', ')})` };
+    }
+  }
+  const words = `${alert.alertname.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ')} ${alert.summary} ${alert.description}`;
+  const lexical = lexicalRoute(words, policies.routing);
+  const named = Object.entries(lexical.scores).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  return { agents: lexical.agents, method: named ? 'lexical' : 'default', reason: named ? `alert keywords: ${named}` : 'alert without keywords; default specialists' };
+}
+
+async function decide(state: ChatStateType, rc: RunContext): Promise<Pick<Plan, 'agents' | 'method' | 'reason'>> {
+  const { policies, model, prompts } = rc.deps;
+  if (state.alert) return alertRoute(state.alert, policies);
+  const lexical = lexicalRoute(state.question, policies.routing);
+  const named = Object.entries(lexical.scores).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (model && policies.llm.route_with_llm) {
+    const prompt = prompts.get('route');
+    const { system, user } = render(prompt, { question: rc.redactor.redact(state.question), services: rc.services.join(', ') || '(none seen yet)' });
+    try {
+      const d = await classifyWithModel(rc, model, system, user);
+      return { agents: [...new Set(d.agents)], method: 'llm', reason: d.reason || `model (${refOf(prompt).id} v${prompt.version})` };
+    } catch (err) {
+      rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'routing with the model failed; routing by keywords');
+    }
+  }
+  return { agents: lexical.agents, method: named ? 'lexical' : 'default', reason: named ? `keywords: ${named}` : 'no keywords; default specialists' };
+}
+
+/** Picks the specialists, the window and the services in focus. */
+export async function route(state: ChatStateType, config: LangGraphRunnableConfig): Promise<ChatUpdate> {
+  const rc = runContext(config);
+  rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'started' } });
+  const decision = await decide(state, rc);
+  const facts = state.facts!;
+  const alert = state.alert;
+  // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
+  const window = alert
+    ? alertWindow(alert, rc)
+    : (facts.window ?? (state.plan && !facts.services.length ? state.plan.window : undefined) ?? { from: rc.now - 30 * MIN, to: rc.now });
+  const start = alert?.starts_at ?? facts.incidentStart;
+  const baseline = start ? { from: start - 2 * 60 * MIN, to: start - 5 * MIN } : undefined;
+  const principal = { sub: rc.sub, roles: rc.roles, workspaces: [rc.workspace] };
+  const skipped: Plan['skipped'] = [];
+  const agents = decision.agents.filter((a) => {
+    const roles = rc.deps.policies.routing.agents[a]!.roles;
+    if (hasRole(principal, ...roles)) return true;
+    skipped.push({ agent: a, reason: `needs the role ${roles.join(' or ')}` });
+    rc.emit({ event: 'agent.step', data: { agent: a, step: 'route', status: 'skipped', detail: `needs the role ${roles.join(' or ')}` } });
+    return false;
+  });
+  const focus = alert?.service && rc.services.includes(alert.service) && !facts.services.includes(alert.service) ? [alert.service, ...facts.services] : facts.services;
+  const plan: Plan = { agents, method: decision.method, reason: decision.reason, window, baseline, focus, skipped };
+  rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` } });
+  return { plan };
+}
+
+function alertWindow(alert: AlertContext, rc: RunContext): { from: number; to: number } {
+  const w = rc.deps.policies.alerts.window;
+  const before = parseDuration(w.before_start)!;
+  const min = parseDuration(w.min)!;
+  const max = parseDuration(w.max)!;
+  const from = Math.max(rc.now - max, Math.min(rc.now - min, alert.starts_at - before));
+  return { from, to: rc.now };
+}
+
+/** Fans out to the chosen specialists, in parallel. */
+export function toSpecialists(state: ChatStateType): Send[] | 'synthesize' {
+  const plan = state.plan!;
+  if (plan.agents.length === 0) return 'synthesize';
+  return plan.agents.map((agent) => {
+    const assignment: Assignment = {
+      question: state.question,
+      facts: state.facts!,
+      window: plan.window,
+      baseline: plan.baseline,
+      focus: plan.focus,
+      ...(state.alert ? { alertname: state.alert.alertname } : {}),
+    };
+    return new Send(agent, { assignment });
+  });
+}

@@ -1,0 +1,112 @@
+import { Annotation } from '@langchain/langgraph';
+import type { Evidence } from '../../tools/evidence.ts';
+import type { Hypothesis } from '../hypotheses.ts';
+import type { QuestionFacts } from '../question.ts';
+import type { ToolRunSummary, TimeWindow } from '../specialists/specialist.ts';
+import type { GroundingReport } from '../grounding.ts';
+import type { PromptRef } from '../../prompts/registry.ts';
+import type { AgentName } from '../../policies/schema.ts';
+import type { Proposal } from '../../actions/catalogue.ts';
+import type { ScoredDraft } from '../../actions/drafts.ts';
+import type { AlertContext } from '../../alerts/context.ts';
+
+/** A proposal of this turn with the approval id it waits under. */
+export type TurnProposal = Proposal & { approval_id: string };
+/** A draft the catalogue refused, kept for the log, the audit trail and (when a person asked for it) the answer. */
+export interface DroppedProposal {
+  action: string;
+  params: Record<string, unknown>;
+  agent: string;
+  requested: boolean;
+  reason: string;
+}
+
+export interface Plan {
+  agents: AgentName[];
+  method: 'llm' | 'lexical' | 'default' | 'rules';
+  reason: string;
+  window: TimeWindow;
+  baseline?: TimeWindow;
+  focus: string[];
+  skipped: { agent: AgentName; reason: string }[];
+}
+
+export interface Draft {
+  text: string;
+  prompts: PromptRef[];
+  model: string;
+}
+
+/** What an answer carries besides its text (also stored on the assistant message). */
+export interface AnswerMeta {
+  turn: number;
+  hypotheses: Hypothesis[];
+  evidence_ids: string[];
+  agents: AgentName[];
+  path: 'llm' | 'deterministic';
+  fallback_reason?: string;
+  prompts: PromptRef[];
+  model: string | null;
+  grounding?: GroundingReport;
+  window: { from: string; to: string };
+  routing: { method: Plan['method']; reason: string; skipped: Plan['skipped'] };
+  tracking_id: string;
+  usage: { llm_calls: number; prompt_tokens: number; completion_tokens: number };
+  /** Actions proposed in this answer, each waiting for a person to approve it. */
+  approvals: { approval_id: string; action: string; params: Record<string, unknown>; summary: string; reason: string; risk: string; approvers: string[]; evidence_ids: string[]; status: string }[];
+  /** Actions the person asked for that were not proposed, and why. */
+  refused_actions: string[];
+  /** Runbook sections the answer points to. */
+  citations: { evidence_id: string; title: string; section: string; citation: string; action_citation?: string }[];
+  /** Past incidents of the workspace like this one. */
+  similar_incidents: { evidence_id: string; incident_id: string; thread_id: string; root_service: string; root_kind: string; at: string }[];
+}
+
+export interface ThreadMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  at: string;
+  turn: number;
+  meta?: AnswerMeta;
+}
+
+/** Reducer for per-turn lists that parallel specialists add to: `null` starts the turn afresh. */
+const perTurn = <T>() =>
+  Annotation<T[]>({
+    reducer: (a, b) => (b === null ? [] : [...a, ...(b as T[])]),
+    default: () => [],
+  });
+
+/** Evidence of all turns, newest kept: follow-up questions see what earlier turns found. */
+const MAX_EVIDENCE = 400;
+
+export const ChatState = Annotation.Root({
+  messages: Annotation<ThreadMessage[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  evidence: Annotation<Evidence[]>({
+    reducer: (a, b) => {
+      const seen = new Set(b.map((e) => e.id));
+      return [...a.filter((e) => !seen.has(e.id)), ...b].slice(-MAX_EVIDENCE);
+    },
+    default: () => [],
+  }),
+  question: Annotation<string>(),
+  /** The alert this turn investigates, when an alert started it (null for a person's question). */
+  alert: Annotation<AlertContext | null>({ reducer: (_, b) => b ?? null, default: () => null }),
+  turn: Annotation<number>({ reducer: (_, b) => b, default: () => 0 }),
+  facts: Annotation<QuestionFacts | null>({ reducer: (_, b) => b, default: () => null }),
+  plan: Annotation<Plan | null>({ reducer: (_, b) => b, default: () => null }),
+  hypotheses: perTurn<Hypothesis>(),
+  runs: perTurn<ToolRunSummary>(),
+  turnEvidence: perTurn<string>(),
+  proposalDrafts: perTurn<ScoredDraft>(),
+  proposals: perTurn<TurnProposal>(),
+  dropped: perTurn<DroppedProposal>(),
+  draft: Annotation<Draft | null>({ reducer: (_, b) => b, default: () => null }),
+  /** Why the deterministic narrator answers this turn although a model is configured. */
+  fallback: Annotation<string | null>({ reducer: (_, b) => b, default: () => null }),
+  grounding: Annotation<GroundingReport | null>({ reducer: (_, b) => b, default: () => null }),
+  answer: Annotation<{ text: string; meta: AnswerMeta } | null>({ reducer: (_, b) => b, default: () => null }),
+});
+
+export type ChatStateType = typeof ChatState.State;
+export type ChatUpdate = typeof ChatState.Update;

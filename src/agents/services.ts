@@ -1,0 +1,22 @@
+import { readRows, type Store } from '../clickhouse/store.ts';
+import { IN_WORKSPACE } from '../tools/run.ts';
+
+const cache = new Map<string, { at: number; services: string[] }>();
+const TTL_MS = 60_000;
+
+/** Services seen in a workspace's telemetry over the last day (cached for a minute). */
+export async function knownServices(store: Store, workspace: string, tenantAttribute: string, now = Date.now()): Promise<string[]> {
+  const hit = cache.get(workspace);
+  if (hit && Date.now() - hit.at < TTL_MS) return hit.services;
+  const rows = await readRows<{ s: string }>(store, {
+    query: `SELECT DISTINCT ServiceName AS s FROM otel_traces
+            WHERE ${IN_WORKSPACE} AND Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND ServiceName != ''
+            UNION DISTINCT
+            SELECT DISTINCT ServiceName AS s FROM otel_metrics_gauge
+            WHERE ${IN_WORKSPACE} AND TimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND ServiceName != ''`,
+    params: { tenant_attribute: tenantAttribute, workspace, from: now - 24 * 3600_000 },
+  });
+  const services = rows.map((r) => r.s).sort();
+  cache.set(workspace, { at: Date.now(), services });
+  return services;
+}

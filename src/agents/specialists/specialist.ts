@@ -1,0 +1,160 @@
+import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { Evidence } from '../../tools/evidence.ts';
+import { runTool } from '../../tools/definition.ts';
+import { findTool } from '../../tools/registry.ts';
+import { toolContext, runContext, type RunContext } from '../context.ts';
+import type { Hypothesis } from '../hypotheses.ts';
+import type { QuestionFacts } from '../question.ts';
+import type { AgentName } from '../../policies/schema.ts';
+import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
+
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+/** What the orchestrator hands a specialist. */
+export interface Assignment {
+  question: string;
+  facts: QuestionFacts;
+  window: TimeWindow;
+  baseline?: TimeWindow;
+  /** Services the question is about (may be empty). */
+  focus: string[];
+  /** The alert the conversation is about, when it started from one. */
+  alertname?: string;
+}
+
+export interface PlaybookStep {
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+/** One tool call of a turn, kept for the synthesis prompt and the thread. */
+export interface ToolRunSummary {
+  agent: string;
+  tool: string;
+  args: Record<string, unknown>;
+  evidence_ids: string[];
+  notes: string[];
+  rendered: string;
+  elapsed_ms: number;
+  error?: string;
+}
+
+export const SpecialistState = Annotation.Root({
+  assignment: Annotation<Assignment>(),
+  steps: Annotation<PlaybookStep[]>({ reducer: (_, b) => b, default: () => [] }),
+  evidence: Annotation<Evidence[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  runs: Annotation<ToolRunSummary[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  hypotheses: Annotation<Hypothesis[]>({ reducer: (_, b) => b, default: () => [] }),
+  drafts: Annotation<ScoredDraft[]>({ reducer: (_, b) => b, default: () => [] }),
+});
+export type SpecialistStateType = typeof SpecialistState.State;
+
+export interface SpecialistDefinition {
+  name: AgentName;
+  /** The typed tool calls for this assignment: the playbook. */
+  plan(a: Assignment, rc: RunContext): PlaybookStep[];
+  /** Root-cause candidates from the evidence gathered. */
+  assess(state: SpecialistStateType, rc: RunContext): Promise<Hypothesis[]>;
+}
+
+/** ISO arguments for a tool window. */
+export function windowArgs(w: TimeWindow, baseline?: TimeWindow): Record<string, string> {
+  return {
+    from: new Date(w.from).toISOString(),
+    to: new Date(w.to).toISOString(),
+    ...(baseline ? { baseline_from: new Date(baseline.from).toISOString(), baseline_to: new Date(baseline.to).toISOString() } : {}),
+  };
+}
+
+/** Runs one tool call for a specialist: events out, a failure noted rather than thrown. */
+async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promise<{ evidence: Evidence[]; run: ToolRunSummary }> {
+  const started = performance.now();
+  rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'started' } });
+  try {
+    const result = await runTool(findTool(step.tool)!, toolContext(rc), step.args);
+    const elapsed = Math.round(performance.now() - started);
+    rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: result.evidence } });
+    rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
+    return {
+      evidence: result.evidence,
+      run: { agent, tool: step.tool, args: step.args, evidence_ids: result.evidence.map((e) => e.id), notes: result.notes, rendered: result.rendered, elapsed_ms: elapsed },
+    };
+  } catch (err) {
+    if (rc.signal?.aborted) throw err;
+    const detail = (err as { detail?: string; message?: string }).detail ?? (err as Error).message;
+    rc.deps.logger.warn({ tracking_id: rc.trackingId, agent, tool: step.tool, err: detail }, 'tool call failed');
+    rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'failed', detail } });
+    return {
+      evidence: [],
+      run: { agent, tool: step.tool, args: step.args, evidence_ids: [], notes: [], rendered: '', elapsed_ms: Math.round(performance.now() - started), error: detail },
+    };
+  }
+}
+
+/** What a fault of each kind is called when looking it up in runbooks and past incidents. */
+const KIND_QUERY: Record<string, string> = {
+  bad_deploy: 'error rate rose right after a deploy; the new version fails requests; roll back',
+  oom_crashloop: 'containers OOMKilled, out of memory kills, crash loop back-off restarts',
+  cpu_throttling: 'latency from CPU throttling; the CPU limit is too low',
+  unavailable: 'callers get connection refused; pods not ready or restarting',
+  memory_pressure: 'memory grows toward the limit; memory leak',
+  cpu_saturation: 'CPU saturated on the node; noisy neighbour; autoscaler at maximum',
+  errors: '5xx errors from the service or its upstream dependency',
+  latency: 'latency rises; slow requests',
+  brute_force: 'brute-force failed logins; password guessing',
+  overprovisioned: 'over-provisioned workloads; requests far above usage; rightsizing',
+  underprovisioned: 'requests below actual usage; throttled or killed; capacity',
+};
+
+/** The lookup for the specialist's leading candidate: runbook sections and the team's past incidents. */
+export function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
+  const query = `${KIND_QUERY[h.kind] ?? h.kind.replace(/_/g, ' ')}. ${h.summary}`.slice(0, 500);
+  return [
+    { tool: 'search_runbooks', args: { query, k: 2, ...(alertname ? { alertname } : {}) } },
+    { tool: 'similar_incidents', args: { query, k: 2 } },
+  ];
+}
+
+/**
+ * A specialist as its own graph: plan the playbook, run its tool calls in
+ * parallel (a failed call is noted, the others still count), assess, then
+ * consult runbooks and past incidents about the leading candidate.
+ */
+export function buildSpecialist(def: SpecialistDefinition) {
+  return new StateGraph(SpecialistState)
+    .addNode('plan', (state, config: LangGraphRunnableConfig) => ({ steps: def.plan(state.assignment, runContext(config)) }))
+    .addNode('gather', async (state, config: LangGraphRunnableConfig) => {
+      const rc = runContext(config);
+      const results = await Promise.all(state.steps.map((step) => runStep(def.name, step, rc)));
+      return { evidence: results.flatMap((r) => r.evidence), runs: results.map((r) => r.run) };
+    })
+    .addNode('assess', async (state, config: LangGraphRunnableConfig) => {
+      const rc = runContext(config);
+      const hypotheses = await def.assess(state, rc);
+      rc.emit({ event: 'agent.step', data: { agent: def.name, step: 'assess', status: 'done', detail: hypotheses.length ? `${hypotheses.length} candidate(s), first ${hypotheses[0]!.service}` : 'no fault found' } });
+      return { hypotheses };
+    })
+    .addNode('consult', async (state, config: LangGraphRunnableConfig) => {
+      const rc = runContext(config);
+      const top = state.hypotheses.find((h) => !h.explained_by);
+      if (!top || !rc.deps.knowledge) return {};
+      const results = await Promise.all(consultSteps(top, state.assignment.alertname).map((step) => runStep(def.name, step, rc)));
+      return { evidence: results.flatMap((r) => r.evidence), runs: results.map((r) => r.run) };
+    })
+    .addEdge(START, 'plan')
+    .addEdge('plan', 'gather')
+    .addEdge('gather', 'assess')
+    .addNode('propose', (state) => {
+      // The remedy for the leading candidate, if the evidence names one; the orchestrator checks it against the catalogue.
+      const top = state.hypotheses.find((h) => !h.explained_by);
+      return { drafts: top ? draftsFor(top, state.evidence) : [] };
+    })
+    .addEdge('assess', 'consult')
+    .addEdge('consult', 'propose')
+    .addEdge('propose', END)
+    .compile();
+}

@@ -1,0 +1,35 @@
+import type { Config } from '../config/env.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { TokenVerifier } from '../auth/verifier.ts';
+import type { Store } from '../clickhouse/store.ts';
+import type { TelemetryIngest } from '../otlp/ingest.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
+import type { WideEventWriter } from '../observability/wide-events.ts';
+import type { Readiness } from '../runtime/readiness.ts';
+import type { DemoController } from '../demo/controller.ts';
+import type { Policies } from '../policies/schema.ts';
+import type { ChatService } from '../agents/chat.ts';
+import type { KnowledgeBase } from '../knowledge/base.ts';
+import type { ApprovalService } from '../actions/approvals.ts';
+import type { AlertIntake } from '../alerts/intake.ts';
+import type { SlackAdapter } from '../slack/adapter.ts';
+
+/** Everything the routes use, built once at start (src/runtime/service.ts). */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  policies: Policies;
+  verifier: TokenVerifier;
+  store: Store;
+  ingest: TelemetryIngest;
+  metrics: ServiceMetrics;
+  wideEvents: WideEventWriter;
+  readiness: Readiness;
+  demo?: DemoController;
+  chat: ChatService;
+  knowledge: KnowledgeBase;
+  approvals: ApprovalService;
+  alerts: AlertIntake;
+  /** Present when Slack is enabled and configured. */
+  slack?: SlackAdapter;
+}

@@ -1,0 +1,14 @@
+import type { Principal } from '../auth/principal.ts';
+
+/** Per-request values set by middleware. The raw token stays here and goes nowhere else. */
+export interface AppVariables {
+  trackingId: string;
+  principal?: Principal;
+  /** The workspace this request acts on: from the token, or chosen by X-Workspace among the token's. */
+  workspace?: string;
+  token?: string;
+  /** Extra fields for the request's wide event. */
+  eventAttributes?: Record<string, string>;
+}
+
+export type AppEnv = { Variables: AppVariables };

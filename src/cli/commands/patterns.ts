@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { PatternMiner } from '../../tools/patterns/miner.ts';
+import { CliError } from '../client.ts';
+
+/**
+ * aiops patterns [file]: mines log templates from a file (or standard input),
+ * one message per line. Prints JSON lines: each input line's template id,
+ * then the template table, most frequent first.
+ */
+export async function patternsCommand(argv: string[]): Promise<void> {
+  const [file] = argv;
+  if (file && !fs.existsSync(file)) throw new CliError(`no such file: ${file}`, 2);
+  const input = file && file !== '-' ? fs.createReadStream(file, 'utf8') : process.stdin;
+  const miner = new PatternMiner();
+  const out = process.stdout;
+  let n = 0;
+  let buffer = '';
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
+    n++;
+    buffer += `${JSON.stringify({ line: n, template_id: miner.add(line) })}\n`;
+    if (buffer.length > 64_000) {
+      if (!out.write(buffer)) await new Promise((r) => out.once('drain', r));
+      buffer = '';
+    }
+  }
+  for (const t of [...miner.templates()].sort((a, b) => b.count - a.count)) {
+    buffer += `${JSON.stringify({ template_id: t.id, count: t.count, template: t.text })}\n`;
+  }
+  out.write(buffer);
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../observability/logger.ts';
+import { OTEL_TABLE_DDL } from './otel-ddl.ts';
+import { command, readRows, type Store } from './store.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/**
+ * Versioned and append-only: a released migration never changes; a new need
+ * is a new version. Every statement is idempotent (IF NOT EXISTS), so a crash
+ * half-way or two replicas starting together re-run safely, and tables the
+ * exporter already created are left as they are.
+ */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'OpenTelemetry exporter tables',
+    statements: Object.values(OTEL_TABLE_DDL),
+  },
+  {
+    version: 2,
+    name: 'wide events',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS aiops_wide_events (
+    timestamp DateTime64(3) CODEC(Delta, ZSTD(1)),
+    tracking_id String CODEC(ZSTD(1)),
+    kind LowCardinality(String),
+    method LowCardinality(String),
+    route LowCardinality(String),
+    status UInt16,
+    duration_ms Float64,
+    workspace LowCardinality(String),
+    subject String CODEC(ZSTD(1)),
+    error String CODEC(ZSTD(1)),
+    attributes Map(LowCardinality(String), String) CODEC(ZSTD(1))
+)
+ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (timestamp, tracking_id)
+TTL toDateTime(timestamp) + toIntervalDay(30)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'demo scenario ground truth',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS aiops_demo_scenarios (
+    created_at DateTime64(3),
+    workspace String,
+    scenario LowCardinality(String),
+    seed UInt32,
+    window_start DateTime64(3),
+    window_end DateTime64(3),
+    fault_start Nullable(DateTime64(3)),
+    root_service String,
+    kind LowCardinality(String),
+    affected Array(String),
+    description String
+)
+ENGINE = ReplacingMergeTree(created_at)
+ORDER BY workspace`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'knowledge documents and past incidents',
+    statements: [
+      // Markdown documents people add through the API, per workspace; a newer version replaces, `deleted` removes.
+      `CREATE TABLE IF NOT EXISTS aiops_knowledge_documents (
+    workspace String,
+    path String,
+    version UInt64,
+    updated_at DateTime64(3),
+    updated_by String,
+    deleted UInt8,
+    hash String,
+    markdown String CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (workspace, path)`,
+      // One row per investigation (thread); later turns of the same thread replace it.
+      `CREATE TABLE IF NOT EXISTS aiops_incidents (
+    workspace String,
+    id String,
+    version UInt64,
+    created_at DateTime64(3),
+    updated_at DateTime64(3),
+    thread_id String,
+    source LowCardinality(String),
+    question String CODEC(ZSTD(3)),
+    alertname String,
+    root_service String,
+    root_kind LowCardinality(String),
+    summary String CODEC(ZSTD(3)),
+    evidence String CODEC(ZSTD(3)),
+    runbooks Array(String)
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (workspace, id)`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'audit trail of action requests',
+    statements: [
+      // Append-only: every proposal, decision, request, result and verification. Never a token.
+      `CREATE TABLE IF NOT EXISTS aiops_audit (
+    at DateTime64(3),
+    workspace String,
+    kind LowCardinality(String),
+    approval_id String,
+    thread_id String,
+    actor String,
+    action LowCardinality(String),
+    params String CODEC(ZSTD(1)),
+    status LowCardinality(String),
+    control_plane_status UInt16,
+    detail String CODEC(ZSTD(1)),
+    tracking_id String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY (workspace, at, approval_id)`,
+    ],
+  },
+];
+
+const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);
+
+export interface MigrationResult {
+  applied: number[];
+  alreadyApplied: number[];
+}
+
+export async function migrate(store: Store, logger?: Logger, migrations: Migration[] = MIGRATIONS): Promise<MigrationResult> {
+  await command(
+    store,
+    `CREATE TABLE IF NOT EXISTS aiops_schema_migrations (
+    version UInt32,
+    name String,
+    checksum String,
+    applied_at DateTime64(3)
+) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+  );
+  const done = await readRows<{ version: number; checksum: string }>(store, {
+    query: 'SELECT version, argMax(checksum, applied_at) AS checksum FROM aiops_schema_migrations GROUP BY version',
+  });
+  const doneByVersion = new Map(done.map((d) => [Number(d.version), d.checksum]));
+  const result: MigrationResult = { applied: [], alreadyApplied: [] };
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const previous = doneByVersion.get(m.version);
+    if (previous !== undefined) {
+      if (previous !== checksum(m)) {
+        logger?.warn({ version: m.version, name: m.name }, 'an applied migration differs from the code; it is not re-run');
+      }
+      result.alreadyApplied.push(m.version);
+      continue;
+    }
+    for (const statement of m.statements) await command(store, statement);
+    await command(
+      store,
+      'INSERT INTO aiops_schema_migrations (version, name, checksum, applied_at) VALUES ({v:UInt32}, {n:String}, {c:String}, now64(3))',
+      { v: m.version, n: m.name, c: checksum(m) },
+    );
+    logger?.info({ version: m.version, name: m.name }, 'migration applied');
+    result.applied.push(m.version);
+  }
+  return result;
+}
+
+/** Columns each telemetry table has, read from the database (exporter versions differ). */
+export type TableShapes = Map<string, Set<string>>;
+
+export const TELEMETRY_TABLES = [
+  'otel_logs',
+  'otel_traces',
+  'otel_metrics_gauge',
+  'otel_metrics_sum',
+  'otel_metrics_histogram',
+] as const;
+
+/** Columns the tools and ingest cannot do without. */
+const REQUIRED: Record<(typeof TELEMETRY_TABLES)[number], string[]> = {
+  otel_logs: ['Timestamp', 'ServiceName', 'SeverityText', 'SeverityNumber', 'Body', 'ResourceAttributes', 'LogAttributes', 'TraceId'],
+  otel_traces: ['Timestamp', 'TraceId', 'SpanId', 'ParentSpanId', 'SpanName', 'SpanKind', 'ServiceName', 'ResourceAttributes', 'SpanAttributes', 'Duration', 'StatusCode'],
+  otel_metrics_gauge: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Value'],
+  otel_metrics_sum: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Value', 'IsMonotonic'],
+  otel_metrics_histogram: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Count', 'Sum', 'BucketCounts', 'ExplicitBounds'],
+};
+
+export async function readTableShapes(store: Store): Promise<TableShapes> {
+  const rows = await readRows<{ table: string; name: string }>(store, {
+    query: 'SELECT table, name FROM system.columns WHERE database = currentDatabase() AND table IN {tables:Array(String)}',
+    params: { tables: [...TELEMETRY_TABLES] },
+  });
+  const shapes: TableShapes = new Map();
+  for (const r of rows) {
+    let set = shapes.get(r.table);
+    if (!set) shapes.set(r.table, (set = new Set()));
+    set.add(r.name);
+  }
+  const missing: string[] = [];
+  for (const t of TELEMETRY_TABLES) {
+    const cols = shapes.get(t);
+    if (!cols) missing.push(`table ${t}`);
+    else for (const c of REQUIRED[t]) if (!cols.has(c)) missing.push(`${t}.${c}`);
+  }
+  if (missing.length) {
+    throw new Error(`the telemetry tables do not match the OpenTelemetry exporter schema; missing: ${missing.join(', ')}`);
+  }
+  return shapes;
+}

@@ -1,0 +1,348 @@
+import type { z } from 'zod';
+import { fieldPath, problems, zodFieldErrors, type FieldError } from '../api/problem.ts';
+import type { Store } from '../clickhouse/store.ts';
+import { GroupCommitWriter, RecentCommits } from '../clickhouse/group-commit.ts';
+import type { TableShapes } from '../clickhouse/migrations.ts';
+import {
+  attrsToMap,
+  chTime,
+  GAUGE_COLUMNS,
+  HISTOGRAM_COLUMNS,
+  LOG_COLUMNS,
+  nowNanos,
+  SUM_COLUMNS,
+  TRACE_COLUMNS,
+  type Attrs,
+} from './convert.ts';
+import { logFields, quickLogFields } from './fast-path.ts';
+import {
+  ExportLogsRequest,
+  ExportMetricsRequest,
+  ExportTracesRequest,
+  HistogramDataPoint,
+  LogRecord,
+  MetricEnvelope,
+  NumberDataPoint,
+  Span,
+  SPAN_KINDS,
+  STATUS_CODES,
+  type Exemplar,
+  type KeyValue,
+} from './schema.ts';
+
+export interface IngestScope {
+  /** The workspace of the verified token; rows of any other workspace are refused. */
+  workspace: string;
+  tenantAttribute: string;
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  rejected: number;
+  /** The first few reasons, with the failing field paths. */
+  errors: FieldError[];
+}
+
+const MAX_REPORTED_ERRORS = 20;
+
+class Outcome {
+  accepted = 0;
+  rejected = 0;
+  errors: FieldError[] = [];
+  reject(count: number, errors: FieldError[]) {
+    this.rejected += count;
+    for (const e of errors) if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(e);
+  }
+  result(): IngestOutcome {
+    return { accepted: this.accepted, rejected: this.rejected, errors: this.errors };
+  }
+}
+
+interface TableTarget {
+  table: string;
+  columns: string[];
+  project: (row: unknown[]) => unknown[];
+}
+
+/**
+ * The write path for telemetry: OTLP JSON in, exporter-shaped rows out, one
+ * INSERT per table per request. Everything is validated and converted before
+ * anything is written. Used by the OTLP routes and by the demo simulator.
+ */
+export class TelemetryIngest {
+  private readonly targets: Record<string, TableTarget>;
+  private readonly writer: GroupCommitWriter;
+  private readonly committed = new RecentCommits();
+
+  constructor(store: Store, shapes: TableShapes) {
+    this.writer = new GroupCommitWriter(store);
+    const target = (table: string, all: readonly string[]): TableTarget => {
+      const have = shapes.get(table);
+      const keep = all.map((c, i) => [c, i] as const).filter(([c]) => !have || have.has(c));
+      if (keep.length === all.length) return { table, columns: [...all], project: identity };
+      const idx = keep.map(([, i]) => i);
+      return { table, columns: keep.map(([c]) => c), project: (r) => idx.map((i) => r[i]) };
+    };
+    this.targets = {
+      logs: target('otel_logs', LOG_COLUMNS),
+      traces: target('otel_traces', TRACE_COLUMNS),
+      gauge: target('otel_metrics_gauge', GAUGE_COLUMNS),
+      sum: target('otel_metrics_sum', SUM_COLUMNS),
+      histogram: target('otel_metrics_histogram', HISTOGRAM_COLUMNS),
+    };
+  }
+
+  async logs(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+    const req = parseEnvelope(ExportLogsRequest, body);
+    const out = new Outcome();
+    const rows: unknown[][] = [];
+    req.resourceLogs?.forEach((rl, i) => {
+      const resAttrs = attrsToMap(rl.resource?.attributes);
+      const count = rl.scopeLogs?.reduce((n, s) => n + (s.logRecords?.length ?? 0), 0) ?? 0;
+      const refusal = checkTenant(resAttrs, scope);
+      if (refusal) return out.reject(count, [{ field: `resourceLogs[${i}].resource.attributes`, message: refusal }]);
+      const service = resAttrs['service.name'] ?? '';
+      rl.scopeLogs?.forEach((sl, j) => {
+        const scopeAttrs = attrsToMap(sl.scope?.attributes);
+        sl.logRecords?.forEach((raw, k) => {
+          let f = quickLogFields(raw);
+          if (!f) {
+            const parsed = LogRecord.safeParse(raw);
+            if (!parsed.success) {
+              return out.reject(1, zodFieldErrors(parsed.error, ['resourceLogs', i, 'scopeLogs', j, 'logRecords', k]));
+            }
+            f = logFields(parsed.data);
+          }
+          rows.push([
+            chTime(f.time ?? nowNanos()),
+            f.traceId,
+            f.spanId,
+            f.flags,
+            f.severityText,
+            f.severityNumber,
+            service,
+            f.body,
+            rl.schemaUrl ?? '',
+            resAttrs,
+            sl.schemaUrl ?? '',
+            sl.scope?.name ?? '',
+            sl.scope?.version ?? '',
+            scopeAttrs,
+            f.attributes,
+          ]);
+          out.accepted++;
+        });
+      });
+    });
+    return this.finish(out, [[this.targets.logs!, rows]], dedupKey);
+  }
+
+  async traces(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+    const req = parseEnvelope(ExportTracesRequest, body);
+    const out = new Outcome();
+    const rows: unknown[][] = [];
+    req.resourceSpans?.forEach((rs, i) => {
+      const resAttrs = attrsToMap(rs.resource?.attributes);
+      const count = rs.scopeSpans?.reduce((n, s) => n + (s.spans?.length ?? 0), 0) ?? 0;
+      const refusal = checkTenant(resAttrs, scope);
+      if (refusal) return out.reject(count, [{ field: `resourceSpans[${i}].resource.attributes`, message: refusal }]);
+      const service = resAttrs['service.name'] ?? '';
+      rs.scopeSpans?.forEach((ss, j) => {
+        ss.spans?.forEach((raw, k) => {
+          const parsed = Span.safeParse(raw);
+          if (!parsed.success) {
+            return out.reject(1, zodFieldErrors(parsed.error, ['resourceSpans', i, 'scopeSpans', j, 'spans', k]));
+          }
+          const s = parsed.data;
+          const events = s.events ?? [];
+          const links = s.links ?? [];
+          rows.push([
+            chTime(s.startTimeUnixNano),
+            s.traceId,
+            s.spanId,
+            s.parentSpanId ?? '',
+            s.traceState ?? '',
+            s.name,
+            SPAN_KINDS[s.kind ?? 0],
+            service,
+            resAttrs,
+            ss.scope?.name ?? '',
+            ss.scope?.version ?? '',
+            attrsToMap(s.attributes),
+            Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)),
+            STATUS_CODES[s.status?.code ?? 0],
+            s.status?.message ?? '',
+            events.map((e) => chTime(e.timeUnixNano)),
+            events.map((e) => e.name),
+            events.map((e) => attrsToMap(e.attributes)),
+            links.map((l) => l.traceId),
+            links.map((l) => l.spanId),
+            links.map((l) => l.traceState ?? ''),
+            links.map((l) => attrsToMap(l.attributes)),
+          ]);
+          out.accepted++;
+        });
+      });
+    });
+    return this.finish(out, [[this.targets.traces!, rows]], dedupKey);
+  }
+
+  async metrics(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+    const req = parseEnvelope(ExportMetricsRequest, body);
+    const out = new Outcome();
+    const gauge: unknown[][] = [];
+    const sum: unknown[][] = [];
+    const histogram: unknown[][] = [];
+    req.resourceMetrics?.forEach((rm, i) => {
+      const resAttrs = attrsToMap(rm.resource?.attributes);
+      const refusal = checkTenant(resAttrs, scope);
+      if (refusal) {
+        const count = rm.scopeMetrics?.reduce((n, s) => n + (s.metrics ?? []).reduce((m: number, x) => m + dataPointCount(x), 0), 0) ?? 0;
+        return out.reject(count, [{ field: `resourceMetrics[${i}].resource.attributes`, message: refusal }]);
+      }
+      const service = resAttrs['service.name'] ?? '';
+      rm.scopeMetrics?.forEach((sm, j) => {
+        const scopeAttrs = attrsToMap(sm.scope?.attributes);
+        sm.metrics?.forEach((rawMetric, k) => {
+          const path = ['resourceMetrics', i, 'scopeMetrics', j, 'metrics', k] as const;
+          const parsed = MetricEnvelope.safeParse(rawMetric);
+          if (!parsed.success) return out.reject(dataPointCount(rawMetric), zodFieldErrors(parsed.error, path));
+          const m = parsed.data;
+          const head = (p: { attributes?: KeyValue[]; startTimeUnixNano?: string; timeUnixNano: string }) => [
+            resAttrs,
+            rm.schemaUrl ?? '',
+            sm.scope?.name ?? '',
+            sm.scope?.version ?? '',
+            scopeAttrs,
+            0,
+            sm.schemaUrl ?? '',
+            service,
+            m.name,
+            m.description ?? '',
+            m.unit ?? '',
+            attrsToMap(p.attributes),
+            chTime(p.startTimeUnixNano ?? '0'),
+            chTime(p.timeUnixNano),
+          ];
+          const numberPoints = (kind: 'gauge' | 'sum', points: unknown[] | undefined, emit: (p: NumberDataPoint, value: number) => void) =>
+            points?.forEach((raw, d) => {
+              const pp = NumberDataPoint.safeParse(raw);
+              const value = pp.success ? (pp.data.asDouble ?? (pp.data.asInt !== undefined ? Number(pp.data.asInt) : undefined)) : undefined;
+              if (!pp.success) return out.reject(1, zodFieldErrors(pp.error, [...path, kind, 'dataPoints', d]));
+              if (value === undefined) {
+                return out.reject(1, [{ field: `${fieldPath(path)}.${kind}.dataPoints[${d}]`, message: 'a data point needs asDouble or asInt' }]);
+              }
+              emit(pp.data, value);
+              out.accepted++;
+            });
+          if (m.gauge) {
+            numberPoints('gauge', m.gauge.dataPoints, (p, value) => gauge.push([...head(p), value, p.flags ?? 0, ...exemplarColumns(p.exemplars)]));
+          } else if (m.sum) {
+            const temporality = m.sum.aggregationTemporality ?? 0;
+            const monotonic = m.sum.isMonotonic ?? false;
+            numberPoints('sum', m.sum.dataPoints, (p, value) =>
+              sum.push([...head(p), value, p.flags ?? 0, ...exemplarColumns(p.exemplars), temporality, monotonic]),
+            );
+          } else if (m.histogram) {
+            const temporality = m.histogram.aggregationTemporality ?? 0;
+            m.histogram.dataPoints?.forEach((raw, d) => {
+              const pp = HistogramDataPoint.safeParse(raw);
+              if (!pp.success) return out.reject(1, zodFieldErrors(pp.error, [...path, 'histogram', 'dataPoints', d]));
+              const p = pp.data;
+              histogram.push([
+                ...head(p),
+                p.count,
+                p.sum ?? 0,
+                p.bucketCounts ?? [],
+                p.explicitBounds ?? [],
+                ...exemplarColumns(p.exemplars),
+                p.flags ?? 0,
+                p.min ?? 0,
+                p.max ?? 0,
+                temporality,
+              ]);
+              out.accepted++;
+            });
+          } else if (m.exponentialHistogram || m.summary) {
+            const kind = m.exponentialHistogram ? 'exponentialHistogram' : 'summary';
+            out.reject(dataPointCount(rawMetric), [
+              { field: `${fieldPath(path)}.${kind}`, message: `${kind} metrics are not stored; send gauge, sum or histogram` },
+            ]);
+          } else {
+            out.reject(0, [{ field: fieldPath(path), message: 'the metric has no gauge, sum or histogram data' }]);
+          }
+        });
+      });
+    });
+    return this.finish(
+      out,
+      [
+        [this.targets.gauge!, gauge],
+        [this.targets.sum!, sum],
+        [this.targets.histogram!, histogram],
+      ],
+      dedupKey,
+    );
+  }
+
+  private async finish(out: Outcome, batches: [TableTarget, unknown[][]][], dedupKey?: string): Promise<IngestOutcome> {
+    if (out.accepted === 0 && out.rejected > 0) {
+      throw problems.validation(`all ${out.rejected} records were rejected; nothing was written`, out.errors);
+    }
+    await Promise.all(
+      batches.map(async ([t, rows]) => {
+        const key = dedupKey ? `${dedupKey}:${t.table}` : undefined;
+        if (rows.length === 0 || (key && this.committed.has(key))) return;
+        await this.writer.write(t.table, t.columns, t.project === identity ? rows : rows.map(t.project));
+        if (key) this.committed.add(key);
+      }),
+    );
+    return out.result();
+  }
+}
+
+const identity = (r: unknown[]) => r;
+
+function parseEnvelope<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw problems.validation('the request body must be a JSON object', [{ field: '(body)', message: 'expected an object' }]);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw problems.validation('the OTLP request does not match the OTLP/JSON schema', zodFieldErrors(parsed.error).slice(0, MAX_REPORTED_ERRORS));
+  }
+  return parsed.data;
+}
+
+function checkTenant(resAttrs: Attrs, scope: IngestScope): string | undefined {
+  const current = resAttrs[scope.tenantAttribute];
+  if (current === undefined || current === '') {
+    resAttrs[scope.tenantAttribute] = scope.workspace;
+    return undefined;
+  }
+  if (current !== scope.workspace) {
+    return `${scope.tenantAttribute}="${current}" is outside the token's workspace "${scope.workspace}"`;
+  }
+  return undefined;
+}
+
+function exemplarColumns(ex: Exemplar[] | undefined): unknown[] {
+  const list = ex ?? [];
+  return [
+    list.map((e) => attrsToMap(e.filteredAttributes)),
+    list.map((e) => chTime(e.timeUnixNano ?? '0')),
+    list.map((e) => e.asDouble ?? (e.asInt !== undefined ? Number(e.asInt) : 0)),
+    list.map((e) => e.spanId ?? ''),
+    list.map((e) => e.traceId ?? ''),
+  ];
+}
+
+function dataPointCount(metric: unknown): number {
+  if (typeof metric !== 'object' || metric === null) return 1;
+  let n = 0;
+  for (const key of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+    const d = (metric as Record<string, { dataPoints?: unknown }>)[key]?.dataPoints;
+    if (Array.isArray(d)) n += d.length;
+  }
+  return n;
+}

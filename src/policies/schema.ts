@@ -1,0 +1,328 @@
+import { z } from 'zod';
+
+/** retention.yaml: what the service keeps about its own work. */
+export const RetentionPolicy = z
+  .object({
+    wide_events: z
+      .object({
+        /** Share of ordinary requests kept; errors and slow requests are always kept. */
+        sample_rate: z.number().min(0).max(1).default(0.25),
+        slow_ms: z.number().int().positive().default(2000),
+        queue_size: z.number().int().min(10).default(10_000),
+        batch_size: z.number().int().min(1).default(500),
+        flush_interval_ms: z.number().int().min(50).default(2000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const Budget = z
+  .object({
+    /** ClickHouse max_execution_time for each query of the tool. */
+    max_execution_time_s: z.number().positive().max(300),
+    /** ClickHouse max_result_rows for each query (the query fails beyond it). */
+    max_result_rows: z.number().int().positive(),
+    /** Size of the prompt rendering of the tool's evidence. */
+    render_tokens: z.number().int().min(100).max(8000),
+  })
+  .strict();
+
+/** tools.yaml: who may run each telemetry tool and within which budgets. */
+export const ToolsPolicy = z
+  .object({
+    defaults: Budget.partial()
+      .prefault({})
+      .transform((d) => ({ max_execution_time_s: 10, max_result_rows: 200_000, render_tokens: 1500, ...d })),
+    /** Per tool overrides of the defaults. */
+    budgets: z.record(z.string(), Budget.partial()).default({}),
+    /** Roles that may run a tool (any of them); a tool not listed needs `sre`. */
+    roles: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+    /** Longest window a tool may query. */
+    max_window: z.string().default('7d'),
+    /** Metric names resource_efficiency reads, first match wins (exporter and semantic-convention names). */
+    resource_metrics: z
+      .object({
+        cpu_usage: z.array(z.string()).min(1).default(['k8s.pod.cpu.usage', 'container.cpu.usage', 'k8s.container.cpu.usage']),
+        memory_usage: z.array(z.string()).min(1).default(['k8s.pod.memory.working_set', 'container.memory.working_set', 'k8s.pod.memory.usage']),
+        cpu_request: z.array(z.string()).min(1).default(['k8s.container.cpu_request', 'k8s.container.cpu.request']),
+        cpu_limit: z.array(z.string()).min(1).default(['k8s.container.cpu_limit', 'k8s.container.cpu.limit']),
+        memory_request: z.array(z.string()).min(1).default(['k8s.container.memory_request', 'k8s.container.memory.request']),
+        memory_limit: z.array(z.string()).min(1).default(['k8s.container.memory_limit', 'k8s.container.memory.limit']),
+        cpu_periods: z.array(z.string()).default(['container_cpu_cfs_periods_total', 'container.cpu.throttling_data.periods']),
+        cpu_throttled_periods: z.array(z.string()).default(['container_cpu_cfs_throttled_periods_total', 'container.cpu.throttling_data.throttled_periods']),
+      })
+      .strict()
+      .prefault({}),
+    auth_failures: z
+      .object({
+        /** Log bodies that report a failed authentication (case-insensitive RE2). */
+        body_pattern: z
+          .string()
+          .default('(login|logon|sign-in|authentication|auth)\\s+(failed|failure)|failed\\s+(login|password|authentication)|invalid\\s+(password|credentials)|bad\\s+credentials|unauthori[sz]ed'),
+        /** Cheap substring test run before the pattern: every failed-authentication message holds one of these (case-insensitive). */
+        body_prefilter: z
+          .array(z.string().min(2))
+          .min(1)
+          .default(['login', 'logon', 'sign-in', 'auth', 'password', 'credential', 'unauthori']),
+        /** Failures per minute from one source that make a burst (also five times the baseline). */
+        burst_per_minute: z.number().int().positive().default(20),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const AGENTS = ['sre', 'security', 'efficiency'] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+/** routing.yaml: which specialists answer what, and who may ask. */
+export const RoutingPolicy = z
+  .object({
+    /** Roles that may chat at all. */
+    chat_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency', 'viewer']),
+    /** Roles that may read another user's thread in the same workspace. */
+    read_others_roles: z.array(z.string().min(1)).default(['admin', 'sre-lead']),
+    agents: z
+      .record(
+        z.enum(AGENTS),
+        z
+          .object({
+            /** The caller needs one of these roles for the specialist to run. */
+            roles: z.array(z.string().min(1)).min(1),
+            /** Words that point a question at this specialist (lexical routing). */
+            keywords: z.array(z.string().min(1)).min(1),
+          })
+          .strict(),
+      )
+      .refine((a) => AGENTS.every((k) => a[k]), { message: `every specialist needs an entry: ${AGENTS.join(', ')}` }),
+    /** A specialist joins when its lexical score is at least this share of the best one. */
+    multi_agent_share: z.number().min(0).max(1).default(0.6),
+    /** With no keyword at all, these answer. */
+    default_agents: z.array(z.enum(AGENTS)).min(1).default(['sre']),
+  })
+  .strict();
+
+/** llm.yaml: the model, its limits, and the prompt versions in use. */
+export const LlmPolicy = z
+  .object({
+    model: z.string().min(1).default('qwen2.5:3b'),
+    temperature: z.number().min(0).max(2).default(0.1),
+    num_ctx: z.number().int().min(512).default(8192),
+    /** A call slower than this falls back to the deterministic narrator. */
+    timeout_ms: z.number().int().min(100).default(20_000),
+    retries: z.number().int().min(0).max(5).default(1),
+    /** Prompt tokens allowed for one synthesis (evidence is cut to fit). */
+    max_prompt_tokens: z.number().int().min(500).default(5000),
+    /** Route with the model when it is available (else the lexical classifier). */
+    route_with_llm: z.boolean().default(true),
+    /** Active version of each prompt. */
+    prompts: z.record(z.string(), z.number().int().positive()).default({}),
+    grounding: z
+      .object({
+        /** Above this share of unsupported sentences the draft is dropped for the narrator. */
+        max_unsupported_share: z.number().min(0).max(1).default(0.34),
+        /** Relative tolerance when matching a number to the evidence. */
+        number_tolerance: z.number().min(0).max(0.5).default(0.02),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** privacy.yaml: what is redacted before anything reaches a prompt. */
+export const PrivacyPolicy = z
+  .object({
+    redact: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            /** JavaScript regular expression, applied globally. */
+            pattern: z.string().min(1).refine((p) => {
+              try {
+                new RegExp(p, 'g');
+                return true;
+              } catch {
+                return false;
+              }
+            }, 'not a valid regular expression'),
+            replacement: z.string().default('[redacted]'),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+/** knowledge.yaml: runbook and incident retrieval. */
+export const KnowledgePolicy = z
+  .object({
+    /** Ollama embedding model for dense vectors (used when OLLAMA_URL answers). */
+    embedding_model: z.string().min(1).default('nomic-embed-text'),
+    /** Reciprocal rank fusion constant. */
+    rrf_k: z.number().int().min(1).default(60),
+    /** Candidates each retriever contributes before fusion. */
+    candidates: z.number().int().min(5).max(500).default(40),
+    /** Sections longer than this are split at paragraphs. */
+    chunk_max_chars: z.number().int().min(200).default(1800),
+    /** How often each replica picks up documents and incidents written elsewhere. */
+    refresh_s: z.number().int().min(1).default(15),
+    /** Ollama embedding requests slower than this count as failed. */
+    embedding_timeout_ms: z.number().int().min(100).default(5000),
+    qdrant: z
+      .object({
+        collection: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('aiops_knowledge'),
+        incidents_collection: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('aiops_incidents'),
+        /** After a failure, how long to use the embedded index before trying Qdrant again. */
+        retry_after_s: z.number().int().min(1).default(30),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const Roles = z.array(z.string().min(1)).min(1);
+const Risk = z.enum(['low', 'medium', 'high']);
+const ActionRule = z
+  .object({
+    description: z.string().min(1),
+    risk: Risk,
+    /** Specialists that may propose it. */
+    proposers: z.array(z.enum(['sre', 'security', 'efficiency'])).min(1),
+    /** Roles that may approve it (any of them). */
+    approvers: Roles,
+    /** Whether the person who asked for it may approve it too. */
+    self_approval: z.boolean().default(false),
+  })
+  .strict();
+
+/** remediate.yaml: the typed actions the agents may propose, who approves them, and their limits. */
+export const RemediatePolicy = z
+  .object({
+    actions: z
+      .object({
+        scale: ActionRule.extend({
+          limits: z
+            .object({ min_replicas: z.number().int().min(0).default(1), max_replicas: z.number().int().min(1).default(20) })
+            .strict()
+            .prefault({})
+            .refine((l) => l.min_replicas <= l.max_replicas, 'min_replicas is above max_replicas'),
+        })
+          .strict()
+          .optional(),
+        rollout_restart: ActionRule.optional(),
+        rollback: ActionRule.optional(),
+        set_resources: ActionRule.extend({
+          limits: z
+            .object({
+              min_cpu: z.number().positive().default(0.05),
+              max_cpu: z.number().positive().default(8),
+              min_memory_mib: z.number().positive().default(64),
+              max_memory_mib: z.number().positive().default(16384),
+              /** At most this factor up or down from the current value in one change. */
+              max_change_factor: z.number().min(1).default(4),
+            })
+            .strict()
+            .prefault({}),
+        })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      // An action left out of the catalogue is never proposed.
+      .default({}),
+    /** At most this many proposals per answer (the strongest first). */
+    max_per_turn: z.number().int().min(0).max(5).default(1),
+    /** A candidate weaker than this proposes nothing by itself (a person may still ask). */
+    min_confidence: z.number().min(0).max(1).default(0.6),
+    /** A pending approval older than this can no longer be approved. */
+    expire_after: z.string().default('24h'),
+    /** Who may read the audit trail of a workspace. */
+    audit_roles: Roles.default(['admin', 'sre-lead', 'approver', 'auditor']),
+    control_plane: z
+      .object({
+        timeout_ms: z.number().int().min(100).default(10_000),
+        /** Retries after a network error, 429 or 5xx, with the same idempotency key. */
+        retries: z.number().int().min(0).max(5).default(2),
+        backoff_ms: z.number().int().min(0).default(500),
+      })
+      .strict()
+      .prefault({}),
+    verification: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How long after an accepted action the motivating signal is checked again. */
+        after: z.string().default('10m'),
+        /** How often due verifications are looked for. */
+        poll: z.string().default('30s'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 30s, 10m or 6h');
+
+/** alerts.yaml: how alerts become investigations. */
+export const AlertsPolicy = z
+  .object({
+    /** Roles the service investigates an alert with (no person is asking). */
+    investigate_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency']),
+    /** First matching rule picks the specialists: label name → regular expression (RE2-style, case-insensitive with (?i)). */
+    routing: z
+      .array(
+        z
+          .object({
+            match: z.record(z.string().min(1), z.string().min(1)).refine((m) => Object.keys(m).length > 0, 'give at least one label'),
+            agents: z.array(z.enum(AGENTS)).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Labels that may name the service, first present wins. */
+    service_labels: z.array(z.string().min(1)).min(1).default(['service', 'service_name', 'app', 'app_kubernetes_io_name', 'deployment', 'container', 'job']),
+    window: z
+      .object({ before_start: Duration.default('15m'), min: Duration.default('30m'), max: Duration.default('6h') })
+      .strict()
+      .prefault({}),
+    /** An identical notification sooner than this after the last one is a retry (ignored); later, a "still firing" note. */
+    repeat_note_after: Duration.default('10m'),
+    /** Largest Alertmanager payload accepted, in alerts. */
+    max_alerts: z.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
+
+/** slack.yaml: the optional Slack adapter (secrets come from the environment). */
+export const SlackPolicy = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Channel (id) where each workspace's alert threads are posted. */
+    channels: z.record(z.string(), z.string().regex(/^[A-Z0-9]{6,20}$/, 'expected a Slack channel id such as C0123ABCD')).default({}),
+    /** Slack user id → the workspace and roles they read and reply with (never approve). */
+    users: z
+      .record(
+        z.string().regex(/^[UW][A-Z0-9]{6,20}$/, 'expected a Slack user id such as U0123ABCD'),
+        z.object({ workspace: z.string().min(1), roles: z.array(z.string().min(1)).min(1) }).strict(),
+      )
+      .default({}),
+    /** Where people approve actions (the platform UI); approvals posted to Slack link there. */
+    approval_url: z.string().url().optional(),
+  })
+  .strict();
+
+/** Every policy segment: one YAML file each under policies/. */
+export const POLICY_SEGMENTS = {
+  alerts: AlertsPolicy,
+  knowledge: KnowledgePolicy,
+  remediate: RemediatePolicy,
+  slack: SlackPolicy,
+  retention: RetentionPolicy,
+  tools: ToolsPolicy,
+  routing: RoutingPolicy,
+  llm: LlmPolicy,
+  privacy: PrivacyPolicy,
+} as const;
+
+export type PolicySegment = keyof typeof POLICY_SEGMENTS;
+export type Policies = { [K in PolicySegment]: z.output<(typeof POLICY_SEGMENTS)[K]> };

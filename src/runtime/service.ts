@@ -1,0 +1,242 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Config } from '../config/env.ts';
+import type { Logger } from '../observability/logger.ts';
+import { loadPolicies } from '../policies/load.ts';
+import { loadOrCreateDevKeys } from '../auth/dev-keys.ts';
+import { createTokenVerifier } from '../auth/verifier.ts';
+import { openStore, type Store } from '../clickhouse/store.ts';
+import { migrate, readTableShapes } from '../clickhouse/migrations.ts';
+import { TelemetryIngest } from '../otlp/ingest.ts';
+import { ServiceMetrics } from '../observability/metrics.ts';
+import { WideEventWriter } from '../observability/wide-events.ts';
+import { DemoController } from '../demo/controller.ts';
+import { Readiness } from './readiness.ts';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import path from 'node:path';
+import { PromptRegistry } from '../prompts/registry.ts';
+import { createModel } from '../agents/llm.ts';
+import { buildChatGraph } from '../agents/orchestrator/graph.ts';
+import { ChatService } from '../agents/chat.ts';
+import { FileCheckpointSaver } from '../threads/file-checkpointer.ts';
+import { FileThreadIndex, PostgresThreadIndex, type ThreadIndex } from '../threads/index.ts';
+import { createApp } from '../api/app.ts';
+import type { AppDeps } from '../api/deps.ts';
+import type { AppEnv } from '../api/env.ts';
+import { KnowledgeBase } from '../knowledge/base.ts';
+import { ollamaEmbeddings } from '../knowledge/vectors.ts';
+import { qdrantClient } from '../knowledge/qdrant.ts';
+import { ApprovalService } from '../actions/approvals.ts';
+import { AuditLog } from '../actions/audit.ts';
+import { ControlPlaneClient } from '../actions/control-plane.ts';
+import { FileApprovalStore, PostgresApprovalStore, type ApprovalStore } from '../actions/store.ts';
+import { AlertIntake } from '../alerts/intake.ts';
+import { SlackAdapter } from '../slack/adapter.ts';
+import { SlackClient } from '../slack/client.ts';
+import { ConfigError } from '../config/env.ts';
+
+export interface Service {
+  deps: AppDeps;
+  app: Hono<AppEnv>;
+  /** Starts background work (wide events, demo data); resolves when the first demo seed is done. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the store and the ingest path (shared by `serve` and a seed run with no service up). */
+export async function openTelemetry(config: Config, logger?: Logger): Promise<{ store: Store; ingest: TelemetryIngest }> {
+  const store = await openStore(config);
+  try {
+    await migrate(store, logger);
+    const shapes = await readTableShapes(store);
+    return { store, ingest: new TelemetryIngest(store, shapes) };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** Where conversations live: files in the data folder, or PostgreSQL shared by replicas. */
+export async function openConversations(config: Config): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
+  if (config.POSTGRES_URL) {
+    const saver = PostgresSaver.fromConnString(config.POSTGRES_URL);
+    await saver.setup();
+    const threads = await PostgresThreadIndex.open(config.POSTGRES_URL);
+    const approvals = await PostgresApprovalStore.open(config.POSTGRES_URL);
+    return {
+      checkpointer: saver,
+      threads,
+      approvals,
+      close: async () => {
+        await approvals.close();
+        await threads.close();
+        await saver.end();
+      },
+    };
+  }
+  const dir = path.join(config.dataDir, 'threads');
+  const threads = new FileThreadIndex(path.join(dir, 'index.json'));
+  const approvals = new FileApprovalStore(path.join(dir, 'approvals.json'));
+  return {
+    checkpointer: new FileCheckpointSaver(path.join(dir, 'checkpoints')),
+    threads,
+    approvals,
+    close: async () => {
+      await approvals.close();
+      await threads.close();
+    },
+  };
+}
+
+export interface BuildOptions {
+  defaultMetrics?: boolean;
+  /** A chat model to use instead of the configured one (tests pass scripted models). */
+  model?: BaseChatModel;
+  modelName?: string;
+}
+
+/** Builds every part of the service without listening (tests call `app.request()` on it). */
+export async function buildService(config: Config, logger: Logger, opts: BuildOptions = {}): Promise<Service> {
+  const policies = loadPolicies(config.AIOPS_POLICIES_DIR);
+  const prompts = new PromptRegistry(config.AIOPS_PROMPTS_DIR, policies.llm.prompts);
+  const model = opts.model ?? createModel(config, policies.llm);
+  const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
+  const verifier = createTokenVerifier(config, devKeys);
+  const { store, ingest } = await openTelemetry(config, logger);
+  const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics });
+  const wideEvents = new WideEventWriter(store, policies.retention, logger, metrics);
+  const demo =
+    config.demo === 'off'
+      ? undefined
+      : new DemoController(
+          store,
+          ingest,
+          { mode: config.demo, scenario: config.AIOPS_DEMO_SCENARIO, seed: config.AIOPS_DEMO_SEED, hours: config.AIOPS_DEMO_HOURS, tenantAttribute: config.TENANT_ATTRIBUTE },
+          logger,
+        );
+  const readiness = new Readiness(
+    store,
+    [
+      { name: 'ollama', url: config.OLLAMA_URL, probePath: '/api/version' },
+      { name: 'qdrant', url: config.QDRANT_URL, probePath: '/readyz' },
+      { name: 'postgres', url: config.POSTGRES_URL },
+      { name: 'control_plane', url: config.CONTROL_PLANE_URL },
+    ],
+    demo,
+  );
+  const kp = policies.knowledge;
+  const knowledge = new KnowledgeBase({
+    policy: kp,
+    store,
+    logger,
+    runbooksDir: config.AIOPS_RUNBOOKS_DIR,
+    cacheDir: path.join(config.dataDir, 'knowledge'),
+    ...(config.OLLAMA_URL ? { embeddings: ollamaEmbeddings(config.OLLAMA_URL, kp.embedding_model, kp.embedding_timeout_ms), embeddingModel: kp.embedding_model } : {}),
+    ...(config.QDRANT_URL ? { qdrant: qdrantClient(config.QDRANT_URL, config.QDRANT_API_KEY, 3000) } : {}),
+    refreshMs: kp.refresh_s * 1000,
+  });
+  try {
+    const indexed = await knowledge.start();
+    logger.info({ ...indexed, dense: knowledge.dense, qdrant: config.QDRANT_URL !== undefined }, 'knowledge indexed');
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const conversations = await openConversations(config);
+  const approvals = new ApprovalService({
+    store: conversations.approvals,
+    audit: new AuditLog(store),
+    policies,
+    ...(config.CONTROL_PLANE_URL ? { controlPlane: new ControlPlaneClient(config.CONTROL_PLANE_URL, policies.remediate.control_plane) } : {}),
+    logger,
+    telemetry: store,
+    tenantAttribute: config.TENANT_ATTRIBUTE,
+    checkpointer: conversations.checkpointer,
+  });
+  const chat = new ChatService(
+    { store, policies, prompts, model, modelName: model ? (opts.modelName ?? policies.llm.model) : undefined, tenantAttribute: config.TENANT_ATTRIBUTE, logger, knowledge },
+    buildChatGraph(conversations.checkpointer),
+    conversations.threads,
+    approvals,
+  );
+  const alerts = new AlertIntake({ chat, threads: conversations.threads, policies, logger, store, tenantAttribute: config.TENANT_ATTRIBUTE, knowledge });
+  let slack: SlackAdapter | undefined;
+  if (policies.slack.enabled) {
+    const missing = (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] as const).filter((k) => !config[k]);
+    if (missing.length) {
+      await conversations.close();
+      await store.close();
+      throw new ConfigError(missing.map((variable) => ({ variable, message: 'required when policies/slack.yaml has enabled: true' })));
+    }
+    slack = new SlackAdapter(new SlackClient(config.SLACK_API_URL, config.SLACK_BOT_TOKEN!), policies.slack, conversations.threads, chat, logger);
+  }
+  const deps: AppDeps = { config, logger, policies, verifier, store, ingest, metrics, wideEvents, readiness, demo, chat, knowledge, approvals, alerts, ...(slack ? { slack } : {}) };
+  const app = createApp(deps);
+  return {
+    deps,
+    app,
+    async start() {
+      wideEvents.start();
+      approvals.start();
+      await demo?.start();
+    },
+    async close() {
+      await demo?.stop();
+      await wideEvents.stop();
+      await alerts.settled();
+      await slack?.settled();
+      await approvals.stop();
+      await knowledge.close();
+      await conversations.close();
+      await store.close();
+    },
+  };
+}
+
+export interface RunningService {
+  service: Service;
+  url: string;
+  /** Resolves when the initial demo data is in place. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Listens on HOST:PORT; stops gracefully (in-flight requests finish, queues flush). */
+export async function listen(service: Service, config: Config, logger: Logger): Promise<RunningService> {
+  const server = serve({ fetch: service.app.fetch, port: config.PORT, hostname: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+  const ready = service.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    service,
+    url,
+    ready,
+    stop: () =>
+      (stopping ??= (async () => {
+        logger.info('shutting down: no new connections, finishing requests in flight');
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+            resolve();
+          }, 10_000);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        });
+        await service.close();
+        logger.info('stopped');
+      })()),
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { problems, zodFieldErrors } from '../api/problem.ts';
+import { renderEvidence, type Evidence, type TimeRange } from './evidence.ts';
+import { hhmm } from './window.ts';
+import { ToolRun, type ToolContext } from './run.ts';
+
+/** What a tool returns: evidence, and the same compactly rendered for a prompt. */
+export interface ToolResult {
+  tool: string;
+  workspace: string;
+  window: TimeRange;
+  baseline?: TimeRange;
+  evidence: Evidence[];
+  rendered: string;
+  truncated: boolean;
+  /** Anything the reader should know (no data, a fallback taken). */
+  notes: string[];
+  stats: { queries: number; query_ids: string[]; elapsed_ms: number };
+  /** With ToolContext.recordQueries: the queries as run, for benchmarks. */
+  recorded?: ToolRun['recorded'];
+}
+
+export interface ToolOutput {
+  evidence: Evidence[];
+  notes?: string[];
+  /** Whether the tool compared against a baseline (shown in the result). */
+  usesBaseline?: boolean;
+}
+
+export interface TelemetryTool<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  /** Evidence ids of this tool start with it (so1, so2, ...). */
+  prefix: string;
+  category: 'sre' | 'security' | 'efficiency' | 'knowledge';
+  description: string;
+  /** Strict: unknown fields are rejected. */
+  args: S;
+  defaultWindow: string;
+  /** Default baseline length before the window (else four times the window, 1h to 24h). */
+  defaultBaseline?: string;
+  /** Not about a time window (a runbook search): the rendering leaves the window out. */
+  timeless?: boolean;
+  run(run: ToolRun, args: z.output<S>): Promise<ToolOutput>;
+}
+
+export function defineTool<S extends z.ZodObject>(tool: TelemetryTool<S>): TelemetryTool<S> {
+  return tool;
+}
+
+/** Validates arguments, runs the tool in the caller's workspace, renders its evidence within budget. */
+export async function runTool<S extends z.ZodObject>(tool: TelemetryTool<S>, ctx: ToolContext, rawArgs: unknown): Promise<ToolResult> {
+  const parsed = tool.args.safeParse(rawArgs ?? {});
+  if (!parsed.success) throw problems.validation(`the arguments of ${tool.name} are not valid`, zodFieldErrors(parsed.error));
+  const args = parsed.data as z.output<S> & Record<string, string | undefined>;
+  const started = performance.now();
+  const run = new ToolRun(ctx, tool.name, tool.prefix, args, tool.defaultWindow, tool.defaultBaseline);
+  const out = await tool.run(run, args);
+  const w = run.window;
+  const header = tool.timeless
+    ? `${tool.name} ${ctx.workspace}:`
+    : `${tool.name} ${ctx.workspace} ${hhmm(w.from)}–${hhmm(w.to)} UTC${out.usesBaseline ? ` (baseline ${hhmm(w.baselineFrom)}–${hhmm(w.baselineTo)})` : ''}:`;
+  const notes = out.notes ?? [];
+  const rendered = renderEvidence(notes.length ? `${header} ${notes.join('; ')}` : header, out.evidence, run.budget.render_tokens);
+  return {
+    tool: tool.name,
+    workspace: ctx.workspace,
+    window: run.windowRange,
+    ...(out.usesBaseline ? { baseline: run.baselineRange } : {}),
+    evidence: out.evidence,
+    rendered: rendered.text,
+    truncated: rendered.truncated,
+    notes,
+    stats: { queries: run.queryIds.length, query_ids: run.queryIds, elapsed_ms: Math.round(performance.now() - started) },
+    ...(ctx.recordQueries ? { recorded: run.recorded } : {}),
+  };
+}
+
+/** Formatting helpers shared by the tools' summaries. */
+export const fmt = {
+  pct: (v: number) => `${(v * 100).toFixed(v < 0.001 && v > 0 ? 2 : 1)}%`,
+  ms: (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v >= 100 ? Math.round(v) : v.toFixed(1)} ms`),
+  num: (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2)),
+  ratio: (v: number) => `×${v >= 10 ? Math.round(v) : v.toFixed(1)}`,
+};

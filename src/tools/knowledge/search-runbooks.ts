@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { Problem } from '../../api/problem.ts';
+import { defineTool } from '../definition.ts';
+import type { ToolRun } from '../run.ts';
+
+/** The knowledge base of a run, or a clear 503 when the service runs without one. */
+export function knowledgeOf(run: ToolRun) {
+  const kb = run.ctx.knowledge;
+  if (!kb) throw new Problem({ status: 503, type: 'knowledge-unavailable', title: 'Knowledge unavailable', detail: 'the knowledge base is not loaded in this process' });
+  return kb;
+}
+
+export const AlertName = z.string().regex(/^[A-Za-z0-9_:.-]{1,200}$/, 'expected an alert name such as KubePodCrashLooping');
+
+export const searchRunbooks = defineTool({
+  name: 'search_runbooks',
+  prefix: 'rb',
+  category: 'knowledge',
+  description:
+    'Runbook sections (the project runbooks and the documents of this workspace) that answer a question or an alert: symptoms, how to confirm, mitigation, what not to do. Each result cites title, path and anchor.',
+  args: z
+    .object({
+      query: z.string().trim().min(1).max(500).describe('what is wrong, in words: symptoms, the suspected cause, the alert'),
+      alertname: AlertName.optional().describe('the alert this is about; runbooks written for it rank first'),
+      k: z.number().int().min(1).max(10).default(3),
+    })
+    .strict(),
+  defaultWindow: '1h',
+  timeless: true,
+  async run(run, args) {
+    const kb = knowledgeOf(run);
+    const result = await kb.searchRunbooks(run.ctx.workspace, args.query, { k: args.k, alertname: args.alertname });
+    const queryId = run.lookupId();
+    const evidence = result.hits.map((h, i) => {
+      const action = kb.actionSection(h);
+      return run.evidence({
+        kind: 'runbook',
+        summary: `${h.title} › ${h.section} (${h.citation})`,
+        numbers: { rank: i + 1, score: h.score },
+        attributes: {
+          title: h.title,
+          section: h.section,
+          path: h.path,
+          anchor: h.anchor,
+          citation: h.citation,
+          source: h.source,
+          backend: result.backend,
+          ...(action ? { action_section: action.section, action_citation: action.citation } : {}),
+        },
+        examples: [h.snippet],
+        query_id: queryId,
+        score: h.score,
+      });
+    });
+    return { evidence, notes: result.hits.length ? result.notes : [...result.notes, 'no runbook matches'] };
+  },
+});

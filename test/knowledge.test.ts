@@ -1,0 +1,303 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, startTestService, type TestService } from './helpers/service.ts';
+import { seedScenario } from './helpers/scenario.ts';
+import { readRows } from '../src/clickhouse/store.ts';
+import { chunkMarkdown, DocumentError } from '../src/knowledge/markdown.ts';
+import { markdownFiles } from '../src/knowledge/base.ts';
+import { evaluateRetrieval, loadCases } from '../src/knowledge/eval.ts';
+
+let svc: TestService;
+let admin: string;
+let reader: string;
+
+beforeAll(async () => {
+  svc = await startTestService();
+  admin = await svc.token({ sub: 'kim', roles: ['knowledge-admin'] });
+  reader = await svc.token({ sub: 'alice', roles: ['sre'] });
+});
+afterAll(() => svc?.close());
+
+const put = (documents: unknown, token = admin, workspace?: string) =>
+  svc.request('/v1/knowledge/documents', {
+    method: 'POST',
+    token,
+    headers: { 'Content-Type': 'application/json', ...(workspace ? { 'X-Workspace': workspace } : {}) },
+    body: JSON.stringify({ documents }),
+  });
+
+interface SearchBody {
+  backend: string;
+  notes: string[];
+  hits: { title: string; section: string; path: string; anchor: string; citation: string; workspace: string; snippet: string }[];
+}
+const search = async (q: string, token = reader, extra = '') => {
+  const res = await svc.request(`/v1/runbooks/search?q=${encodeURIComponent(q)}${extra}`, { token });
+  expect(res.status).toBe(200);
+  return json<SearchBody>(res);
+};
+const documentRows = async () => Number((await readRows<{ n: string }>(svc.service.deps.store, { query: 'SELECT count() AS n FROM aiops_knowledge_documents' }))[0]!.n);
+
+describe('the runbooks', () => {
+  const files = markdownFiles('runbooks');
+
+  it('are at least 15, each with front matter and symptoms, confirm, mitigate and do-not sections', () => {
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    for (const f of files) {
+      const chunks = chunkMarkdown(f, readFileSync(f, 'utf8'), { source: 'runbook', maxChars: 1800 });
+      const sections = chunks.map((c) => c.section);
+      expect(sections, f).toEqual(expect.arrayContaining(['Overview', 'Symptoms', 'Confirm', 'Mitigate', 'Do not']));
+      expect(chunks[0]!.alerts.length, f).toBeGreaterThan(0);
+      expect(chunks[0]!.tags.length, f).toBeGreaterThan(0);
+    }
+  });
+
+  it('are all indexed at start', async () => {
+    const res = await svc.request('/v1/knowledge', { token: reader });
+    const status = await json<{ runbooks: number; sections: number; backend: string; dense: boolean }>(res);
+    expect(status).toMatchObject({ runbooks: files.length, backend: 'embedded', dense: false });
+    expect(status.sections).toBeGreaterThan(files.length * 4);
+  });
+
+  it('answer the labelled alerts and questions: recall@3 at least 0.9 with words alone', async () => {
+    const kb = svc.service.deps.knowledge;
+    const cases = loadCases('evals/knowledge/runbook-queries.yaml');
+    expect(cases.length).toBeGreaterThanOrEqual(50);
+    const report = await evaluateRetrieval(cases, async (c) =>
+      (await kb.searchRunbooks('shop', c.query ?? c.alertname!, { k: 10, alertname: c.alertname, mode: 'lexical' })).hits.map((h) => h.path),
+    );
+    expect(report.misses).toEqual([]);
+    expect(report.recall_at_3).toBeGreaterThanOrEqual(0.9);
+    expect(report.recall_at_1).toBeGreaterThanOrEqual(0.8);
+  });
+});
+
+describe('chunking markdown', () => {
+  const doc = [
+    '---',
+    'title: Payment gateway timeouts',
+    'alerts: [PaymentGatewaySlow]',
+    'tags: [payments]',
+    '---',
+    '# Gateway timeouts',
+    'Intro text.',
+    '## Symptoms',
+    'Slow charges.',
+    '```sh',
+    '## not a heading inside code',
+    '```',
+    '## Notes',
+    'First notes.',
+    '## Notes',
+    'Second notes.',
+    '## Empty',
+    '',
+  ].join('\n');
+
+  it('splits at second-level headings with GitHub anchors; code fences do not split; repeated headings get -1', () => {
+    const chunks = chunkMarkdown('team/gateway.md', doc, { source: 'document', workspace: 'shop', maxChars: 1800 });
+    expect(chunks.map((c) => [c.section, c.anchor])).toEqual([
+      ['Overview', 'gateway-timeouts'],
+      ['Symptoms', 'symptoms'],
+      ['Notes', 'notes'],
+      ['Notes', 'notes-1'],
+    ]);
+    expect(chunks[1]!.text).toContain('## not a heading inside code');
+    expect(chunks[0]).toMatchObject({ title: 'Payment gateway timeouts', alerts: ['PaymentGatewaySlow'], workspace: 'shop', path: 'team/gateway.md' });
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(4);
+    // The same document in another workspace is another set of chunks.
+    const other = chunkMarkdown('team/gateway.md', doc, { source: 'document', workspace: 'other', maxChars: 1800 });
+    expect(other.map((c) => c.id).some((id) => chunks.some((c) => c.id === id))).toBe(false);
+  });
+
+  it('splits long sections at paragraphs', () => {
+    const long = `# T\n## Big\n${Array.from({ length: 30 }, (_, i) => `Paragraph ${i} ${'words '.repeat(30)}`).join('\n\n')}`;
+    const chunks = chunkMarkdown('big.md', long, { source: 'document', maxChars: 600 });
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(chunks.every((c) => c.text.length <= 600 + 20)).toBe(true);
+    expect(new Set(chunks.map((c) => c.anchor))).toEqual(new Set(['big']));
+  });
+
+  it('names the front matter field that does not validate', () => {
+    expect(() => chunkMarkdown('x.md', '---\nalerts: KubePodCrashLooping\n---\n# X\n', { source: 'document', maxChars: 1800 })).toThrow(/front matter field "alerts"/);
+    expect(() => chunkMarkdown('x.md', '---\ntitle: [unclosed\n---\n# X\n', { source: 'document', maxChars: 1800 })).toThrow(DocumentError);
+  });
+});
+
+describe('GET /v1/runbooks/search', () => {
+  it('finds the runbook for an alert, with title, path and anchor to cite', async () => {
+    const body = await search('pod restarting again and again', reader, '&alertname=KubePodCrashLooping&k=3');
+    expect(body.backend).toBe('embedded');
+    expect(body.hits).toHaveLength(3);
+    expect(body.hits[0]).toMatchObject({ path: 'runbooks/crash-loop-oom.md', title: 'Pods crash-loop after out-of-memory kills', workspace: '*' });
+    expect(body.hits[0]!.citation).toBe(`${body.hits[0]!.path}#${body.hits[0]!.anchor}`);
+    expect(body.hits[0]!.snippet.length).toBeGreaterThan(20);
+  });
+
+  it('is open to every role that may chat, and refuses the rest', async () => {
+    expect((await svc.request('/v1/runbooks/search?q=dns', { token: await svc.token({ roles: ['viewer'] }) })).status).toBe(200);
+    const ingest = await svc.request('/v1/runbooks/search?q=dns', { token: await svc.token({ roles: ['ingest'] }) });
+    expect(ingest.status).toBe(403);
+    expect(ingest.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect((await svc.request('/v1/runbooks/search?q=dns')).status).toBe(401);
+  });
+
+  it('names the failing query parameters', async () => {
+    const res = await svc.request('/v1/runbooks/search?k=100&mode=fuzzy&alertname=bad%20name', { token: reader });
+    expect(res.status).toBe(400);
+    const p = await json<{ errors: { field: string }[] }>(res);
+    expect(p.errors.map((e) => e.field).sort()).toEqual(['alertname', 'k', 'mode', 'q']);
+  });
+
+  it('says so when dense retrieval is asked for without an embedding model', async () => {
+    const body = await search('dns', reader, '&mode=dense');
+    expect(body.hits).toEqual([]);
+    expect(body.notes.join(' ')).toMatch(/no embedding model/);
+  });
+});
+
+const GATEWAY = (extra = '') => `---
+title: Payment gateway timeouts
+alerts: [PaymentGatewaySlow]
+tags: [payments, gateway]
+---
+# Payment gateway timeouts
+
+Our card processor Zanzibarpay answers slowly at month end.
+
+## Symptoms
+
+Charges time out after 10 s; checkout shows "payment pending".
+
+## Mitigate
+
+Switch the payment service to the fallback processor with the feature flag payments.fallback.
+${extra}`;
+
+describe('POST /v1/knowledge/documents', () => {
+  it('needs the knowledge-admin role', async () => {
+    const res = await put([{ path: 'payments/gateway.md', markdown: GATEWAY() }], reader);
+    expect(res.status).toBe(403);
+    expect((await json<{ detail: string }>(res)).detail).toMatch(/knowledge-admin/);
+  });
+
+  it('checks every document before writing any, naming the failing fields', async () => {
+    const before = await documentRows();
+    const badPath = await put([
+      { path: '../etc/passwd.md', markdown: GATEWAY() },
+      { path: 'ok.md', markdown: '' },
+      { path: 'notes.txt', markdown: 'x' },
+    ]);
+    expect(badPath.status).toBe(400);
+    const p1 = await json<{ errors: { field: string }[] }>(badPath);
+    expect([...new Set(p1.errors.map((e) => e.field))]).toEqual(['documents[0].path', 'documents[1].markdown', 'documents[2].path']);
+
+    const dup = await put([
+      { path: 'a.md', markdown: GATEWAY() },
+      { path: 'a.md', markdown: GATEWAY() },
+    ]);
+    expect(dup.status).toBe(400);
+    expect((await json<{ errors: { field: string }[] }>(dup)).errors[0]!.field).toBe('documents[1].path');
+
+    // One good document and one with broken front matter: neither is written.
+    const mixed = await put([
+      { path: 'payments/gateway.md', markdown: GATEWAY() },
+      { path: 'payments/broken.md', markdown: '---\nalerts: {not: a list}\n---\n# Broken\n' },
+    ]);
+    expect(mixed.status).toBe(400);
+    const p2 = await json<{ detail: string; errors: { field: string; message: string }[] }>(mixed);
+    expect(p2.detail).toMatch(/nothing was written/);
+    expect(p2.errors).toEqual([{ field: 'documents[1].markdown', message: expect.stringMatching(/front matter field "alerts"/) }]);
+    expect(await documentRows()).toBe(before);
+    expect((await search('Zanzibarpay')).hits.filter((h) => h.path === 'payments/gateway.md')).toEqual([]);
+
+    const notJson = await svc.request('/v1/knowledge/documents', { method: 'POST', token: admin, headers: { 'Content-Type': 'application/json' }, body: '{"documents": [' });
+    expect(notJson.status).toBe(400);
+    const huge = await put([{ path: 'huge.md', markdown: `# Huge\n${'x'.repeat(1_100_000)}` }]);
+    expect(huge.status).toBe(413);
+  });
+
+  it('adds documents searchable in the workspace only; sending them again changes nothing', async () => {
+    const res = await put([{ path: 'payments/gateway.md', markdown: GATEWAY() }]);
+    expect(res.status).toBe(200);
+    const body = await json<{ workspace: string; changes: { path: string; status: string; sections: number }[] }>(res);
+    expect(body).toMatchObject({ workspace: 'shop', changes: [{ path: 'payments/gateway.md', status: 'added', sections: 3 }] });
+
+    const found = await search('Zanzibarpay slow at month end');
+    expect(found.hits[0]).toMatchObject({ path: 'payments/gateway.md', workspace: 'shop', title: 'Payment gateway timeouts' });
+    // Another workspace does not see it.
+    const otherReader = await svc.token({ roles: ['sre'], workspaces: ['analytics'] });
+    expect((await search('Zanzibarpay slow at month end', otherReader)).hits.some((h) => h.path === 'payments/gateway.md')).toBe(false);
+
+    const rows = await documentRows();
+    const again = await json<{ changes: { status: string }[] }>(await put([{ path: 'payments/gateway.md', markdown: GATEWAY() }]));
+    expect(again.changes[0]!.status).toBe('unchanged');
+    expect(await documentRows()).toBe(rows);
+  });
+
+  it('replaces a document: changed sections are updated, dropped ones disappear', async () => {
+    const withExtra = GATEWAY('\n## Escalation\n\nPage the Quokkateam on-call through the vendor portal.\n');
+    expect((await json<{ changes: { status: string; sections: number }[] }>(await put([{ path: 'payments/gateway.md', markdown: withExtra }]))).changes[0]).toMatchObject({ status: 'updated', sections: 4 });
+    expect((await search('Quokkateam vendor portal')).hits[0]).toMatchObject({ path: 'payments/gateway.md', section: 'Escalation' });
+    await put([{ path: 'payments/gateway.md', markdown: GATEWAY() }]);
+    expect((await search('Quokkateam vendor portal')).hits.some((h) => h.section === 'Escalation')).toBe(false);
+
+    const list = await json<{ documents: { path: string; updated_by: string }[] }>(await svc.request('/v1/knowledge/documents', { token: reader }));
+    expect(list.documents).toEqual([expect.objectContaining({ path: 'payments/gateway.md', updated_by: 'kim' })]);
+  });
+
+  it('deletes a document of the workspace; 404 when there is none', async () => {
+    await put([{ path: 'tmp/scratch.md', markdown: '# Scratch\n\nWombatflux notes.\n' }]);
+    expect((await search('Wombatflux')).hits[0]?.path).toBe('tmp/scratch.md');
+    const del = await svc.request('/v1/knowledge/documents/tmp/scratch.md', { method: 'DELETE', token: admin });
+    expect(del.status).toBe(200);
+    expect((await search('Wombatflux')).hits.some((h) => h.path === 'tmp/scratch.md')).toBe(false);
+    expect((await svc.request('/v1/knowledge/documents/tmp/scratch.md', { method: 'DELETE', token: admin })).status).toBe(404);
+    // The project's runbooks are not documents of a workspace.
+    expect((await svc.request('/v1/knowledge/documents/runbooks/dns-failures.md', { method: 'DELETE', token: admin })).status).toBe(404);
+    expect((await svc.request('/v1/knowledge/documents/..%2Fx.md', { method: 'DELETE', token: admin })).status).toBe(400);
+  });
+});
+
+describe('past incidents', () => {
+  it('records each investigation with a root cause, finds it from the next thread, and never across workspaces', async () => {
+    await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'cart-oom-crashloop', 2);
+    const ask = async (message: string) => {
+      const res = await svc.request('/v1/chat', { method: 'POST', token: reader, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
+      expect(res.status).toBe(200);
+      return json<{ thread_id: string; answer: string; similar_incidents: { thread_id: string; root_service: string; root_kind: string }[]; citations: { citation: string }[] }>(res);
+    };
+    const first = await ask('customers get errors when they open their cart');
+    expect(first.similar_incidents).toEqual([]);
+    expect(first.citations[0]!.citation).toMatch(/^runbooks\/crash-loop-oom\.md#/);
+
+    const second = await ask('cart is failing again, what is going on?');
+    expect(second.similar_incidents[0]).toMatchObject({ thread_id: first.thread_id, root_service: 'cart', root_kind: 'oom_crashloop' });
+    expect(second.answer).toMatch(new RegExp(`Seen before: .*thread ${first.thread_id}`));
+
+    // The same question through the tool API: found in shop, nothing in another workspace.
+    const tool = (token: string) =>
+      svc.request('/v1/tools/similar_incidents', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'cart out of memory crash loop' }) });
+    const mine = await json<{ evidence: { attributes: Record<string, string> }[] }>(await tool(reader));
+    expect(mine.evidence.map((e) => e.attributes.thread_id)).toEqual(expect.arrayContaining([first.thread_id, second.thread_id]));
+    const other = await json<{ evidence: unknown[]; notes: string[] }>(await tool(await svc.token({ roles: ['sre'], workspaces: ['analytics'] })));
+    expect(other.evidence).toEqual([]);
+
+    const bad = await svc.request('/v1/tools/similar_incidents', { method: 'POST', token: reader, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: '', k: 50 }) });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('after a restart', () => {
+  it('keeps documents and incidents (they live in ClickHouse) and the runbooks', async () => {
+    const dataDir = svc.dataDir;
+    await svc.close();
+    svc = await startTestService({ AIOPS_DATA_DIR: dataDir });
+    reader = await svc.token({ sub: 'alice', roles: ['sre'] });
+    expect((await search('Zanzibarpay slow at month end')).hits[0]?.path).toBe('payments/gateway.md');
+    const status = await json<{ incidents: number; runbooks: number }>(await svc.request('/v1/knowledge', { token: reader }));
+    expect(status.incidents).toBeGreaterThanOrEqual(2);
+    expect(status.runbooks).toBe(markdownFiles(path.resolve('runbooks')).length);
+  });
+});

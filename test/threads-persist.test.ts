@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { json, startTestService, tempDir } from './helpers/service.ts';
+import { seedScenario } from './helpers/scenario.ts';
+
+const postgres = process.env['AIOPS_TEST_POSTGRES_URL'];
+const requirePostgres = process.env['AIOPS_REQUIRE_POSTGRES'] === '1';
+
+const ask = (svc: Awaited<ReturnType<typeof startTestService>>, token: string, path: string, message: string) =>
+  svc.request(path, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
+
+describe('threads survive a restart (file checkpointer)', () => {
+  it('continues a conversation after the service restarts on the same data folder', async () => {
+    const dataDir = tempDir();
+    const first = await startTestService({ AIOPS_DATA_DIR: dataDir });
+    await seedScenario(first.service.deps.store, first.service.deps.ingest, 'payment-bad-deploy', 2);
+    const token = await first.token({ roles: ['sre'] });
+    const a = await json<{ thread_id: string; evidence: { id: string }[] }>(await ask(first, token, '/v1/chat', 'why are payments failing?'));
+    await first.close();
+
+    const second = await startTestService({ AIOPS_DATA_DIR: dataDir });
+    try {
+      const view = await json<{ messages: { role: string }[]; evidence: { id: string }[]; turns: number }>(await second.request(`/v1/threads/${a.thread_id}`, { token }));
+      expect(view.turns).toBe(1);
+      expect(view.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+      expect(view.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(a.evidence.map((e) => e.id)));
+      const b = await json<{ turn: number; thread_id: string }>(await ask(second, token, `/v1/threads/${a.thread_id}/messages`, 'is it still failing?'));
+      expect(b).toMatchObject({ turn: 2, thread_id: a.thread_id });
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('approvals in PostgreSQL', () => {
+  it('one decision wins when replicas race, and a due check is claimed once', async (ctx) => {
+    if (!postgres) {
+      if (requirePostgres) throw new Error('AIOPS_TEST_POSTGRES_URL is not set, and AIOPS_REQUIRE_POSTGRES=1 makes that a failure');
+      return ctx.skip('set AIOPS_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against PostgreSQL');
+    }
+    const { PostgresApprovalStore } = await import('../src/actions/store.ts');
+    const [a, b] = await Promise.all([PostgresApprovalStore.open(postgres), PostgresApprovalStore.open(postgres)]);
+    try {
+      const id = `test-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const now = new Date().toISOString();
+      await a.create({
+        approval_id: id, thread_id: `t-${id}`, workspace: 'shop', action: 'scale', params: { service: 'payment', replicas: 3 }, summary: 'scale payment to 3 replicas',
+        reason: 'test', evidence_ids: ['so1'], risk: 'medium', agent: 'sre', approvers: ['approver'], self_approval: false, requested_by: 'alice', requested: true,
+        status: 'pending', created_at: now, expires_at: now, idempotency_key: 'k',
+      });
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).transition(id, ['pending'], { status: 'approved', decided_by: `user${i}` })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await b.get(id))!.status).toBe('approved');
+      await a.transition(id, ['approved'], { status: 'accepted', verification: { state: 'scheduled', at: new Date(Date.now() - 1000).toISOString() } });
+      const claims = await Promise.all([a.claimVerification(new Date()), b.claimVerification(new Date())]);
+      expect(claims.filter((c) => c?.approval_id === id)).toHaveLength(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('threads shared by two instances (PostgreSQL)', () => {
+  it('a thread started on one instance continues on another', async (ctx) => {
+    if (!postgres) {
+      if (requirePostgres) throw new Error('AIOPS_TEST_POSTGRES_URL is not set, and AIOPS_REQUIRE_POSTGRES=1 makes that a failure');
+      return ctx.skip('set AIOPS_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against PostgreSQL');
+    }
+    // Two instances, each with its own data folder (its own embedded ClickHouse): only PostgreSQL is shared.
+    const a = await startTestService({ POSTGRES_URL: postgres });
+    await seedScenario(a.service.deps.store, a.service.deps.ingest, 'payment-bad-deploy', 2);
+    const token = await a.token({ sub: `pg-${Date.now()}`, roles: ['sre'] });
+    const first = await json<{ thread_id: string }>(await ask(a, token, '/v1/chat', 'why are payments failing?'));
+    await a.close();
+
+    // The second instance trusts the same signing key (one control plane) and has its own data folder.
+    const fs = await import('node:fs');
+    const dirB = tempDir();
+    fs.mkdirSync(`${dirB}/dev-auth`, { recursive: true });
+    fs.copyFileSync(`${a.dataDir}/dev-auth/signing-key.json`, `${dirB}/dev-auth/signing-key.json`);
+    const b = await startTestService({ POSTGRES_URL: postgres, AIOPS_DATA_DIR: dirB });
+    try {
+      const view = await json<{ messages: { role: string; content: string }[]; turns: number }>(await b.request(`/v1/threads/${first.thread_id}`, { token }));
+      expect(view.turns).toBe(1);
+      expect(view.messages[1]!.content).toMatch(/bad deploy of payment/);
+      const list = await json<{ threads: { id: string }[] }>(await b.request('/v1/threads', { token }));
+      expect(list.threads.map((t) => t.id)).toContain(first.thread_id);
+      const next = await json<{ turn: number }>(await ask(b, token, `/v1/threads/${first.thread_id}/messages`, 'anything else?'));
+      expect(next.turn).toBe(2);
+      // The proposal made on the first instance is decided on the second: the interrupted approval graph resumes from PostgreSQL.
+      const pending = (first as unknown as { approvals: { approval_id: string }[] }).approvals[0]!;
+      const approver = await b.token({ sub: 'bob', roles: ['approver'] });
+      const decided = await b.request(`/v1/threads/${first.thread_id}/approvals/${pending.approval_id}`, {
+        method: 'POST',
+        token: approver,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+      expect(decided.status).toBe(200);
+      expect((await json<{ approval: { status: string } }>(decided)).approval.status).toBe('not_sent');
+    } finally {
+      await b.close();
+    }
+  });
+});
