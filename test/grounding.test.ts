@@ -47,6 +47,17 @@ describe('grounding check', () => {
     expect(report.passed).toBe(false);
   });
 
+  it('does not take digits inside ids and hashes as support, but takes a number a log line states', () => {
+    const th = ev('th1', 'payment', 'errors start in payment in 71 of 71 failed traces', { traces: 71 }, { example_trace: '4bf92f3577b34da6a3ce929d0e0e4736999827', message: 'dial tcp 10.0.3.7:6379: connect: connection refused' });
+    const withIds = [...evidence, { ...th, examples: ['payment ERROR charge 4f1a0c9e failed for order 558812 after 3 attempts (HTTP 502)'] }];
+    const made = checkGrounding('About 987654 orders were lost [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report;
+    expect(made.unsupported_numbers).toEqual(['987654']);
+    // Near an id's digits (999827 ± 2%) is still not supported; quoted numbers count as written.
+    expect(checkGrounding('Order 999000 failed [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report.unsupported_numbers).toEqual(['999000']);
+    const quoted = checkGrounding('Order 558812 failed with HTTP 502 [th1]. Redis listens on 6379 [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report;
+    expect(quoted).toMatchObject({ removed: 0, unsupported_numbers: [] });
+  });
+
   it('fails a draft that cites nothing', () => {
     expect(checkGrounding('Payment is failing.', evidence, services, opts).report.passed).toBe(false);
   });

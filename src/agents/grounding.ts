@@ -16,32 +16,50 @@ const TIME = /\b([01]?\d|2[0-3]):([0-5]\d)\b/g;
 const VERSION = /\bv?\d+\.\d+\.\d+(?:[-+][\w.]+)?\b/g;
 const CITATION = /\[([a-z]{2}\d+)\]/g;
 
-/** Every number the evidence states, in the forms an answer may write it. */
-function numberPool(evidence: Evidence[]): number[] {
-  const out: number[] = [];
-  const add = (v: number) => {
-    if (!Number.isFinite(v)) return;
-    out.push(v);
-    // Ratios are written as percentages, milliseconds as seconds, bytes as MiB/GiB.
-    if (Math.abs(v) <= 1) out.push(v * 100);
-    out.push(v / 1000, v / 1048576, v / 1073741824);
-  };
-  for (const e of evidence) {
-    for (const v of Object.values(e.numbers)) add(v);
-    const text = [e.summary, ...Object.values(e.attributes), ...(e.examples ?? [])].join(' ');
-    for (const m of text.matchAll(/-?\d+(?:\.\d+)?/g)) add(Number(m[0]));
-    for (const m of text.matchAll(/\d{1,3}(?:,\d{3})+/g)) add(Number(m[0].replace(/,/g, '')));
-  }
-  return out;
+/** A number standing on its own: not a piece of an id, a hash or a version. */
+const STANDALONE = /(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)/g;
+const GROUPED = /(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)/g;
+
+interface NumberPool {
+  /** What the tools measured: matched within the tolerance and in the units an answer may use. */
+  measured: number[];
+  /** Numbers quoted in log lines and attributes (ports, status codes, counts): matched exactly. */
+  quoted: Set<number>;
 }
 
-function supportedNumber(written: string, pool: number[], tolerance: number): boolean {
+/** Every number the evidence states, in the forms an answer may write it. */
+function numberPool(evidence: Evidence[]): NumberPool {
+  const measured: number[] = [];
+  const quoted = new Set<number>();
+  const add = (v: number) => {
+    if (!Number.isFinite(v)) return;
+    measured.push(v);
+    // Ratios are written as percentages, milliseconds as seconds, bytes as MiB/GiB.
+    if (Math.abs(v) <= 1) measured.push(v * 100);
+    measured.push(v / 1000, v / 1048576, v / 1073741824);
+  };
+  const numbersIn = (text: string) => [
+    ...[...text.matchAll(STANDALONE)].map((m) => Number(m[0])),
+    ...[...text.matchAll(GROUPED)].map((m) => Number(m[0].replace(/,/g, ''))),
+  ];
+  for (const e of evidence) {
+    for (const v of Object.values(e.numbers)) add(v);
+    for (const v of numbersIn(e.summary)) add(v);
+    // Log lines and attributes carry ids and hashes whose digits would support almost any number
+    // within a tolerance; only what stands alone there counts, and only as written.
+    for (const v of numbersIn([...Object.values(e.attributes), ...(e.examples ?? [])].join(' '))) quoted.add(v);
+  }
+  return { measured, quoted };
+}
+
+function supportedNumber(written: string, pool: NumberPool, tolerance: number): boolean {
   const v = Number(written.replace(/,/g, ''));
   if (!Number.isFinite(v)) return true;
   // Small counts and ordinals ("3 services", "one of 2") are wording more than claims.
   if (Number.isInteger(v) && Math.abs(v) <= 3) return true;
+  if (pool.quoted.has(v)) return true;
   const decimals = (written.split('.')[1] ?? '').length;
-  return pool.some((p) => {
+  return pool.measured.some((p) => {
     if (Math.abs(p - v) <= tolerance * Math.max(Math.abs(p), Math.abs(v))) return true;
     // Rounded to what the writer shows: 31.9 for 31.94, 32 for 31.9.
     return Math.abs(Number(p.toFixed(decimals)) - v) < 1e-9 || Math.abs(Math.round(p) - v) < 1e-9;
