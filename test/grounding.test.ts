@@ -58,6 +58,14 @@ describe('grounding check', () => {
     expect(quoted).toMatchObject({ removed: 0, unsupported_numbers: [] });
   });
 
+  it('reads a number at the end of a sentence, and not the number of a list item', () => {
+    const end = checkGrounding('Payment fails 31.9% [so1]. Orders lost: 987654.', evidence, services, opts).report;
+    expect(end.unsupported_numbers).toEqual(['987654']);
+    const list = checkGrounding('Next steps [so1]:\n4. Roll back payment.\n5. Watch 31.9% fall to 2.7%.', evidence, services, opts);
+    expect(list.report).toMatchObject({ sentences: 3, removed: 0 });
+    expect(sentences('4. Roll back payment.\n12) Watch errors.')).toEqual(['4. Roll back payment.', '12) Watch errors.']);
+  });
+
   it('fails a draft that cites nothing', () => {
     expect(checkGrounding('Payment is failing.', evidence, services, opts).report.passed).toBe(false);
   });

@@ -11,14 +11,28 @@ export interface GroundingReport {
   passed: boolean;
 }
 
-const NUMBER = /(?<![\w.\-[])(-?\d+(?:[.,]\d+)*)(\s?%|\s?(?:ms|s|GiB|MiB|KiB|GB|MB|CPU|cores?|req\/min|\/min|\/s|x))?(?![\w.])/g;
+const NUMBER = /(?<![\w.\-[])(-?\d+(?:[.,]\d+)*)(\s?%|\s?(?:ms|s|GiB|MiB|KiB|GB|MB|CPU|cores?|req\/min|\/min|\/s|x))?(?!\w|\.\d)/g;
 const TIME = /\b([01]?\d|2[0-3]):([0-5]\d)\b/g;
 const VERSION = /\bv?\d+\.\d+\.\d+(?:[-+][\w.]+)?\b/g;
 const CITATION = /\[([a-z]{2}\d+)\]/g;
 
-/** A number standing on its own: not a piece of an id, a hash or a version. */
-const STANDALONE = /(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)/g;
-const GROUPED = /(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,]|\.\d)/g;
+interface StatedNumber {
+  /** As written, with its unit ("31.9%"). */
+  text: string;
+  /** Its digits ("31.9"), which say how far it was rounded. */
+  digits: string;
+  value: number;
+}
+
+/** The numbers a text states on their own (not inside an id, a hash or a version). */
+function numbersIn(text: string): StatedNumber[] {
+  const out: StatedNumber[] = [];
+  for (const m of text.matchAll(NUMBER)) {
+    const value = Number(m[1]!.replace(/,/g, ''));
+    if (Number.isFinite(value)) out.push({ text: m[0].trim(), digits: m[1]!, value });
+  }
+  return out;
+}
 
 interface NumberPool {
   /** What the tools measured: matched within the tolerance and in the units an answer may use. */
@@ -38,27 +52,21 @@ function numberPool(evidence: Evidence[]): NumberPool {
     if (Math.abs(v) <= 1) measured.push(v * 100);
     measured.push(v / 1000, v / 1048576, v / 1073741824);
   };
-  const numbersIn = (text: string) => [
-    ...[...text.matchAll(STANDALONE)].map((m) => Number(m[0])),
-    ...[...text.matchAll(GROUPED)].map((m) => Number(m[0].replace(/,/g, ''))),
-  ];
   for (const e of evidence) {
     for (const v of Object.values(e.numbers)) add(v);
-    for (const v of numbersIn(e.summary)) add(v);
+    for (const n of numbersIn(e.summary)) add(n.value);
     // Log lines and attributes carry ids and hashes whose digits would support almost any number
     // within a tolerance; only what stands alone there counts, and only as written.
-    for (const v of numbersIn([...Object.values(e.attributes), ...(e.examples ?? [])].join(' '))) quoted.add(v);
+    for (const n of numbersIn([...Object.values(e.attributes), ...(e.examples ?? [])].join(' '))) quoted.add(n.value);
   }
   return { measured, quoted };
 }
 
-function supportedNumber(written: string, pool: NumberPool, tolerance: number): boolean {
-  const v = Number(written.replace(/,/g, ''));
-  if (!Number.isFinite(v)) return true;
+function supportedNumber({ digits, value: v }: StatedNumber, pool: NumberPool, tolerance: number): boolean {
   // Small counts and ordinals ("3 services", "one of 2") are wording more than claims.
   if (Number.isInteger(v) && Math.abs(v) <= 3) return true;
   if (pool.quoted.has(v)) return true;
-  const decimals = (written.split('.')[1] ?? '').length;
+  const decimals = (digits.split('.')[1] ?? '').length;
   return pool.measured.some((p) => {
     if (Math.abs(p - v) <= tolerance * Math.max(Math.abs(p), Math.abs(v))) return true;
     // Rounded to what the writer shows: 31.9 for 31.94, 32 for 31.9.
@@ -70,7 +78,8 @@ function supportedNumber(written: string, pool: NumberPool, tolerance: number): 
 export function sentences(text: string): string[] {
   return text
     .split(/\n+/)
-    .flatMap((line) => line.split(/(?<=[.!?])\s+(?=[A-Z(\-*•])/))
+    // A numbered item ("2. Roll back") is one sentence, not a bare "2." and the rest.
+    .flatMap((line) => line.split(/(?<=[.!?])(?<!^\s*\d{1,3}\.)\s+(?=[A-Z(\-*•])/))
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
@@ -105,8 +114,8 @@ export function checkGrounding(
         report.unknown_citations.push(c);
       }
     }
-    // Take out what is checked separately before reading plain numbers.
-    let rest = sentence.replace(CITATION, ' ');
+    // Take out what is checked separately before reading plain numbers, and a list item's number.
+    let rest = sentence.replace(CITATION, ' ').replace(/^\d{1,3}[.)]\s+/, ' ');
     for (const m of rest.matchAll(VERSION)) {
       const v = m[0].replace(/^v/, '');
       if (!corpus.includes(v)) {
@@ -123,10 +132,10 @@ export function checkGrounding(
       }
     }
     rest = rest.replace(TIME, ' ');
-    for (const m of rest.matchAll(NUMBER)) {
-      if (!supportedNumber(m[1]!, pool, opts.tolerance)) {
+    for (const n of numbersIn(rest)) {
+      if (!supportedNumber(n, pool, opts.tolerance)) {
         ok = false;
-        report.unsupported_numbers.push(m[0].trim());
+        report.unsupported_numbers.push(n.text);
       }
     }
     // Names: a workspace service the evidence never mentions, or a service-like name the workspace does not have.
