@@ -9,7 +9,11 @@
 import { benchService, drive, options, percentile, report, round } from './lib.ts';
 import { BenchData } from './data.ts';
 
-const opts = options({ size: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' }, notifications: { type: 'string', default: '5000' } });
+const opts = options({
+  size: { type: 'string', default: '1000000' },
+  runs: { type: 'string', default: '5' },
+  notifications: { type: 'string', default: '5000' },
+});
 const size = opts.quick ? 60_000 : Number(opts.size);
 const runs = opts.quick ? 2 : Number(opts.runs);
 const total = opts.quick ? 300 : Number(opts.notifications);
@@ -43,7 +47,11 @@ const notification = (group: string, alerts = 1) => ({
   })),
 });
 const post = async (body: unknown) => {
-  const res = await app.request('/v1/alerts/alertmanager', { method: 'POST', headers: { Authorization: `Bearer ${hook}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await app.request('/v1/alerts/alertmanager', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${hook}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 202) throw new Error(`intake answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { thread_id: string; outcome: string };
 };
@@ -93,5 +101,9 @@ report('alerts', {
   ...volume,
   webhook_to_first_message_ms: { p50: round(percentile(latencies, 50)), max: round(latencies.at(-1)!), runs },
   repeat_notifications_per_second: round(total / (repeatMs / 1000)),
-  new_groups: { accepted_per_second: round(fresh / (newMs / 1000)), groups: fresh, investigations_drained_s: round((newMs + drainMs) / 1000, 1) },
+  new_groups: {
+    accepted_per_second: round(fresh / (newMs / 1000)),
+    groups: fresh,
+    investigations_drained_s: round((newMs + drainMs) / 1000, 1),
+  },
 });

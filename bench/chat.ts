@@ -34,12 +34,24 @@ async function turn(app: typeof service.app, message: string) {
     if (!first) first = performance.now() - started;
     text += new TextDecoder().decode(chunk);
   }
-  const answer = JSON.parse(/event: answer\ndata: (.*)\n/.exec(text)![1]!) as { path: string; hypotheses: { service: string }[]; usage: { llm_calls: number; prompt_tokens: number } };
+  const answer = JSON.parse(/event: answer\ndata: (.*)\n/.exec(text)![1]!) as {
+    path: string;
+    hypotheses: { service: string }[];
+    usage: { llm_calls: number; prompt_tokens: number };
+  };
   return { first, total: performance.now() - started, answer };
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-const p95 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 95);
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+const p95 = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    95,
+  );
 const results: Record<string, unknown>[] = [];
 for (const size of sizes) {
   await data.grow(size);
@@ -71,7 +83,16 @@ const { FileThreadIndex } = await import('../src/threads/index.ts');
 const { PromptRegistry } = await import('../src/prompts/registry.ts');
 const deps = service.deps;
 const withModel = new ChatService(
-  { store: deps.store, policies: deps.policies, prompts: new PromptRegistry(deps.config.AIOPS_PROMPTS_DIR, deps.policies.llm.prompts), model, modelName: 'counting-model', tenantAttribute: deps.config.TENANT_ATTRIBUTE, logger: deps.logger, knowledge: deps.knowledge },
+  {
+    store: deps.store,
+    policies: deps.policies,
+    prompts: new PromptRegistry(deps.config.AIOPS_PROMPTS_DIR, deps.policies.llm.prompts),
+    model,
+    modelName: 'counting-model',
+    tenantAttribute: deps.config.TENANT_ATTRIBUTE,
+    logger: deps.logger,
+    knowledge: deps.knowledge,
+  },
   buildChatGraph(new MemorySaver()),
   new FileThreadIndex(`${deps.config.dataDir}/bench-threads.json`),
 );

@@ -25,11 +25,15 @@ export class BenchData {
   }
 
   count(table: string): Promise<number> {
-    return readRows<{ n: number }>(this.store, { query: 'SELECT count() AS n FROM {t:Identifier}', params: { t: table } }).then((r) => Number(r[0]!.n));
+    return readRows<{ n: number }>(this.store, { query: 'SELECT count() AS n FROM {t:Identifier}', params: { t: table } }).then((r) =>
+      Number(r[0]!.n),
+    );
   }
 
   async volume() {
-    const [logs, spans, g, s, h] = await Promise.all(['otel_logs', 'otel_traces', 'otel_metrics_gauge', 'otel_metrics_sum', 'otel_metrics_histogram'].map((t) => this.count(t)));
+    const [logs, spans, g, s, h] = await Promise.all(
+      ['otel_logs', 'otel_traces', 'otel_metrics_gauge', 'otel_metrics_sum', 'otel_metrics_histogram'].map((t) => this.count(t)),
+    );
     return { logs: logs!, spans: spans!, metric_points: g! + s! + h! };
   }
 
@@ -40,7 +44,9 @@ export class BenchData {
     process.stderr.write(`amplifying to ${target} copies of the ${this.baseLogs} simulated log records…\n`);
     const from = this.copies;
     const newId = (col: string, len: 16 | 32) =>
-      len === 16 ? `if(${col} = '', '', lower(hex(cityHash64(${col}, c))))` : `if(${col} = '', '', concat(lower(hex(cityHash64(${col}, c))), substring(${col}, 17, 16)))`;
+      len === 16
+        ? `if(${col} = '', '', lower(hex(cityHash64(${col}, c))))`
+        : `if(${col} = '', '', concat(lower(hex(cityHash64(${col}, c))), substring(${col}, 17, 16)))`;
     // Originals are picked in a subquery: REPLACE renames columns, and WHERE would see the new values.
     await command(
       this.store,

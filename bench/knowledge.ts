@@ -19,7 +19,11 @@ import { loadPolicies } from '../src/policies/load.ts';
 import { Rng } from '../src/demo/random.ts';
 import { options, percentile, report, round } from './lib.ts';
 
-const opts = options({ chunks: { type: 'string', default: '10000' }, queries: { type: 'string', default: '3000' }, dims: { type: 'string', default: '768' } });
+const opts = options({
+  chunks: { type: 'string', default: '10000' },
+  queries: { type: 'string', default: '3000' },
+  dims: { type: 'string', default: '768' },
+});
 const target = opts.quick ? 1000 : Number(opts.chunks);
 const queries = opts.quick ? 200 : Number(opts.queries);
 const dims = Number(opts.dims);
@@ -42,29 +46,57 @@ const cases = loadCases('evals/knowledge/runbook-queries.yaml');
 const { index, chunks, ms: indexMs } = indexRunbooks();
 const queryOf = (c: RetrievalCase) => c.query ?? c.alertname!;
 const quality: Record<string, unknown> = {};
-const lexical = await evaluateRetrieval(cases, async (c) => index.search(queryOf(c), { k: 10, alertname: c.alertname }).map((h) => h.chunk.path));
-quality['lexical'] = { ...lexical, misses: lexical.misses.length };
+const lexical = await evaluateRetrieval(cases, async (c) =>
+  index.search(queryOf(c), { k: 10, alertname: c.alertname }).map((h) => h.chunk.path),
+);
+quality.lexical = { ...lexical, misses: lexical.misses.length };
 let embeddings: EmbeddingsInterface | undefined;
-if (process.env['OLLAMA_URL']) {
-  embeddings = ollamaEmbeddings(process.env['OLLAMA_URL'], policy.embedding_model, 60_000);
+if (process.env.OLLAMA_URL) {
+  embeddings = ollamaEmbeddings(process.env.OLLAMA_URL, policy.embedding_model, 60_000);
   const vectors = await embeddings.embedDocuments(chunks.map(embeddingText));
-  chunks.forEach((c, i) => index.setVector(c.id, vectors[i]!));
+  for (const [i, c] of chunks.entries()) index.setVector(c.id, vectors[i]!);
   const qv = new Map<string, Float32Array>();
   for (const c of cases) qv.set(queryOf(c), Float32Array.from(await embeddings.embedQuery(queryOf(c))));
-  const dense = await evaluateRetrieval(cases, async (c) => index.search(queryOf(c), { k: 10, alertname: c.alertname, queryVector: qv.get(queryOf(c)), denseOnly: true }).map((h) => h.chunk.path));
-  const hybrid = await evaluateRetrieval(cases, async (c) => index.search(queryOf(c), { k: 10, alertname: c.alertname, queryVector: qv.get(queryOf(c)) }).map((h) => h.chunk.path));
-  quality['dense'] = { model: policy.embedding_model, ...dense, misses: dense.misses.length };
-  quality['hybrid'] = { model: policy.embedding_model, ...hybrid, misses: hybrid.misses.length };
+  const dense = await evaluateRetrieval(cases, async (c) =>
+    index.search(queryOf(c), { k: 10, alertname: c.alertname, queryVector: qv.get(queryOf(c)), denseOnly: true }).map((h) => h.chunk.path),
+  );
+  const hybrid = await evaluateRetrieval(cases, async (c) =>
+    index.search(queryOf(c), { k: 10, alertname: c.alertname, queryVector: qv.get(queryOf(c)) }).map((h) => h.chunk.path),
+  );
+  quality.dense = { model: policy.embedding_model, ...dense, misses: dense.misses.length };
+  quality.hybrid = { model: policy.embedding_model, ...hybrid, misses: hybrid.misses.length };
 } else {
-  quality['dense'] = 'not measured: set OLLAMA_URL (with the embedding model of policies/knowledge.yaml pulled)';
-  quality['hybrid'] = 'without an embedding model, hybrid retrieval is the lexical one';
+  quality.dense = 'not measured: set OLLAMA_URL (with the embedding model of policies/knowledge.yaml pulled)';
+  quality.hybrid = 'without an embedding model, hybrid retrieval is the lexical one';
 }
 
 // 2. Latency and memory at scale: the runbook sections rewritten into `target` distinct sections.
 const rng = new Rng(11);
 const rand = () => rng.next();
-const words = [...new Set(chunks.flatMap((c) => c.text.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 3)))];
-const services = ['payment', 'checkout', 'cart', 'frontend', 'currency', 'shipping', 'email', 'auth', 'search', 'ledger', 'billing', 'inventory'];
+const words = [
+  ...new Set(
+    chunks.flatMap((c) =>
+      c.text
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter((w) => w.length > 3),
+    ),
+  ),
+];
+const services = [
+  'payment',
+  'checkout',
+  'cart',
+  'frontend',
+  'currency',
+  'shipping',
+  'email',
+  'auth',
+  'search',
+  'ledger',
+  'billing',
+  'inventory',
+];
 function synthetic(i: number): Chunk {
   const base = chunks[i % chunks.length]!;
   const svc = services[i % services.length]!;
@@ -73,7 +105,14 @@ function synthetic(i: number): Chunk {
     .split(' ')
     .map((w) => (rand() < 0.2 ? words[Math.floor(rand() * words.length)]! : w))
     .join(' ');
-  return { ...base, id: `syn-${i}`, path: `team-${i % 40}/${svc}-${Math.floor(i / chunks.length)}.md`, workspace: `ws-${i % 20}`, text: `${text}\n\nOwner: team-${i % 40}, service ${svc}.`, hash: `h${i}` };
+  return {
+    ...base,
+    id: `syn-${i}`,
+    path: `team-${i % 40}/${svc}-${Math.floor(i / chunks.length)}.md`,
+    workspace: `ws-${i % 20}`,
+    text: `${text}\n\nOwner: team-${i % 40}, service ${svc}.`,
+    hash: `h${i}`,
+  };
 }
 const before = process.memoryUsage().heapUsed;
 const big = new EmbeddedIndex({ rrfK: policy.rrf_k, candidates: policy.candidates });
@@ -90,11 +129,20 @@ function latency(withVectors: boolean): { p50: number; p99: number; mean: number
   for (const [i, c] of qs.entries()) {
     if (withVectors) for (let d = 0; d < dims; d++) qvec[d] = Math.sin(i * 31 + d);
     const t = performance.now();
-    big.search(queryOf(c), { k: 5, alertname: c.alertname, filter: (x) => x.workspace === '*' || x.workspace === 'ws-3', ...(withVectors ? { queryVector: qvec } : {}) });
+    big.search(queryOf(c), {
+      k: 5,
+      alertname: c.alertname,
+      filter: (x) => x.workspace === '*' || x.workspace === 'ws-3',
+      ...(withVectors ? { queryVector: qvec } : {}),
+    });
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  return { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2), mean: round(times.reduce((a, b) => a + b, 0) / times.length, 2) };
+  return {
+    p50: round(percentile(times, 50), 2),
+    p99: round(percentile(times, 99), 2),
+    mean: round(times.reduce((a, b) => a + b, 0) / times.length, 2),
+  };
 }
 // Warm up, then measure.
 latency(false);
@@ -118,12 +166,19 @@ function miniSearch(docs: Chunk[]) {
     processTerm: (t) => t,
     searchOptions: { boost: { ...FIELD_WEIGHTS }, combineWith: 'OR', prefix: false, fuzzy: false },
   });
-  ms.addAll(docs.map((c) => ({ id: c.id, title: c.title, section: c.section, alerts: c.alerts.join(' '), tags: c.tags.join(' '), text: c.text })));
+  ms.addAll(
+    docs.map((c) => ({ id: c.id, title: c.title, section: c.section, alerts: c.alerts.join(' '), tags: c.tags.join(' '), text: c.text })),
+  );
   return ms;
 }
 const smallMs = miniSearch(chunks);
 const byId = new Map(chunks.map((c) => [c.id, c]));
-const msQuality = await evaluateRetrieval(cases, async (c) => smallMs.search(queryOf(c)).slice(0, 10).map((r) => byId.get(String(r.id))!.path));
+const msQuality = await evaluateRetrieval(cases, async (c) =>
+  smallMs
+    .search(queryOf(c))
+    .slice(0, 10)
+    .map((r) => byId.get(String(r.id))!.path),
+);
 const bigMs = miniSearch(big.all());
 const msTimes: number[] = [];
 for (const [i, c] of qs.entries()) {

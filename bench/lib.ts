@@ -10,14 +10,22 @@ import { loadOrCreateDevKeys, signDevToken } from '../src/auth/dev-keys.ts';
 /** Shared bits of the benchmarks: options, a service on a temporary folder, timing and reporting. */
 
 /** Command-line options of a benchmark; every one has a default, and --quick is always there. */
-export function options<T extends Record<string, { type: 'string'; default: string }>>(spec: T): { quick: boolean } & { [K in keyof T]: string } {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: 'boolean', default: false }, ...spec }, strict: true });
+export function options<T extends Record<string, { type: 'string'; default: string }>>(
+  spec: T,
+): { quick: boolean } & { [K in keyof T]: string } {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { quick: { type: 'boolean', default: false }, ...spec },
+    strict: true,
+  });
   return values as unknown as { quick: boolean } & { [K in keyof T]: string };
 }
 
-export async function benchService(env: Record<string, string> = {}): Promise<{ service: Service; config: Config; dataDir: string; token: (roles: string[], workspaces?: string[]) => Promise<string> }> {
+export async function benchService(
+  env: Record<string, string> = {},
+): Promise<{ service: Service; config: Config; dataDir: string; token: (roles: string[], workspaces?: string[]) => Promise<string> }> {
   process.env.TZ = 'UTC';
-  const dataDir = env['AIOPS_DATA_DIR'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aiops-bench-'));
+  const dataDir = env.AIOPS_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aiops-bench-'));
   const config = loadConfig({ AIOPS_DEMO: 'off', LOG_LEVEL: 'silent', ...env, AIOPS_DATA_DIR: dataDir });
   const service = await buildService(config, silentLogger(), { defaultMetrics: false });
   await service.start();
@@ -50,10 +58,10 @@ export function percentile(sorted: number[], p: number): number {
 
 export function report(name: string, result: Record<string, unknown>): void {
   const line = { bench: name, at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, ...result };
-  process.stdout.write(JSON.stringify(line, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(line, null, 2)}\n`);
   const dir = path.resolve('bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.appendFileSync(path.join(dir, `${name}.jsonl`), JSON.stringify(line) + '\n');
+  fs.appendFileSync(path.join(dir, `${name}.jsonl`), `${JSON.stringify(line)}\n`);
 }
 
 export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;

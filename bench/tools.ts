@@ -38,14 +38,26 @@ const ARGS: Record<string, Record<string, unknown>> = {
   resource_efficiency: { last: '1h' },
 };
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const results: Record<string, unknown>[] = [];
 for (const size of sizes) {
   await data.grow(size);
   const volume = await data.volume();
   const tools: Record<string, unknown> = {};
   for (const t of TELEMETRY_TOOLS) {
-    const ctx = { store, workspace: 'shop', tenantAttribute: 'k8s.namespace.name', trackingId: 'bench', policy: { ...policies.tools, defaults: { ...policies.tools.defaults, max_execution_time_s: 60, max_result_rows: 10_000_000 } }, now: end, recordQueries: true };
+    const ctx = {
+      store,
+      workspace: 'shop',
+      tenantAttribute: 'k8s.namespace.name',
+      trackingId: 'bench',
+      policy: { ...policies.tools, defaults: { ...policies.tools.defaults, max_execution_time_s: 60, max_result_rows: 10_000_000 } },
+      now: end,
+      recordQueries: true,
+    };
     let last: ToolResult | undefined;
     const toolMs: number[] = [];
     for (let i = 0; i <= runs; i++) {
@@ -77,6 +89,8 @@ report('tools', {
   scenario: seeded.scenario,
   runs,
   sizes: results,
-  max_ms: Math.max(...results.flatMap((r) => Object.values(r['tools'] as Record<string, { ms: number }>).map((t) => t.ms))),
-  max_rendered_tokens: Math.max(...results.flatMap((r) => Object.values(r['tools'] as Record<string, { rendered_tokens: number }>).map((t) => t.rendered_tokens))),
+  max_ms: Math.max(...results.flatMap((r) => Object.values(r.tools as Record<string, { ms: number }>).map((t) => t.ms))),
+  max_rendered_tokens: Math.max(
+    ...results.flatMap((r) => Object.values(r.tools as Record<string, { rendered_tokens: number }>).map((t) => t.rendered_tokens)),
+  ),
 });

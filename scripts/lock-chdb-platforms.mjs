@@ -24,5 +24,5 @@ for (const [name, version] of Object.entries(want)) {
   added++;
 }
 chdb.optionalDependencies = want;
-fs.writeFileSync('package-lock.json', JSON.stringify(lock, null, 2) + '\n');
+fs.writeFileSync('package-lock.json', `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`package-lock.json: ${added} chdb platform entries added`);

@@ -64,13 +64,26 @@ interface Answer {
 }
 
 const ask = async (message: string, token = alice, threadId?: string) => {
-  const res = await svc.request('/v1/chat', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message, ...(threadId ? { thread_id: threadId } : {}) }) });
+  const res = await svc.request('/v1/chat', {
+    method: 'POST',
+    token,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message, ...(threadId ? { thread_id: threadId } : {}) }),
+  });
   expect(res.status).toBe(200);
   return json<Answer>(res);
 };
 const decide = (threadId: string, approvalId: string, body: unknown, token = bob, headers: Record<string, string> = {}) =>
-  svc.request(`/v1/threads/${threadId}/approvals/${approvalId}`, { method: 'POST', token, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
-const thread = async (id: string, token = alice) => json<{ messages: { role: string; content: string }[]; approvals: Approval[]; evidence: { id: string }[] }>(await svc.request(`/v1/threads/${id}`, { token }));
+  svc.request(`/v1/threads/${threadId}/approvals/${approvalId}`, {
+    method: 'POST',
+    token,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+const thread = async (id: string, token = alice) =>
+  json<{ messages: { role: string; content: string }[]; approvals: Approval[]; evidence: { id: string }[] }>(
+    await svc.request(`/v1/threads/${id}`, { token }),
+  );
 
 describe('the catalogue', () => {
   const policy = loadPolicies('policies').remediate;
@@ -78,24 +91,56 @@ describe('the catalogue', () => {
 
   it('drops actions outside the catalogue, its proposers, its parameters or its limits, and those without evidence', () => {
     const services = ['payment', 'cart'];
-    expect(checkProposal(policy, { ...base, action: 'delete_namespace', params: { service: 'payment' } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/not an action of the catalogue/) });
-    expect(checkProposal(policy, { ...base, action: 'rollback', params: { service: 'payment' }, agent: 'security' }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/may not propose/) });
-    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 0 } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/outside the policy's range \(1 to 20\)/) });
-    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 3, namespace: 'kube-system' } }, services)).toMatchObject({ ok: false });
-    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'billing', replicas: 3 } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/not a service of this workspace/) });
-    expect(checkProposal(policy, { ...base, evidence_ids: [], action: 'rollout_restart', params: { service: 'cart' } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/no evidence/) });
-    expect(checkProposal(policy, { ...base, action: 'set_resources', params: { service: 'cart', memory_limit: '64Gi' } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/outside the policy's range/) });
-    expect(checkProposal(policy, { ...base, action: 'set_resources', params: { service: 'cart', memory_limit: '2Gi' }, current: { memory_limit: 256 } }, services)).toMatchObject({ ok: false, reason: expect.stringMatching(/more than 4 times/) });
-    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 4 } }, services)).toMatchObject({ ok: true, proposal: { summary: 'scale payment to 4 replicas', risk: 'medium', approvers: ['approver', 'sre-lead'] } });
+    expect(checkProposal(policy, { ...base, action: 'delete_namespace', params: { service: 'payment' } }, services)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not an action of the catalogue/),
+    });
+    expect(
+      checkProposal(policy, { ...base, action: 'rollback', params: { service: 'payment' }, agent: 'security' }, services),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/may not propose/) });
+    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 0 } }, services)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/outside the policy's range \(1 to 20\)/),
+    });
+    expect(
+      checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 3, namespace: 'kube-system' } }, services),
+    ).toMatchObject({ ok: false });
+    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'billing', replicas: 3 } }, services)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not a service of this workspace/),
+    });
+    expect(
+      checkProposal(policy, { ...base, evidence_ids: [], action: 'rollout_restart', params: { service: 'cart' } }, services),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/no evidence/) });
+    expect(
+      checkProposal(policy, { ...base, action: 'set_resources', params: { service: 'cart', memory_limit: '64Gi' } }, services),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/outside the policy's range/) });
+    expect(
+      checkProposal(
+        policy,
+        { ...base, action: 'set_resources', params: { service: 'cart', memory_limit: '2Gi' }, current: { memory_limit: 256 } },
+        services,
+      ),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/more than 4 times/) });
+    expect(checkProposal(policy, { ...base, action: 'scale', params: { service: 'payment', replicas: 4 } }, services)).toMatchObject({
+      ok: true,
+      proposal: { summary: 'scale payment to 4 replicas', risk: 'medium', approvers: ['approver', 'sre-lead'] },
+    });
   });
 
   it('reads action requests in a person’s words, only for the workspace’s services', () => {
     const s = ['payment', 'cart', 'product-catalog'];
     expect(parseActionRequest('please roll payment back', s)).toMatchObject({ action: 'rollback', service: 'payment' });
-    expect(parseActionRequest('Rollback the product-catalog deployment', s)).toMatchObject({ action: 'rollback', service: 'product-catalog' });
+    expect(parseActionRequest('Rollback the product-catalog deployment', s)).toMatchObject({
+      action: 'rollback',
+      service: 'product-catalog',
+    });
     expect(parseActionRequest('scale payment to 0 now', s)).toMatchObject({ action: 'scale', service: 'payment', replicas: 0 });
     expect(parseActionRequest('restart cart', s)).toMatchObject({ action: 'rollout_restart', service: 'cart' });
-    expect(parseActionRequest("raise cart's memory limit to 1Gi", s)).toMatchObject({ action: 'set_resources', resource: { kind: 'memory_limit', quantity: '1Gi' } });
+    expect(parseActionRequest("raise cart's memory limit to 1Gi", s)).toMatchObject({
+      action: 'set_resources',
+      resource: { kind: 'memory_limit', quantity: '1Gi' },
+    });
     expect(parseActionRequest('why are payments failing?', s)).toBeUndefined();
     expect(parseActionRequest('scale billing to 3', s)).toBeUndefined();
   });
@@ -107,19 +152,37 @@ describe('a proposal from the evidence, decided by a person', () => {
   it('proposes rolling payment back, with the evidence as the reason, and sends nothing', async () => {
     a = await ask('why are payments failing?');
     expect(a.approvals).toHaveLength(1);
-    expect(a.approvals[0]).toMatchObject({ action: 'rollback', params: { service: 'payment', to_version: '2.4.1' }, status: 'pending', risk: 'medium' });
-    expect(a.answer).toMatch(/Proposed action, waiting for approval: roll payment back to 2\.4\.1 \(risk medium; approvers: approver or sre-lead\)\. Why: .*\[rc\d+\]/);
+    expect(a.approvals[0]).toMatchObject({
+      action: 'rollback',
+      params: { service: 'payment', to_version: '2.4.1' },
+      status: 'pending',
+      risk: 'medium',
+    });
+    expect(a.answer).toMatch(
+      /Proposed action, waiting for approval: roll payment back to 2\.4\.1 \(risk medium; approvers: approver or sre-lead\)\. Why: .*\[rc\d+\]/,
+    );
     expect(cp.requests).toHaveLength(0);
     const t = await thread(a.thread_id);
     expect(t.approvals[0]).toMatchObject({ approval_id: a.approvals[0]!.approval_id, status: 'pending', requested_by: 'alice' });
   });
 
   it('streams approval.required with the approval id before the answer', async () => {
-    const res = await svc.request('/v1/chat', { method: 'POST', token: alice, headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' }, body: JSON.stringify({ message: 'why are payments failing?' }) });
+    const res = await svc.request('/v1/chat', {
+      method: 'POST',
+      token: alice,
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ message: 'why are payments failing?' }),
+    });
     const events = await readSse(res);
     const names = events.map((e) => e.event);
     const required = events.find((e) => e.event === 'approval.required')!;
-    expect(required.data).toMatchObject({ v: 1, action: 'rollback', params: { service: 'payment', to_version: '2.4.1' }, risk: 'medium', approvers: ['approver', 'sre-lead'] });
+    expect(required.data).toMatchObject({
+      v: 1,
+      action: 'rollback',
+      params: { service: 'payment', to_version: '2.4.1' },
+      risk: 'medium',
+      approvers: ['approver', 'sre-lead'],
+    });
     expect(names.indexOf('approval.required')).toBeLessThan(names.indexOf('answer'));
     const answer = events.find((e) => e.event === 'answer')!.data as unknown as Answer;
     expect(answer.approvals[0]!.approval_id).toBe(required.data.approval_id);
@@ -130,7 +193,16 @@ describe('a proposal from the evidence, decided by a person', () => {
     const sre = await decide(a.thread_id, id, { decision: 'approve' }, alice);
     expect(sre.status).toBe(403);
     expect((await json<{ detail: string }>(sre)).detail).toMatch(/needs the role "approver" or "sre-lead"/);
-    expect((await decide(a.thread_id, id, { decision: 'approve' }, await svc.token({ sub: 'eve', roles: ['approver'], workspaces: ['analytics'] }))).status).toBe(404);
+    expect(
+      (
+        await decide(
+          a.thread_id,
+          id,
+          { decision: 'approve' },
+          await svc.token({ sub: 'eve', roles: ['approver'], workspaces: ['analytics'] }),
+        )
+      ).status,
+    ).toBe(404);
     const bad = await decide(a.thread_id, id, { decision: 'yes please' });
     expect(bad.status).toBe(400);
     expect((await json<{ errors: { field: string }[] }>(bad)).errors[0]!.field).toBe('decision');
@@ -143,19 +215,32 @@ describe('a proposal from the evidence, decided by a person', () => {
     const res = await decide(a.thread_id, id, { decision: 'approve', comment: 'go' });
     expect(res.status).toBe(200);
     const { approval } = await json<{ approval: Approval }>(res);
-    expect(approval).toMatchObject({ status: 'accepted', result: { status: 'accepted', http_status: 202, attempts: 1, operation_id: expect.stringMatching(/^op-/) } });
+    expect(approval).toMatchObject({
+      status: 'accepted',
+      result: { status: 'accepted', http_status: 202, attempts: 1, operation_id: expect.stringMatching(/^op-/) },
+    });
     expect(cp.requests).toHaveLength(1);
     const r = cp.requests[0]!;
     expect(r).toMatchObject({ action: 'rollback', sub: 'bob', status: 202 });
     expect(r.idempotencyKey).toMatch(/^[0-9a-f]{40}$/);
-    expect(r.body).toMatchObject({ workspace: 'shop', params: { service: 'payment', to_version: '2.4.1' }, target: { kind: 'Deployment', namespace: 'shop', name: 'payment' }, approval_id: id, thread_id: a.thread_id, requested_by: 'alice', approved_by: 'bob' });
+    expect(r.body).toMatchObject({
+      workspace: 'shop',
+      params: { service: 'payment', to_version: '2.4.1' },
+      target: { kind: 'Deployment', namespace: 'shop', name: 'payment' },
+      approval_id: id,
+      thread_id: a.thread_id,
+      requested_by: 'alice',
+      approved_by: 'bob',
+    });
 
     const again = await decide(a.thread_id, id, { decision: 'approve' }, carol);
     expect(again.status).toBe(409);
     expect((await json<{ detail: string }>(again)).detail).toMatch(/already accepted \(by bob/);
     expect(cp.requests).toHaveLength(1);
     const t = await thread(a.thread_id);
-    expect(t.messages.at(-1)!.content).toMatch(/^bob approved: roll payment back to 2\.4\.1\. The control plane accepted it \(operation op-\d+\)\. I will check payment's error ratio again at \d\d:\d\d UTC\./);
+    expect(t.messages.at(-1)!.content).toMatch(
+      /^bob approved: roll payment back to 2\.4\.1\. The control plane accepted it \(operation op-\d+\)\. I will check payment's error ratio again at \d\d:\d\d UTC\./,
+    );
   });
 
   it('checks the motivating signal again after the action, with the same tool', async () => {
@@ -166,7 +251,9 @@ describe('a proposal from the evidence, decided by a person', () => {
     const t = await thread(a.thread_id);
     const check = t.messages.at(-1)!.content;
     // The simulated incident goes on (nobody rolled the simulator back), so the check says so, citing fresh evidence.
-    expect(check).toMatch(/^Check after "roll payment back to 2\.4\.1": payment's error ratio is \d+\.\d% over the last \d+\w+ \(it was \d+\.\d%; recovered means at most \d+\.\d%\): not recovered yet \[so\d+\]\./);
+    expect(check).toMatch(
+      /^Check after "roll payment back to 2\.4\.1": payment's error ratio is \d+\.\d% over the last \d+\w+ \(it was \d+\.\d%; recovered means at most \d+\.\d%\): not recovered yet \[so\d+\]\./,
+    );
     const cited = /\[(so\d+)\]/.exec(check)![1]!;
     expect(t.evidence.map((e) => e.id)).toContain(cited);
     expect(t.approvals[0]!.verification).toMatchObject({ state: 'done', recovered: false });
@@ -179,14 +266,19 @@ describe('a proposal from the evidence, decided by a person', () => {
     const res = await decide(b.thread_id, b.approvals[0]!.approval_id, { decision: 'reject', comment: 'we roll forward instead' });
     expect((await json<{ approval: Approval }>(res)).approval.status).toBe('rejected');
     expect(cp.requests.length).toBe(before);
-    expect((await thread(b.thread_id)).messages.at(-1)!.content).toBe('bob rejected the proposal to roll payment back to 2.4.1 ("we roll forward instead"). Nothing was sent.');
+    expect((await thread(b.thread_id)).messages.at(-1)!.content).toBe(
+      'bob rejected the proposal to roll payment back to 2.4.1 ("we roll forward instead"). Nothing was sent.',
+    );
   });
 
   it('concurrent approvals send one request', async () => {
     const c = await ask('why are payments failing?');
     const before = cp.requests.length;
     cp.setDelay(150);
-    const results = await Promise.all([decide(c.thread_id, c.approvals[0]!.approval_id, { decision: 'approve' }), decide(c.thread_id, c.approvals[0]!.approval_id, { decision: 'approve' }, carol)]);
+    const results = await Promise.all([
+      decide(c.thread_id, c.approvals[0]!.approval_id, { decision: 'approve' }),
+      decide(c.thread_id, c.approvals[0]!.approval_id, { decision: 'approve' }, carol),
+    ]);
     cp.setDelay(0);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(cp.requests.length - before).toBe(1);
@@ -197,7 +289,9 @@ describe('a proposal from the evidence, decided by a person', () => {
     const before = cp.requests.length;
     const executedBefore = cp.executed.length;
     cp.script.push({ status: 503, body: { title: 'Service unavailable' } });
-    const { approval } = await json<{ approval: Approval }>(await decide(d.thread_id, d.approvals[0]!.approval_id, { decision: 'approve' }));
+    const { approval } = await json<{ approval: Approval }>(
+      await decide(d.thread_id, d.approvals[0]!.approval_id, { decision: 'approve' }),
+    );
     expect(approval.result).toMatchObject({ status: 'accepted', attempts: 2 });
     const sent = cp.requests.slice(before);
     expect(sent.map((r) => r.status)).toEqual([503, 202]);
@@ -207,9 +301,22 @@ describe('a proposal from the evidence, decided by a person', () => {
 
   it('a refusal by the control plane reaches the person with its reason', async () => {
     const e = await ask('why are payments failing?');
-    cp.script.push({ status: 403, body: { type: 'about:blank', title: 'Forbidden', detail: 'bob may not roll back deployments in shop during the change freeze' } });
-    const { approval } = await json<{ approval: Approval }>(await decide(e.thread_id, e.approvals[0]!.approval_id, { decision: 'approve' }));
-    expect(approval).toMatchObject({ status: 'refused', result: { status: 'refused', http_status: 403, message: 'bob may not roll back deployments in shop during the change freeze', attempts: 1 } });
+    cp.script.push({
+      status: 403,
+      body: { type: 'about:blank', title: 'Forbidden', detail: 'bob may not roll back deployments in shop during the change freeze' },
+    });
+    const { approval } = await json<{ approval: Approval }>(
+      await decide(e.thread_id, e.approvals[0]!.approval_id, { decision: 'approve' }),
+    );
+    expect(approval).toMatchObject({
+      status: 'refused',
+      result: {
+        status: 'refused',
+        http_status: 403,
+        message: 'bob may not roll back deployments in shop during the change freeze',
+        attempts: 1,
+      },
+    });
     expect((await thread(e.thread_id)).messages.at(-1)!.content).toBe(
       'bob approved: roll payment back to 2.4.1. The control plane refused it (403): bob may not roll back deployments in shop during the change freeze. Nothing was changed.',
     );
@@ -264,7 +371,12 @@ describe('no path from words to an executed action without a person', () => {
       method: 'POST',
       token: ingest,
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(logsPayload({ 'service.name': 'payment', 'k8s.namespace.name': 'shop' }, Array.from({ length: 5 }, (_, i) => logRecord(SCENARIO_END - 60_000 * i, line, { severityText: 'ERROR', severityNumber: 17 })))),
+      body: JSON.stringify(
+        logsPayload(
+          { 'service.name': 'payment', 'k8s.namespace.name': 'shop' },
+          Array.from({ length: 5 }, (_, i) => logRecord(SCENARIO_END - 60_000 * i, line, { severityText: 'ERROR', severityNumber: 17 })),
+        ),
+      ),
     });
     expect(res.status).toBe(200);
     const before = cp.requests.length;
@@ -280,7 +392,9 @@ describe('the audit trail', () => {
     const auditor = await svc.token({ sub: 'audrey', roles: ['auditor'] });
     const res = await svc.request('/v1/audit?limit=500', { token: auditor });
     expect(res.status).toBe(200);
-    const { entries } = await json<{ entries: { kind: string; actor: string; status: string; control_plane_status: number; detail: string }[] }>(res);
+    const { entries } = await json<{
+      entries: { kind: string; actor: string; status: string; control_plane_status: number; detail: string }[];
+    }>(res);
     const kinds = new Set(entries.map((e) => e.kind));
     for (const k of ['proposal', 'decision', 'request', 'result', 'verification', 'dropped']) expect(kinds, k).toContain(k);
     expect(entries.find((e) => e.kind === 'result' && e.status === 'refused')).toMatchObject({ actor: 'bob', control_plane_status: 403 });
@@ -320,7 +434,9 @@ describe('without a control plane', () => {
     bob = await svc.token({ sub: 'bob', roles: ['approver'] });
     const before = cp.requests.length;
     const a = await ask('why are payments failing?');
-    const { approval } = await json<{ approval: Approval }>(await decide(a.thread_id, a.approvals[0]!.approval_id, { decision: 'approve' }));
+    const { approval } = await json<{ approval: Approval }>(
+      await decide(a.thread_id, a.approvals[0]!.approval_id, { decision: 'approve' }),
+    );
     expect(approval).toMatchObject({ status: 'not_sent', result: { status: 'not_sent', attempts: 0 } });
     expect(cp.requests.length).toBe(before);
     expect((await thread(a.thread_id)).messages.at(-1)!.content).toBe(

@@ -13,7 +13,10 @@ let faultStart: string;
 
 beforeAll(async () => {
   const alerts = fs.readFileSync('policies/alerts.yaml', 'utf8').replace(/repeat_note_after: 10m/, 'repeat_note_after: 2s');
-  svc = await startTestService({ AIOPS_ALERT_WEBHOOK_SECRETS: `shop=${SECRET}`, AIOPS_POLICIES_DIR: policiesWith({ 'alerts.yaml': alerts }) });
+  svc = await startTestService({
+    AIOPS_ALERT_WEBHOOK_SECRETS: `shop=${SECRET}`,
+    AIOPS_POLICIES_DIR: policiesWith({ 'alerts.yaml': alerts }),
+  });
   const seeded = await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2);
   faultStart = seeded.faultStart!;
   hook = await svc.token({ sub: 'alertmanager', roles: ['alerts'] });
@@ -21,7 +24,11 @@ beforeAll(async () => {
 });
 afterAll(() => svc?.close());
 
-const example = (name: string) => JSON.parse(fs.readFileSync(sharedDir('specs', 'alertmanager', 'examples', name), 'utf8')) as Record<string, unknown> & { groupKey: string; alerts: Record<string, unknown>[] };
+const example = (name: string) =>
+  JSON.parse(fs.readFileSync(sharedDir('specs', 'alertmanager', 'examples', name), 'utf8')) as Record<string, unknown> & {
+    groupKey: string;
+    alerts: Record<string, unknown>[];
+  };
 const post = (body: unknown, token: string = hook, path = '/v1/alerts/alertmanager') =>
   svc.request(path, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const settled = () => svc.service.deps.alerts.settled();
@@ -81,7 +88,10 @@ describe('POST /v1/alerts/alertmanager', () => {
     expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect((await json<{ errors: { field: string }[] }>(missing)).errors.map((e) => e.field)).toEqual(['groupKey']);
     const noName = await post({ ...body, alerts: [{ labels: { severity: 'warning' }, startsAt: '2026-11-22T06:00:00Z' }] });
-    expect((await json<{ errors: { field: string; message: string }[] }>(noName)).errors[0]).toMatchObject({ field: 'alerts[0].labels', message: 'labels.alertname is required' });
+    expect((await json<{ errors: { field: string; message: string }[] }>(noName)).errors[0]).toMatchObject({
+      field: 'alerts[0].labels',
+      message: 'labels.alertname is required',
+    });
     expect((await post({ ...body, version: '3' })).status).toBe(400);
     expect((await post(body, 'not-a-token')).status).toBe(401);
     expect((await post(body, 'shop-webhook-secret-wrong-value')).status).toBe(401);
@@ -98,7 +108,9 @@ describe('POST /v1/alerts/alertmanager', () => {
 
   it('starts one investigation for 100 identical notifications in a burst', async () => {
     const body = paymentAlert('firing', 'burst-group');
-    const results = await Promise.all(Array.from({ length: 100 }, () => post(body).then((r) => json<{ thread_id: string; outcome: string }>(r))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => post(body).then((r) => json<{ thread_id: string; outcome: string }>(r))),
+    );
     const outcomes = results.map((r) => r.outcome);
     expect(outcomes.filter((o) => o === 'investigating')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(99);
@@ -114,7 +126,10 @@ describe('POST /v1/alerts/alertmanager', () => {
     await settled();
     const t = await thread(thread_id);
     expect(t).toMatchObject({ kind: 'alert', status: 'firing', turns: 1 });
-    expect(t.messages[0]).toMatchObject({ role: 'user', content: expect.stringMatching(/^Alert HighErrorRate is firing for checkout since \d\d:\d\d UTC, severity critical/) });
+    expect(t.messages[0]).toMatchObject({
+      role: 'user',
+      content: expect.stringMatching(/^Alert HighErrorRate is firing for checkout since \d\d:\d\d UTC, severity critical/),
+    });
     const answer = t.messages[1]!;
     expect(answer.content).toMatch(/Likely cause: a bad deploy of payment/);
     expect(answer.meta!.hypotheses[0]).toMatchObject({ service: 'payment', kind: 'bad_deploy' });
@@ -136,7 +151,13 @@ describe('POST /v1/alerts/alertmanager', () => {
     expect(t.turns).toBe(1);
 
     const extended = paymentAlert('firing', undefined, [
-      { status: 'firing', labels: { alertname: 'HighLatency', severity: 'warning', service: 'frontend' }, annotations: { summary: 'p95 above 1 s' }, startsAt: faultStart, fingerprint: 'ffee000011112222' },
+      {
+        status: 'firing',
+        labels: { alertname: 'HighLatency', severity: 'warning', service: 'frontend' },
+        annotations: { summary: 'p95 above 1 s' },
+        startsAt: faultStart,
+        fingerprint: 'ffee000011112222',
+      },
     ]);
     expect((await json<{ outcome: string }>(await post(extended))).outcome).toBe('extended');
     await settled();
@@ -147,7 +168,12 @@ describe('POST /v1/alerts/alertmanager', () => {
 
   it('people follow up in the alert thread with the investigation’s evidence in context', async () => {
     const { thread_id } = await json<{ thread_id: string }>(await post(paymentAlert('firing')));
-    const res = await svc.request(`/v1/threads/${thread_id}/messages`, { method: 'POST', token: alice, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'what version did payment run before?' }) });
+    const res = await svc.request(`/v1/threads/${thread_id}/messages`, {
+      method: 'POST',
+      token: alice,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: 'what version did payment run before?' }),
+    });
     expect(res.status).toBe(200);
     const a = await json<{ turn: number; answer: string }>(res);
     expect(a.turn).toBeGreaterThanOrEqual(2);
@@ -159,10 +185,16 @@ describe('POST /v1/alerts/alertmanager', () => {
     await settled();
     const t = await thread(res.thread_id);
     expect(t.status).toBe('resolved');
-    expect(t.messages.at(-1)!.content).toMatch(/^Resolved at \d\d:\d\d UTC after \d+ min \(HighErrorRate, HighLatency\)\. Root cause found: payment, bad deploy/);
+    expect(t.messages.at(-1)!.content).toMatch(
+      /^Resolved at \d\d:\d\d UTC after \d+ min \(HighErrorRate, HighLatency\)\. Root cause found: payment, bad deploy/,
+    );
     const similar = await svc.service.deps.knowledge.similarIncidents('shop', 'HighErrorRate payment bad deploy');
     expect(similar.hits.map((h) => h.incident.id)).toContain(res.thread_id);
-    expect(similar.hits.find((h) => h.incident.id === res.thread_id)!.incident).toMatchObject({ source: 'alert', alertname: 'HighErrorRate', root_service: 'payment' });
+    expect(similar.hits.find((h) => h.incident.id === res.thread_id)!.incident).toMatchObject({
+      source: 'alert',
+      alertname: 'HighErrorRate',
+      root_service: 'payment',
+    });
     // Resolving again changes nothing; firing again reopens the same thread.
     expect((await json<{ outcome: string }>(await post(paymentAlert('resolved')))).outcome).toBe('duplicate');
     const reopened = await json<{ outcome: string; thread_id: string }>(await post(paymentAlert('firing')));
@@ -178,7 +210,11 @@ describe('POST /v1/alerts/alertmanager', () => {
 
 describe('POST /v1/alerts (plain JSON)', () => {
   it('takes a plain alert from another pipeline, routed by its name (a security alert goes to Security)', async () => {
-    const res = await post({ id: 'login-burst-1', title: 'AuthFailureBurst', severity: 'critical', service: 'frontend', description: 'failed logins spike' }, hook, '/v1/alerts');
+    const res = await post(
+      { id: 'login-burst-1', title: 'AuthFailureBurst', severity: 'critical', service: 'frontend', description: 'failed logins spike' },
+      hook,
+      '/v1/alerts',
+    );
     expect(res.status).toBe(202);
     const { thread_id } = await json<{ thread_id: string }>(res);
     await settled();

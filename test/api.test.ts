@@ -14,9 +14,9 @@ describe('service basics', () => {
     const ready = await svc.request('/readyz');
     expect(ready.status).toBe(200);
     const body = await json<{ checks: Record<string, { status: string }> }>(ready);
-    expect(body.checks['clickhouse']!.status).toBe('ok');
-    expect(body.checks['ollama']!.status).toBe('not configured');
-    expect(body.checks['control_plane']!.status).toBe('not configured');
+    expect(body.checks.clickhouse!.status).toBe('ok');
+    expect(body.checks.ollama!.status).toBe('not configured');
+    expect(body.checks.control_plane!.status).toBe('not configured');
     const metrics = await (await svc.request('/metrics')).text();
     expect(metrics).toContain('aiops_http_requests_total{method="GET",route="/readyz",status="200"}');
   });
@@ -26,7 +26,7 @@ describe('service basics', () => {
     const r = new Readiness(svc.service.deps.store, [{ name: 'ollama', url: 'http://127.0.0.1:9', probePath: '/api/version' }]);
     const out = await r.check();
     expect(out.ready).toBe(true);
-    expect(out.checks['ollama']!.status).toBe('down');
+    expect(out.checks.ollama!.status).toBe('down');
   });
 
   it('echoes a tracking id: the caller’s, the W3C trace id, or a new one', async () => {

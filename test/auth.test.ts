@@ -60,7 +60,11 @@ describe('authentication in dev mode (key in the data folder)', () => {
     ['malformed', async () => 'not-a-jwt', /not a well-formed JWT/],
     ['three garbage parts', async () => 'abc.def.ghi', /not a well-formed JWT/],
     ['expired', async () => sign(devKey, 'EdDSA', kid, { iat: now() - 600, exp: now() - 120 }), /expired/],
-    ['too old (iat beyond max age)', async () => sign(devKey, 'EdDSA', kid, { iat: now() - 7200, exp: now() + 300 }), /older than the accepted maximum age/],
+    [
+      'too old (iat beyond max age)',
+      async () => sign(devKey, 'EdDSA', kid, { iat: now() - 7200, exp: now() + 300 }),
+      /older than the accepted maximum age/,
+    ],
     ['wrong issuer', async () => sign(devKey, 'EdDSA', kid, { iss: 'someone-else' }), /not issued by hks-control-plane/],
     ['wrong audience', async () => sign(devKey, 'EdDSA', kid, { aud: 'other-service' }), /not meant for audience hks-aiops/],
     ['unknown kid', async () => sign(devKey, 'EdDSA', 'not-our-key', {}), /unknown kid/],
@@ -75,7 +79,12 @@ describe('authentication in dev mode (key in the data folder)', () => {
       },
       /signature is invalid/,
     ],
-    ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', iss: 'hks-control-plane', aud: 'hks-aiops', iat: now(), exp: now() + 300, roles: ['admin'], workspaces: ['shop'] })}.`, /algorithm is not accepted/],
+    [
+      'alg none',
+      async () =>
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', iss: 'hks-control-plane', aud: 'hks-aiops', iat: now(), exp: now() + 300, roles: ['admin'], workspaces: ['shop'] })}.`,
+      /algorithm is not accepted/,
+    ],
     [
       'HS256 signed with the public key',
       async () => {
@@ -148,7 +157,7 @@ describe('authentication against a JWKS endpoint', () => {
     const pair = await generateKeyPair('ES256');
     key = pair.privateKey;
     jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'cp-1', alg: 'ES256', use: 'sig' }] };
-    server = http.createServer((req, res) => {
+    server = http.createServer((_req, res) => {
       if (!up) {
         res.statusCode = 502;
         return res.end('bad gateway');
@@ -207,7 +216,9 @@ describe('authentication with a configured public key', () => {
     const { loadConfig } = await import('../src/config/env.ts');
     const verifier = createTokenVerifier(loadConfig({ AUTH_PUBLIC_KEY: pem }));
     expect(verifier.mode).toBe('public-key');
-    await expect(verifier.verify(await sign(pair.privateKey, 'ES256', undefined, { sub: 'carol' }))).resolves.toMatchObject({ sub: 'carol' });
+    await expect(verifier.verify(await sign(pair.privateKey, 'ES256', undefined, { sub: 'carol' }))).resolves.toMatchObject({
+      sub: 'carol',
+    });
     const other = await generateKeyPair('ES256');
     await expect(verifier.verify(await sign(other.privateKey, 'ES256', undefined, {}))).rejects.toMatchObject({ status: 401 });
   });

@@ -13,7 +13,8 @@ let token: string;
 
 beforeAll(async () => {
   const policies = policiesWith({
-    'llm.yaml': 'model: scripted-model\ntimeout_ms: 1500\nretries: 0\nmax_prompt_tokens: 5000\nroute_with_llm: true\nprompts: { route: 1, synthesize: 1 }\n',
+    'llm.yaml':
+      'model: scripted-model\ntimeout_ms: 1500\nretries: 0\nmax_prompt_tokens: 5000\nroute_with_llm: true\nprompts: { route: 1, synthesize: 1 }\n',
   });
   svc = await startTestService({ AIOPS_POLICIES_DIR: policies }, { model, modelName: 'scripted-model' });
   await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2);
@@ -24,9 +25,15 @@ beforeAll(async () => {
     method: 'POST',
     token: ingest,
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(logsPayload({ 'service.name': 'payment' }, [
-      logRecord(Date.now() - 120_000, 'card check failed for ops@example.com with password=hunter2 and Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2ln', { severityNumber: 17, severityText: 'ERROR', attributes: kv({ a: 'b' }) }),
-    ])),
+    body: JSON.stringify(
+      logsPayload({ 'service.name': 'payment' }, [
+        logRecord(
+          Date.now() - 120_000,
+          'card check failed for ops@example.com with password=hunter2 and Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2ln',
+          { severityNumber: 17, severityText: 'ERROR', attributes: kv({ a: 'b' }) },
+        ),
+      ]),
+    ),
   });
 });
 afterAll(() => svc.close());
@@ -45,14 +52,22 @@ interface Answer {
 }
 
 const ask = async (message: string, headers: Record<string, string> = {}) =>
-  svc.request('/v1/chat', { method: 'POST', token, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ message }) });
+  svc.request('/v1/chat', {
+    method: 'POST',
+    token,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify({ message }),
+  });
 
 describe('chat with a model', () => {
   it('routes with structured output and writes a cited answer from the evidence', async () => {
     Object.assign(script, { route: { agents: ['sre'], reason: 'a failure question' }, draft: citingDraft, delayMs: 0 });
     const res = await ask('why are payments failing?', { Accept: 'text/event-stream' });
     const events = await readSse(res);
-    const tokens = events.filter((e) => e.event === 'token').map((e) => e.data['text']).join('');
+    const tokens = events
+      .filter((e) => e.event === 'token')
+      .map((e) => e.data.text)
+      .join('');
     expect(tokens).toMatch(/^Likely cause: the payment rollout\./);
     const a = events.find((e) => e.event === 'answer')!.data as unknown as Answer;
     expect(a.path).toBe('llm');
@@ -82,7 +97,10 @@ describe('chat with a model', () => {
 
   it('removes a made-up number and keeps the rest of the draft', async () => {
     // A number no tool can have produced: a small one can be a real count in the evidence (the spans a tool read).
-    Object.assign(script, { route: { agents: ['sre'], reason: '' }, draft: (user: string) => `${citingDraft(user)} About 987654 orders were lost [so1].` });
+    Object.assign(script, {
+      route: { agents: ['sre'], reason: '' },
+      draft: (user: string) => `${citingDraft(user)} About 987654 orders were lost [so1].`,
+    });
     const a = await json<Answer>(await ask('why are payments failing?'));
     expect(a.path).toBe('llm');
     expect(a.grounding!.removed).toBe(1);
@@ -103,7 +121,11 @@ describe('chat with a model', () => {
   });
 
   it('answers deterministically when the draft fails the grounding check or the model fails', async () => {
-    Object.assign(script, { route: { agents: ['sre'], reason: '' }, draft: 'Payment 9.9.9 broke everything at 01:23 and lost 777 orders.', delayMs: 0 });
+    Object.assign(script, {
+      route: { agents: ['sre'], reason: '' },
+      draft: 'Payment 9.9.9 broke everything at 01:23 and lost 777 orders.',
+      delayMs: 0,
+    });
     const ungrounded = await json<Answer>(await ask('why are payments failing?'));
     expect(ungrounded.path).toBe('deterministic');
     expect(ungrounded.fallback_reason).toMatch(/failed the grounding check/);

@@ -35,8 +35,17 @@ describe('root cause at rank 1 without a model, for every simulator scenario', (
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     it(`${name}: "${QUESTIONS[name]}"`, async () => {
       await seedScenario(svc.service.deps.store, svc.service.deps.ingest, name, 2);
-      const res = await svc.request('/v1/chat', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: QUESTIONS[name] }) });
-      const a = await json<{ hypotheses: { service: string; kind: string }[]; answer: string; citations: { citation: string; action_citation?: string; evidence_id: string }[] }>(res);
+      const res = await svc.request('/v1/chat', {
+        method: 'POST',
+        token,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: QUESTIONS[name] }),
+      });
+      const a = await json<{
+        hypotheses: { service: string; kind: string }[];
+        answer: string;
+        citations: { citation: string; action_citation?: string; evidence_id: string }[];
+      }>(res);
       if (scenario.truth.rootService === null) {
         expect(a.hypotheses).toEqual([]);
         expect(a.answer).toMatch(/^No fault found/);

@@ -32,7 +32,10 @@ describe('the aiops CLI against a running service', () => {
   });
 
   it('loads a scenario through the running service (the store is locked to it)', async () => {
-    const r = await runCli(['demo', 'seed', '--scenario', 'cart-oom-crashloop', '--seed', '3', '--hours', '1'], { ...env, AIOPS_URL: serve.url });
+    const r = await runCli(['demo', 'seed', '--scenario', 'cart-oom-crashloop', '--seed', '3', '--hours', '1'], {
+      ...env,
+      AIOPS_URL: serve.url,
+    });
     expect(r.stderr).toContain('through the running service');
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { scenario: string; groundTruth: { rootService: string }; records: { spans: number } };
@@ -40,7 +43,9 @@ describe('the aiops CLI against a running service', () => {
     expect(result.groundTruth.rootService).toBe('cart');
     expect(result.records.spans).toBeGreaterThan(1000);
     const state = await runCli(['demo', 'state'], { ...env, AIOPS_URL: serve.url });
-    expect(JSON.parse(state.stdout).workspaces.find((w: { workspace: string }) => w.workspace === 'shop').scenario).toBe('cart-oom-crashloop');
+    expect(JSON.parse(state.stdout).workspaces.find((w: { workspace: string }) => w.workspace === 'shop').scenario).toBe(
+      'cart-oom-crashloop',
+    );
   });
 
   it('runs a telemetry tool through the service and lists the tools', async () => {
@@ -77,7 +82,10 @@ describe('the aiops CLI against a running service', () => {
   it('indexes a folder of someone else’s runbooks through the API; a second run changes nothing; a broken file stops it before sending', async () => {
     const folder = path.join(tempDir('aiops-runbooks-'), 'team-runbooks');
     fs.mkdirSync(path.join(folder, 'db'), { recursive: true });
-    fs.writeFileSync(path.join(folder, 'db', 'replica-lag.md'), '---\ntitle: Replica lag\nalerts: [PostgresReplicaLag]\n---\n# Replica lag\n\n## Mitigate\n\nThrottle the Narwhalsync batch job.\n');
+    fs.writeFileSync(
+      path.join(folder, 'db', 'replica-lag.md'),
+      '---\ntitle: Replica lag\nalerts: [PostgresReplicaLag]\n---\n# Replica lag\n\n## Mitigate\n\nThrottle the Narwhalsync batch job.\n',
+    );
     fs.writeFileSync(path.join(folder, 'cache.md'), '# Cache stampede\n\nWarm the Kestrelcache before a deploy.\n');
     const cli = (args: string[]) => runCli(['knowledge', ...args], { ...env, AIOPS_URL: serve.url });
     const first = await cli(['index', folder]);
@@ -101,7 +109,12 @@ describe('the aiops CLI against a running service', () => {
     fs.rmSync(path.join(folder, 'cache.md'));
     const pruned = await cli(['index', folder, '--prune']);
     expect(pruned.stdout).toMatch(/^deleted\s+team-runbooks\/cache\.md/m);
-    expect((await cli(['list'])).stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['team-runbooks/db/replica-lag.md']);
+    expect(
+      (await cli(['list'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['team-runbooks/db/replica-lag.md']);
   });
 
   it('stops gracefully on SIGTERM', async () => {
@@ -115,19 +128,30 @@ describe('aiops patterns', () => {
     const fs = await import('node:fs');
     const { parse } = await import('csv-parse/sync');
     const { sharedDir } = await import('./helpers/shared.ts');
-    const rows = parse(fs.readFileSync(sharedDir('data', 'loghub-dev', 'HDFS', 'HDFS_2k.log_structured.csv')), { columns: true }) as { Content: string; EventId: string }[];
+    const rows = parse(fs.readFileSync(sharedDir('data', 'loghub-dev', 'HDFS', 'HDFS_2k.log_structured.csv')), { columns: true }) as {
+      Content: string;
+      EventId: string;
+    }[];
     const file = `${tempDir()}/hdfs.txt`;
-    fs.writeFileSync(file, rows.map((r) => r.Content).join('\n') + '\n');
+    fs.writeFileSync(file, `${rows.map((r) => r.Content).join('\n')}\n`);
     const r = await runCli(['patterns', file], {});
     expect(r.code).toBe(0);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { line?: number; template_id: number; template?: string; count?: number });
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line?: number; template_id: number; template?: string; count?: number });
     const assigned = out.filter((o) => o.line !== undefined);
     const table = out.filter((o) => o.template !== undefined);
     expect(assigned).toHaveLength(rows.length);
     expect(table.reduce((n, t) => n + t.count!, 0)).toBe(rows.length);
     // Grouping accuracy as the LogHub benchmark defines it.
     const { groupingAccuracy } = await import('../src/tools/patterns/accuracy.ts');
-    expect(groupingAccuracy(rows.map((x) => x.EventId), assigned.map((a) => a.template_id))).toBeGreaterThan(0.99);
+    expect(
+      groupingAccuracy(
+        rows.map((x) => x.EventId),
+        assigned.map((a) => a.template_id),
+      ),
+    ).toBeGreaterThan(0.99);
     const stdin = await runCli(['patterns'], {}, 'user alice logged in\nuser bob logged in\n');
     expect(stdin.stdout).toContain('"template":"user <*> logged in"');
   });

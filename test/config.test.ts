@@ -16,7 +16,13 @@ describe('configuration', () => {
 
   it('names every wrong variable', () => {
     try {
-      loadConfig({ PORT: 'eighty', AUTH_ALGORITHMS: 'HS256', CLICKHOUSE_URL: 'not a url', AUTH_MAX_TOKEN_AGE: 'forever', LOG_LEVEL: 'loud' });
+      loadConfig({
+        PORT: 'eighty',
+        AUTH_ALGORITHMS: 'HS256',
+        CLICKHOUSE_URL: 'not a url',
+        AUTH_MAX_TOKEN_AGE: 'forever',
+        LOG_LEVEL: 'loud',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -28,7 +34,9 @@ describe('configuration', () => {
   });
 
   it('refuses two key sources at once', () => {
-    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://cp.example/jwks.json', AUTH_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' })).toThrow(/either AUTH_JWKS_URL or AUTH_PUBLIC_KEY/);
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://cp.example/jwks.json', AUTH_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----' })).toThrow(
+      /either AUTH_JWKS_URL or AUTH_PUBLIC_KEY/,
+    );
   });
 
   it('a ClickHouse URL turns the demo off unless asked for', () => {

@@ -33,7 +33,7 @@ describe('demo data lifecycle', () => {
       ]);
       // The earlier window is gone: nothing newer than the new end.
       const [after] = await readRows<{ n: number }>(svc.service.deps.store, {
-        query: "SELECT count() AS n FROM otel_traces WHERE Timestamp > parseDateTime64BestEffort({end:String}, 9) + INTERVAL 2 MINUTE",
+        query: 'SELECT count() AS n FROM otel_traces WHERE Timestamp > parseDateTime64BestEffort({end:String}, 9) + INTERVAL 2 MINUTE',
         params: { end },
       });
       expect(Number(after!.n)).toBe(0);
@@ -51,11 +51,14 @@ describe('demo data lifecycle', () => {
       const store = svc.service.deps.store;
       const recent = async () =>
         Number(
-          (await readRows<{ n: number }>(store, {
-            // The service's clock, not the engine's: AIOPS_TEST_NOW may have moved it.
-            query: "SELECT count() AS n FROM otel_traces WHERE Timestamp > fromUnixTimestamp64Milli({since:Int64}) AND ResourceAttributes['k8s.namespace.name'] = 'shop'",
-            params: { since: Date.now() - 10 * 60_000 },
-          }))[0]!.n,
+          (
+            await readRows<{ n: number }>(store, {
+              // The service's clock, not the engine's: AIOPS_TEST_NOW may have moved it.
+              query:
+                "SELECT count() AS n FROM otel_traces WHERE Timestamp > fromUnixTimestamp64Milli({since:Int64}) AND ResourceAttributes['k8s.namespace.name'] = 'shop'",
+              params: { since: Date.now() - 10 * 60_000 },
+            })
+          )[0]!.n,
         );
       const deadline = Date.now() + 30_000;
       while ((await recent()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { checkGrounding, sentences } from '../src/agents/grounding.ts';
 import type { Evidence } from '../src/tools/evidence.ts';
 
-const ev = (id: string, service: string, summary: string, numbers: Record<string, number>, attributes: Record<string, string> = {}): Evidence => ({
+const ev = (
+  id: string,
+  service: string,
+  summary: string,
+  numbers: Record<string, number>,
+  attributes: Record<string, string> = {},
+): Evidence => ({
   id,
   tool: 't',
   kind: 'k',
@@ -15,8 +21,19 @@ const ev = (id: string, service: string, summary: string, numbers: Record<string
 });
 
 const evidence = [
-  ev('so1', 'payment', 'payment: 31.9% errors (baseline 2.7%), p95 105 ms, 29 of 91 failed', { error_ratio: 0.3187, requests: 91, errors: 29, p95_ms: 105 }),
-  ev('rc1', 'payment', 'payment version 2.4.1 → 2.5.0 first seen at 05:18 UTC', { at_ms: 0 }, { from_version: '2.4.1', to_version: '2.5.0' }),
+  ev('so1', 'payment', 'payment: 31.9% errors (baseline 2.7%), p95 105 ms, 29 of 91 failed', {
+    error_ratio: 0.3187,
+    requests: 91,
+    errors: 29,
+    p95_ms: 105,
+  }),
+  ev(
+    'rc1',
+    'payment',
+    'payment version 2.4.1 → 2.5.0 first seen at 05:18 UTC',
+    { at_ms: 0 },
+    { from_version: '2.4.1', to_version: '2.5.0' },
+  ),
   ev('so2', 'checkout', 'checkout: 31.9% errors', { error_ratio: 0.319 }),
 ];
 const services = ['payment', 'checkout', 'frontend', 'cart'];
@@ -24,7 +41,8 @@ const opts = { tolerance: 0.02, maxUnsupportedShare: 0.34 };
 
 describe('grounding check', () => {
   it('keeps sentences whose numbers, versions, times and services are in the evidence', () => {
-    const draft = 'Payment 2.5.0 was rolled out at 05:18 UTC [rc1]. Since then payment fails 31.9% of requests, 29 of 91 [so1]. Checkout fails about 32% too [so2].';
+    const draft =
+      'Payment 2.5.0 was rolled out at 05:18 UTC [rc1]. Since then payment fails 31.9% of requests, 29 of 91 [so1]. Checkout fails about 32% too [so2].';
     const { text, report } = checkGrounding(draft, evidence, services, opts);
     expect(report).toMatchObject({ sentences: 3, supported: 3, removed: 0, passed: true });
     expect(text).toContain('29 of 91');
@@ -48,13 +66,29 @@ describe('grounding check', () => {
   });
 
   it('does not take digits inside ids and hashes as support, but takes a number a log line states', () => {
-    const th = ev('th1', 'payment', 'errors start in payment in 71 of 71 failed traces', { traces: 71 }, { example_trace: '4bf92f3577b34da6a3ce929d0e0e4736999827', message: 'dial tcp 10.0.3.7:6379: connect: connection refused' });
-    const withIds = [...evidence, { ...th, examples: ['payment ERROR charge 4f1a0c9e failed for order 558812 after 3 attempts (HTTP 502)'] }];
+    const th = ev(
+      'th1',
+      'payment',
+      'errors start in payment in 71 of 71 failed traces',
+      { traces: 71 },
+      { example_trace: '4bf92f3577b34da6a3ce929d0e0e4736999827', message: 'dial tcp 10.0.3.7:6379: connect: connection refused' },
+    );
+    const withIds = [
+      ...evidence,
+      { ...th, examples: ['payment ERROR charge 4f1a0c9e failed for order 558812 after 3 attempts (HTTP 502)'] },
+    ];
     const made = checkGrounding('About 987654 orders were lost [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report;
     expect(made.unsupported_numbers).toEqual(['987654']);
     // Near an id's digits (999827 ± 2%) is still not supported; quoted numbers count as written.
-    expect(checkGrounding('Order 999000 failed [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report.unsupported_numbers).toEqual(['999000']);
-    const quoted = checkGrounding('Order 558812 failed with HTTP 502 [th1]. Redis listens on 6379 [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report;
+    expect(
+      checkGrounding('Order 999000 failed [th1]. Payment fails 31.9% [so1].', withIds, services, opts).report.unsupported_numbers,
+    ).toEqual(['999000']);
+    const quoted = checkGrounding(
+      'Order 558812 failed with HTTP 502 [th1]. Redis listens on 6379 [th1]. Payment fails 31.9% [so1].',
+      withIds,
+      services,
+      opts,
+    ).report;
     expect(quoted).toMatchObject({ removed: 0, unsupported_numbers: [] });
   });
 
@@ -71,6 +105,11 @@ describe('grounding check', () => {
   });
 
   it('splits sentences and list items', () => {
-    expect(sentences('Cause: payment. Impact: checkout.\n- Roll back payment.\n- Watch errors.')).toEqual(['Cause: payment.', 'Impact: checkout.', '- Roll back payment.', '- Watch errors.']);
+    expect(sentences('Cause: payment. Impact: checkout.\n- Roll back payment.\n- Watch errors.')).toEqual([
+      'Cause: payment.',
+      'Impact: checkout.',
+      '- Roll back payment.',
+      '- Watch errors.',
+    ]);
   });
 });

@@ -104,26 +104,34 @@ describe('OTLP/HTTP JSON ingest', () => {
         { name: 'k8s.pod.cpu.usage', unit: '{cpu}', gauge: { dataPoints: [{ timeUnixNano: nanos(T0), asDouble: 0.25 }] } },
         {
           name: 'requests_total',
-          sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ startTimeUnixNano: nanos(T0 - 60_000), timeUnixNano: nanos(T0), asInt: '42', attributes: kv({ code: '200' }) }] },
+          sum: {
+            aggregationTemporality: 2,
+            isMonotonic: true,
+            dataPoints: [{ startTimeUnixNano: nanos(T0 - 60_000), timeUnixNano: nanos(T0), asInt: '42', attributes: kv({ code: '200' }) }],
+          },
         },
         {
           name: 'rpc.server.duration',
           unit: 'ms',
           histogram: {
             aggregationTemporality: 1,
-            dataPoints: [{ timeUnixNano: nanos(T0), count: '3', sum: 30, bucketCounts: ['1', '2', '0'], explicitBounds: [5, 25], min: 2, max: 20 }],
+            dataPoints: [
+              { timeUnixNano: nanos(T0), count: '3', sum: 30, bucketCounts: ['1', '2', '0'], explicitBounds: [5, 25], min: 2, max: 20 },
+            ],
           },
         },
       ]),
     );
     expect(res.status).toBe(200);
-    expect(await rows("SELECT MetricName, Value FROM otel_metrics_gauge WHERE ServiceName = 'cart'")).toEqual([{ MetricName: 'k8s.pod.cpu.usage', Value: 0.25 }]);
-    expect(await rows("SELECT Value, IsMonotonic, AggregationTemporality, Attributes FROM otel_metrics_sum WHERE ServiceName = 'cart'")).toEqual([
-      { Value: 42, IsMonotonic: true, AggregationTemporality: 2, Attributes: { code: '200' } },
+    expect(await rows("SELECT MetricName, Value FROM otel_metrics_gauge WHERE ServiceName = 'cart'")).toEqual([
+      { MetricName: 'k8s.pod.cpu.usage', Value: 0.25 },
     ]);
-    expect(await rows("SELECT Count, Sum, BucketCounts, ExplicitBounds, Min, Max FROM otel_metrics_histogram WHERE ServiceName = 'cart'")).toEqual([
-      { Count: 3, Sum: 30, BucketCounts: [1, 2, 0], ExplicitBounds: [5, 25], Min: 2, Max: 20 },
-    ]);
+    expect(
+      await rows("SELECT Value, IsMonotonic, AggregationTemporality, Attributes FROM otel_metrics_sum WHERE ServiceName = 'cart'"),
+    ).toEqual([{ Value: 42, IsMonotonic: true, AggregationTemporality: 2, Attributes: { code: '200' } }]);
+    expect(
+      await rows("SELECT Count, Sum, BucketCounts, ExplicitBounds, Min, Max FROM otel_metrics_histogram WHERE ServiceName = 'cart'"),
+    ).toEqual([{ Count: 3, Sum: 30, BucketCounts: [1, 2, 0], ExplicitBounds: [5, 25], Min: 2, Max: 20 }]);
   });
 
   it('accepts part of a batch and reports the rest as OTLP partial success', async () => {
@@ -141,11 +149,20 @@ describe('OTLP/HTTP JSON ingest', () => {
     expect(body.partialSuccess.rejectedLogRecords).toBe('2');
     expect(body.partialSuccess.errorMessage).toContain('resourceLogs[0].scopeLogs[0].logRecords[1].traceId');
     expect(body.partialSuccess.errorMessage).toContain('logRecords[2].severityNumber');
-    expect(await rows("SELECT Body FROM otel_logs WHERE ServiceName = 'partial' ORDER BY Body")).toEqual([{ Body: 'good one' }, { Body: 'good two' }]);
+    expect(await rows("SELECT Body FROM otel_logs WHERE ServiceName = 'partial' ORDER BY Body")).toEqual([
+      { Body: 'good one' },
+      { Body: 'good two' },
+    ]);
   });
 
   it('counts rejected spans and data points', async () => {
-    const spans = await post('/v1/traces', tracesPayload({ 'service.name': 'p2' }, [{ traceId: '0'.repeat(32), spanId: '1'.repeat(16), name: 'x', startTimeUnixNano: '1', endTimeUnixNano: '2' }, { spanId: 'zz' }]));
+    const spans = await post(
+      '/v1/traces',
+      tracesPayload({ 'service.name': 'p2' }, [
+        { traceId: '0'.repeat(32), spanId: '1'.repeat(16), name: 'x', startTimeUnixNano: '1', endTimeUnixNano: '2' },
+        { spanId: 'zz' },
+      ]),
+    );
     expect(spans.status).toBe(400);
     const metrics = await post(
       '/v1/metrics',
@@ -174,7 +191,13 @@ describe('OTLP/HTTP JSON ingest', () => {
   });
 
   it('refuses a batch whose every record is invalid, writing nothing', async () => {
-    const res = await post('/v1/logs', logsPayload({ 'service.name': 'allbad' }, [logRecord(T0, 'x', { spanId: 'nothex' }), logRecord(T0, 'y', { timeUnixNano: 'yesterday' })]));
+    const res = await post(
+      '/v1/logs',
+      logsPayload({ 'service.name': 'allbad' }, [
+        logRecord(T0, 'x', { spanId: 'nothex' }),
+        logRecord(T0, 'y', { timeUnixNano: 'yesterday' }),
+      ]),
+    );
     expect(res.status).toBe(400);
     expect((await json(res)).detail).toMatch(/all 2 records were rejected/);
     expect(await rows("SELECT count() AS n FROM otel_logs WHERE ServiceName = 'allbad'")).toEqual([{ n: 0 }]);
@@ -183,7 +206,10 @@ describe('OTLP/HTTP JSON ingest', () => {
   it('refuses rows for another workspace than the token’s', async () => {
     const res = await post('/v1/logs', {
       resourceLogs: [
-        { resource: { attributes: kv({ 'service.name': 'spy', 'k8s.namespace.name': 'analytics' }) }, scopeLogs: [{ logRecords: [logRecord(T0, 'sneaky')] }] },
+        {
+          resource: { attributes: kv({ 'service.name': 'spy', 'k8s.namespace.name': 'analytics' }) },
+          scopeLogs: [{ logRecords: [logRecord(T0, 'sneaky')] }],
+        },
         { resource: { attributes: kv({ 'service.name': 'spy' }) }, scopeLogs: [{ logRecords: [logRecord(T0, 'mine')] }] },
       ],
     });
@@ -191,7 +217,9 @@ describe('OTLP/HTTP JSON ingest', () => {
     const body = await json<{ partialSuccess: { rejectedLogRecords: string; errorMessage: string } }>(res);
     expect(body.partialSuccess.rejectedLogRecords).toBe('1');
     expect(body.partialSuccess.errorMessage).toMatch(/outside the token's workspace "shop"/);
-    expect(await rows("SELECT Body, ResourceAttributes['k8s.namespace.name'] AS ws FROM otel_logs WHERE ServiceName = 'spy'")).toEqual([{ Body: 'mine', ws: 'shop' }]);
+    expect(await rows("SELECT Body, ResourceAttributes['k8s.namespace.name'] AS ws FROM otel_logs WHERE ServiceName = 'spy'")).toEqual([
+      { Body: 'mine', ws: 'shop' },
+    ]);
   });
 
   it('writes a retried request once', async () => {

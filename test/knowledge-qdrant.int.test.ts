@@ -5,7 +5,7 @@ import { policiesWith } from './helpers/fake-model.ts';
 import { qdrantClient } from '../src/knowledge/qdrant.ts';
 
 // Runs against a real Qdrant when QDRANT_URL is set (and a real Ollama for dense vectors when OLLAMA_URL is).
-const url = process.env['QDRANT_URL'];
+const url = process.env.QDRANT_URL;
 
 describe.runIf(url)('a real Qdrant', () => {
   let svc: TestService;
@@ -14,12 +14,16 @@ describe.runIf(url)('a real Qdrant', () => {
     const policies = policiesWith({
       'knowledge.yaml': `qdrant:\n  collection: ${collection}\n  incidents_collection: ${collection}_incidents\n  retry_after_s: 1\n`,
     });
-    svc = await startTestService({ QDRANT_URL: url!, ...(process.env['OLLAMA_URL'] ? { OLLAMA_URL: process.env['OLLAMA_URL'] } : {}), AIOPS_POLICIES_DIR: policies });
+    svc = await startTestService({
+      QDRANT_URL: url!,
+      ...(process.env.OLLAMA_URL ? { OLLAMA_URL: process.env.OLLAMA_URL } : {}),
+      AIOPS_POLICIES_DIR: policies,
+    });
     await svc.service.deps.knowledge.settled();
   }, 300_000);
   afterAll(async () => {
     await svc?.close();
-    const client = qdrantClient(url!, process.env['QDRANT_API_KEY'], 10_000);
+    const client = qdrantClient(url!, process.env.QDRANT_API_KEY, 10_000);
     await client.deleteCollection(collection).catch(() => undefined);
     await client.deleteCollection(`${collection}_incidents`).catch(() => undefined);
   });

@@ -45,7 +45,12 @@ const search = async (q: string, token = reader) => {
   return json<{ backend: string; dense: boolean; notes: string[]; hits: { path: string; citation: string; section: string }[] }>(res);
 };
 const put = (documents: unknown) =>
-  svc.request('/v1/knowledge/documents', { method: 'POST', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ documents }) });
+  svc.request('/v1/knowledge/documents', {
+    method: 'POST',
+    token: admin,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ documents }),
+  });
 const ops = (name: string, from = 0) => qdrant.requests.slice(from).filter((r) => r.operation === name);
 
 describe('Qdrant as the knowledge engine (a local server that follows its REST API)', () => {
@@ -65,7 +70,11 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
     expect(qdrant.invalid).toEqual([]);
     expect(qdrant.responseErrors).toEqual([]);
     // The check has teeth: a body Qdrant would refuse is refused here too.
-    const bad = await fetch(`${qdrant.url}/collections/kb_test/points/query`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prefetch: [{ using: 3 }], limit: -1 }) });
+    const bad = await fetch(`${qdrant.url}/collections/kb_test/points/query`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prefetch: [{ using: 3 }], limit: -1 }),
+    });
     expect(bad.status).toBe(400);
     expect(qdrant.invalid.map((i) => i.operation)).toEqual(['query_points']);
     qdrant.invalid.length = 0;
@@ -93,14 +102,23 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
   });
 
   it('indexes documents into Qdrant as they are added and removes them when deleted', async () => {
-    const res = await put([{ path: 'db/failover.md', markdown: '# Database failover\n\n## Mitigate\n\nPromote the Pelicanstore replica with the failover job.\n' }]);
+    const res = await put([
+      {
+        path: 'db/failover.md',
+        markdown: '# Database failover\n\n## Mitigate\n\nPromote the Pelicanstore replica with the failover job.\n',
+      },
+    ]);
     expect(res.status).toBe(200);
     expect((await json<{ notes: string[] }>(res)).notes).toEqual([]);
     const points = [...qdrant.collections.get('kb_test')!.points.values()].filter((p) => p.payload.path === 'db/failover.md');
     expect(points.map((p) => [p.payload.workspace, p.payload.anchor])).toEqual([['shop', 'mitigate']]);
     expect((await search('Pelicanstore replica')).hits[0]).toMatchObject({ path: 'db/failover.md', citation: 'db/failover.md#mitigate' });
     // Another workspace's query does not reach it, in Qdrant either.
-    expect((await search('Pelicanstore replica', await svc.token({ roles: ['sre'], workspaces: ['analytics'] }))).hits.some((h) => h.path === 'db/failover.md')).toBe(false);
+    expect(
+      (await search('Pelicanstore replica', await svc.token({ roles: ['sre'], workspaces: ['analytics'] }))).hits.some(
+        (h) => h.path === 'db/failover.md',
+      ),
+    ).toBe(false);
     expect((await svc.request('/v1/knowledge/documents/db/failover.md', { method: 'DELETE', token: admin })).status).toBe(200);
     expect([...qdrant.collections.get('kb_test')!.points.values()].some((p) => p.payload.path === 'db/failover.md')).toBe(false);
   });
@@ -127,14 +145,19 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
     await kb.recordIncident(incident('analytics', 'thread-b', 'etl'));
     await kb.settled();
     const col = qdrant.collections.get('incidents_test')!;
-    expect([...col.points.values()].map((p) => (p.payload.metadata as { workspace: string }).workspace).sort()).toEqual(['analytics', 'shop']);
+    expect([...col.points.values()].map((p) => (p.payload.metadata as { workspace: string }).workspace).sort()).toEqual([
+      'analytics',
+      'shop',
+    ]);
     expect(Object.keys(col.indexes)).toContain('metadata.workspace');
 
     const from = qdrant.requests.length;
     const shop = await kb.similarIncidents('shop', 'out of memory restarts');
     expect(shop.backend).toBe('qdrant');
     expect(shop.hits.map((h) => h.incident.id)).toEqual(['thread-a']);
-    expect(ops('query_points', from).find((r) => r.path.includes('incidents_test'))!.body.filter).toEqual({ must: [{ key: 'metadata.workspace', match: { value: 'shop' } }] });
+    expect(ops('query_points', from).find((r) => r.path.includes('incidents_test'))!.body.filter).toEqual({
+      must: [{ key: 'metadata.workspace', match: { value: 'shop' } }],
+    });
     expect((await kb.similarIncidents('analytics', 'cart out of memory')).hits.map((h) => h.incident.workspace)).toEqual(['analytics']);
     expect(qdrant.invalid).toEqual([]);
   });
@@ -149,7 +172,9 @@ describe('when Qdrant fails', () => {
     expect(down.notes.join(' ')).toMatch(/Qdrant/);
     expect(svc.logs()).toMatch(/Qdrant failed; knowledge search uses the embedded index/);
 
-    const res = await put([{ path: 'net/egress.md', markdown: '# Egress proxy\n\nThe Ocelotgate proxy drops idle connections after 60 s.\n' }]);
+    const res = await put([
+      { path: 'net/egress.md', markdown: '# Egress proxy\n\nThe Ocelotgate proxy drops idle connections after 60 s.\n' },
+    ]);
     expect(res.status).toBe(200);
     expect((await json<{ notes: string[] }>(res)).notes.join(' ')).toMatch(/Qdrant did not take the change/);
     expect((await search('Ocelotgate')).hits[0]!.path).toBe('net/egress.md');

@@ -37,7 +37,8 @@ const search = async (q: string, token = reader, extra = '') => {
   expect(res.status).toBe(200);
   return json<SearchBody>(res);
 };
-const documentRows = async () => Number((await readRows<{ n: string }>(svc.service.deps.store, { query: 'SELECT count() AS n FROM aiops_knowledge_documents' }))[0]!.n);
+const documentRows = async () =>
+  Number((await readRows<{ n: string }>(svc.service.deps.store, { query: 'SELECT count() AS n FROM aiops_knowledge_documents' }))[0]!.n);
 
 describe('the runbooks', () => {
   const files = markdownFiles('runbooks');
@@ -65,7 +66,9 @@ describe('the runbooks', () => {
     const cases = loadCases('evals/knowledge/runbook-queries.yaml');
     expect(cases.length).toBeGreaterThanOrEqual(50);
     const report = await evaluateRetrieval(cases, async (c) =>
-      (await kb.searchRunbooks('shop', c.query ?? c.alertname!, { k: 10, alertname: c.alertname, mode: 'lexical' })).hits.map((h) => h.path),
+      (await kb.searchRunbooks('shop', c.query ?? c.alertname!, { k: 10, alertname: c.alertname, mode: 'lexical' })).hits.map(
+        (h) => h.path,
+      ),
     );
     expect(report.misses).toEqual([]);
     expect(report.recall_at_3).toBeGreaterThanOrEqual(0.9);
@@ -104,7 +107,12 @@ describe('chunking markdown', () => {
       ['Notes', 'notes-1'],
     ]);
     expect(chunks[1]!.text).toContain('## not a heading inside code');
-    expect(chunks[0]).toMatchObject({ title: 'Payment gateway timeouts', alerts: ['PaymentGatewaySlow'], workspace: 'shop', path: 'team/gateway.md' });
+    expect(chunks[0]).toMatchObject({
+      title: 'Payment gateway timeouts',
+      alerts: ['PaymentGatewaySlow'],
+      workspace: 'shop',
+      path: 'team/gateway.md',
+    });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(4);
     // The same document in another workspace is another set of chunks.
     const other = chunkMarkdown('team/gateway.md', doc, { source: 'document', workspace: 'other', maxChars: 1800 });
@@ -120,7 +128,9 @@ describe('chunking markdown', () => {
   });
 
   it('names the front matter field that does not validate', () => {
-    expect(() => chunkMarkdown('x.md', '---\nalerts: KubePodCrashLooping\n---\n# X\n', { source: 'document', maxChars: 1800 })).toThrow(/front matter field "alerts"/);
+    expect(() => chunkMarkdown('x.md', '---\nalerts: KubePodCrashLooping\n---\n# X\n', { source: 'document', maxChars: 1800 })).toThrow(
+      /front matter field "alerts"/,
+    );
     expect(() => chunkMarkdown('x.md', '---\ntitle: [unclosed\n---\n# X\n', { source: 'document', maxChars: 1800 })).toThrow(DocumentError);
   });
 });
@@ -130,7 +140,11 @@ describe('GET /v1/runbooks/search', () => {
     const body = await search('pod restarting again and again', reader, '&alertname=KubePodCrashLooping&k=3');
     expect(body.backend).toBe('embedded');
     expect(body.hits).toHaveLength(3);
-    expect(body.hits[0]).toMatchObject({ path: 'runbooks/crash-loop-oom.md', title: 'Pods crash-loop after out-of-memory kills', workspace: '*' });
+    expect(body.hits[0]).toMatchObject({
+      path: 'runbooks/crash-loop-oom.md',
+      title: 'Pods crash-loop after out-of-memory kills',
+      workspace: '*',
+    });
     expect(body.hits[0]!.citation).toBe(`${body.hits[0]!.path}#${body.hits[0]!.anchor}`);
     expect(body.hits[0]!.snippet.length).toBeGreaterThan(20);
   });
@@ -212,7 +226,12 @@ describe('POST /v1/knowledge/documents', () => {
     expect(await documentRows()).toBe(before);
     expect((await search('Zanzibarpay')).hits.filter((h) => h.path === 'payments/gateway.md')).toEqual([]);
 
-    const notJson = await svc.request('/v1/knowledge/documents', { method: 'POST', token: admin, headers: { 'Content-Type': 'application/json' }, body: '{"documents": [' });
+    const notJson = await svc.request('/v1/knowledge/documents', {
+      method: 'POST',
+      token: admin,
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"documents": [',
+    });
     expect(notJson.status).toBe(400);
     const huge = await put([{ path: 'huge.md', markdown: `# Huge\n${'x'.repeat(1_100_000)}` }]);
     expect(huge.status).toBe(413);
@@ -238,12 +257,17 @@ describe('POST /v1/knowledge/documents', () => {
 
   it('replaces a document: changed sections are updated, dropped ones disappear', async () => {
     const withExtra = GATEWAY('\n## Escalation\n\nPage the Quokkateam on-call through the vendor portal.\n');
-    expect((await json<{ changes: { status: string; sections: number }[] }>(await put([{ path: 'payments/gateway.md', markdown: withExtra }]))).changes[0]).toMatchObject({ status: 'updated', sections: 4 });
+    expect(
+      (await json<{ changes: { status: string; sections: number }[] }>(await put([{ path: 'payments/gateway.md', markdown: withExtra }])))
+        .changes[0],
+    ).toMatchObject({ status: 'updated', sections: 4 });
     expect((await search('Quokkateam vendor portal')).hits[0]).toMatchObject({ path: 'payments/gateway.md', section: 'Escalation' });
     await put([{ path: 'payments/gateway.md', markdown: GATEWAY() }]);
     expect((await search('Quokkateam vendor portal')).hits.some((h) => h.section === 'Escalation')).toBe(false);
 
-    const list = await json<{ documents: { path: string; updated_by: string }[] }>(await svc.request('/v1/knowledge/documents', { token: reader }));
+    const list = await json<{ documents: { path: string; updated_by: string }[] }>(
+      await svc.request('/v1/knowledge/documents', { token: reader }),
+    );
     expect(list.documents).toEqual([expect.objectContaining({ path: 'payments/gateway.md', updated_by: 'kim' })]);
   });
 
@@ -264,9 +288,19 @@ describe('past incidents', () => {
   it('records each investigation with a root cause, finds it from the next thread, and never across workspaces', async () => {
     await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'cart-oom-crashloop', 2);
     const ask = async (message: string) => {
-      const res = await svc.request('/v1/chat', { method: 'POST', token: reader, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
+      const res = await svc.request('/v1/chat', {
+        method: 'POST',
+        token: reader,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message }),
+      });
       expect(res.status).toBe(200);
-      return json<{ thread_id: string; answer: string; similar_incidents: { thread_id: string; root_service: string; root_kind: string }[]; citations: { citation: string }[] }>(res);
+      return json<{
+        thread_id: string;
+        answer: string;
+        similar_incidents: { thread_id: string; root_service: string; root_kind: string }[];
+        citations: { citation: string }[];
+      }>(res);
     };
     const first = await ask('customers get errors when they open their cart');
     expect(first.similar_incidents).toEqual([]);
@@ -278,13 +312,25 @@ describe('past incidents', () => {
 
     // The same question through the tool API: found in shop, nothing in another workspace.
     const tool = (token: string) =>
-      svc.request('/v1/tools/similar_incidents', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'cart out of memory crash loop' }) });
+      svc.request('/v1/tools/similar_incidents', {
+        method: 'POST',
+        token,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: 'cart out of memory crash loop' }),
+      });
     const mine = await json<{ evidence: { attributes: Record<string, string> }[] }>(await tool(reader));
     expect(mine.evidence.map((e) => e.attributes.thread_id)).toEqual(expect.arrayContaining([first.thread_id, second.thread_id]));
-    const other = await json<{ evidence: unknown[]; notes: string[] }>(await tool(await svc.token({ roles: ['sre'], workspaces: ['analytics'] })));
+    const other = await json<{ evidence: unknown[]; notes: string[] }>(
+      await tool(await svc.token({ roles: ['sre'], workspaces: ['analytics'] })),
+    );
     expect(other.evidence).toEqual([]);
 
-    const bad = await svc.request('/v1/tools/similar_incidents', { method: 'POST', token: reader, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: '', k: 50 }) });
+    const bad = await svc.request('/v1/tools/similar_incidents', {
+      method: 'POST',
+      token: reader,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ query: '', k: 50 }),
+    });
     expect(bad.status).toBe(400);
   });
 });

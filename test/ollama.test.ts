@@ -26,7 +26,12 @@ afterAll(async () => {
 describe('ChatOllama against a server that follows the Ollama API', () => {
   it('routes with a JSON schema format and streams the answer over /api/chat', async () => {
     const token = await svc.token({ roles: ['sre'] });
-    const res = await svc.request('/v1/chat', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'why are payments failing?' }) });
+    const res = await svc.request('/v1/chat', {
+      method: 'POST',
+      token,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: 'why are payments failing?' }),
+    });
     const a = await json<{ path: string; model: string; answer: string; routing: { method: string } }>(res);
     expect(a).toMatchObject({ path: 'llm', model: 'qwen2.5:3b' });
     expect(a.routing.method).toBe('llm');
@@ -41,11 +46,16 @@ describe('ChatOllama against a server that follows the Ollama API', () => {
 
   it('reports the server in /readyz and falls back when it fails', async () => {
     const ready = await json<{ checks: Record<string, { status: string }> }>(await svc.request('/readyz'));
-    expect(ready.checks['ollama']!.status).toBe('ok');
+    expect(ready.checks.ollama!.status).toBe('ok');
     failNext = true;
     const token = await svc.token({ roles: ['sre'] });
     const a = await json<{ path: string; fallback_reason: string; routing: { method: string } }>(
-      await svc.request('/v1/chat', { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'why are payments failing?' }) }),
+      await svc.request('/v1/chat', {
+        method: 'POST',
+        token,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: 'why are payments failing?' }),
+      }),
     );
     expect(a.path).toBe('deterministic');
     expect(a.routing.method).toBe('lexical');

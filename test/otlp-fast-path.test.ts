@@ -28,7 +28,9 @@ function randomRecord(rng: Rng): unknown {
       'plain',
     );
   const rec: Record<string, unknown> = {
-    timeUnixNano: maybe(() => pick<unknown>('1763788680123456789', '0', '0001763788680123456789'.slice(0, 19), '9300000000000000000', '12x', 1763788680123, '')),
+    timeUnixNano: maybe(() =>
+      pick<unknown>('1763788680123456789', '0', '0001763788680123456789'.slice(0, 19), '9300000000000000000', '12x', 1763788680123, ''),
+    ),
     observedTimeUnixNano: maybe(() => pick<unknown>('1763788680123456789', '00042', '-5')),
     severityNumber: maybe(() => pick<unknown>(9, 17, 0, 24, 25, -1, 9.5, '9')),
     severityText: maybe(() => pick<unknown>('INFO', '', 'x'.repeat(65), 3)),
@@ -37,7 +39,10 @@ function randomRecord(rng: Rng): unknown {
       pick<unknown>(
         [],
         [{ key: 'a', value: value() }],
-        [{ key: 'a', value: value() }, { key: 'b', value: value() }],
+        [
+          { key: 'a', value: value() },
+          { key: 'b', value: value() },
+        ],
         [{ key: 'a' }],
         [{ key: 3, value: { stringValue: 'x' } }],
         [{ key: 'a', value: { stringValue: 'x' }, extra: 1 }],

@@ -14,7 +14,15 @@ describe('grouping accuracy', () => {
 
 describe('the template miner', () => {
   it('treats numbers, ids and dates as values and keeps wording', () => {
-    expect(tokenize('uid=0 euid=0 ruser= rhost=host.example.com')).toEqual(['uid=', '0', 'euid=', '0', 'ruser=', 'rhost=', 'host.example.com']);
+    expect(tokenize('uid=0 euid=0 ruser= rhost=host.example.com')).toEqual([
+      'uid=',
+      '0',
+      'euid=',
+      '0',
+      'ruser=',
+      'rhost=',
+      'host.example.com',
+    ]);
     expect(['10.0.0.1', 'blk_-1608999687919862906', 'Sun', 'Jul', '0x1f'].every(isVariable)).toBe(true);
     expect(['connection', 'refused', 'user=', 'INFO'].some(isVariable)).toBe(false);
     expect(mask(['(charge.js:84:31)', 'order', 'abc-123:'])).toEqual(['(<*>)', 'order', '<*>:']);

@@ -23,7 +23,12 @@ let faultStart: string;
 
 beforeAll(async () => {
   slack = await slackServer(BOT);
-  svc = await startTestService({ SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.url, AIOPS_POLICIES_DIR: policiesWith({ 'slack.yaml': SLACK_POLICY }) });
+  svc = await startTestService({
+    SLACK_BOT_TOKEN: BOT,
+    SLACK_SIGNING_SECRET: SIGNING,
+    SLACK_API_URL: slack.url,
+    AIOPS_POLICIES_DIR: policiesWith({ 'slack.yaml': SLACK_POLICY }),
+  });
   faultStart = (await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2)).faultStart!;
   hook = await svc.token({ sub: 'alertmanager', roles: ['alerts'] });
 });
@@ -58,8 +63,13 @@ describe('Slack request signing', () => {
     const ts = String(Math.floor(now / 1000));
     const raw = '{"type":"url_verification","challenge":"x"}';
     expect(verifySlackRequest(SIGNING, ts, signSlackRequest(SIGNING, ts, raw), raw, now)).toEqual({ ok: true });
-    expect(verifySlackRequest(SIGNING, ts, signSlackRequest(SIGNING, ts, raw), `${raw} `, now)).toMatchObject({ ok: false, reason: /does not match/ });
-    expect(verifySlackRequest(SIGNING, String(Number(ts) - 301), signSlackRequest(SIGNING, String(Number(ts) - 301), raw), raw, now)).toMatchObject({ ok: false, reason: /five minutes/ });
+    expect(verifySlackRequest(SIGNING, ts, signSlackRequest(SIGNING, ts, raw), `${raw} `, now)).toMatchObject({
+      ok: false,
+      reason: /does not match/,
+    });
+    expect(
+      verifySlackRequest(SIGNING, String(Number(ts) - 301), signSlackRequest(SIGNING, String(Number(ts) - 301), raw), raw, now),
+    ).toMatchObject({ ok: false, reason: /five minutes/ });
     expect(verifySlackRequest(SIGNING, ts, 'v0=abc', raw, now)).toMatchObject({ ok: false, reason: /malformed/ });
     expect(verifySlackRequest(SIGNING, undefined, undefined, raw, now)).toMatchObject({ ok: false });
   });
@@ -86,7 +96,14 @@ describe('alert threads in Slack', () => {
       method: 'POST',
       token: hook,
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ id: 'payment-errors', title: 'HighErrorRate', severity: 'critical', service: 'checkout', description: 'checkout errors above 5%', starts_at: faultStart }),
+      body: JSON.stringify({
+        id: 'payment-errors',
+        title: 'HighErrorRate',
+        severity: 'critical',
+        service: 'checkout',
+        description: 'checkout errors above 5%',
+        starts_at: faultStart,
+      }),
     });
     threadId = (await json<{ thread_id: string }>(res)).thread_id;
     await settled();
@@ -98,12 +115,25 @@ describe('alert threads in Slack', () => {
     expect(reply).toMatchObject({ channel: 'C0SHOP0001', thread_ts: threadTs });
     expect(reply!.text).toMatch(/bad deploy of payment/);
     const approval = reply!.blocks!.find((b) => b.text?.text.startsWith('*Proposed:*'))!;
-    expect(approval.text!.text).toMatch(/roll payment back to 2\.4\.1.*Not approvable from Slack: <https:\/\/platform\.example\.com\/aiops\/approvals\?thread=[^|]+&amp;approval=[^|]+\|approve or reject in the platform UI>/);
+    expect(approval.text!.text).toMatch(
+      /roll payment back to 2\.4\.1.*Not approvable from Slack: <https:\/\/platform\.example\.com\/aiops\/approvals\?thread=[^|]+&amp;approval=[^|]+\|approve or reject in the platform UI>/,
+    );
   });
 
   it('a reply in the Slack thread becomes a follow-up turn as the mapped user; a retry is not processed twice', async () => {
     const before = slack.posted.length;
-    const event = { type: 'event_callback', event_id: 'Ev0001', event: { type: 'message', user: 'U0ALICE001', text: 'what changed in payment?', channel: 'C0SHOP0001', ts: '1700000100.000100', thread_ts: threadTs } };
+    const event = {
+      type: 'event_callback',
+      event_id: 'Ev0001',
+      event: {
+        type: 'message',
+        user: 'U0ALICE001',
+        text: 'what changed in payment?',
+        channel: 'C0SHOP0001',
+        ts: '1700000100.000100',
+        thread_ts: threadTs,
+      },
+    };
     const first = await send(event);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ ok: true, handled: 'queued' });
@@ -113,16 +143,37 @@ describe('alert threads in Slack', () => {
     const posted = slack.posted.slice(before);
     expect(posted).toHaveLength(1);
     expect(posted[0]).toMatchObject({ channel: 'C0SHOP0001', thread_ts: threadTs });
-    const t = await json<{ turns: number; messages: { role: string; content: string }[] }>(await svc.request(`/v1/threads/${threadId}`, { token: await svc.token({ roles: ['sre'] }) }));
+    const t = await json<{ turns: number; messages: { role: string; content: string }[] }>(
+      await svc.request(`/v1/threads/${threadId}`, { token: await svc.token({ roles: ['sre'] }) }),
+    );
     expect(t.turns).toBe(2);
     expect(t.messages.filter((m) => m.role === 'user').at(-1)!.content).toBe('what changed in payment?');
   });
 
   it('ignores bots, users of another workspace get told, and unknown threads are left alone', async () => {
     const before = slack.posted.length;
-    await send({ type: 'event_callback', event_id: 'Ev0002', event: { type: 'message', bot_id: 'B1', text: 'echo', channel: 'C0SHOP0001', ts: '1700000200.000100', thread_ts: threadTs } });
-    await send({ type: 'event_callback', event_id: 'Ev0003', event: { type: 'message', user: 'U0ALICE001', text: 'hello', channel: 'C0SHOP0001', ts: '1700000300.000100', thread_ts: '1600000000.000001' } });
-    await send({ type: 'event_callback', event_id: 'Ev0004', event: { type: 'message', user: 'U0OTHER001', text: 'show me', channel: 'C0SHOP0001', ts: '1700000400.000100', thread_ts: threadTs } });
+    await send({
+      type: 'event_callback',
+      event_id: 'Ev0002',
+      event: { type: 'message', bot_id: 'B1', text: 'echo', channel: 'C0SHOP0001', ts: '1700000200.000100', thread_ts: threadTs },
+    });
+    await send({
+      type: 'event_callback',
+      event_id: 'Ev0003',
+      event: {
+        type: 'message',
+        user: 'U0ALICE001',
+        text: 'hello',
+        channel: 'C0SHOP0001',
+        ts: '1700000300.000100',
+        thread_ts: '1600000000.000001',
+      },
+    });
+    await send({
+      type: 'event_callback',
+      event_id: 'Ev0004',
+      event: { type: 'message', user: 'U0OTHER001', text: 'show me', channel: 'C0SHOP0001', ts: '1700000400.000100', thread_ts: threadTs },
+    });
     await settled();
     const posted = slack.posted.slice(before);
     expect(posted).toHaveLength(1);

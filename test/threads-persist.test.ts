@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { json, startTestService, tempDir } from './helpers/service.ts';
 import { seedScenario } from './helpers/scenario.ts';
 
-const postgres = process.env['AIOPS_TEST_POSTGRES_URL'];
-const requirePostgres = process.env['AIOPS_REQUIRE_POSTGRES'] === '1';
+const postgres = process.env.AIOPS_TEST_POSTGRES_URL;
+const requirePostgres = process.env.AIOPS_REQUIRE_POSTGRES === '1';
 
 const ask = (svc: Awaited<ReturnType<typeof startTestService>>, token: string, path: string, message: string) =>
   svc.request(path, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
@@ -14,16 +14,22 @@ describe('threads survive a restart (file checkpointer)', () => {
     const first = await startTestService({ AIOPS_DATA_DIR: dataDir });
     await seedScenario(first.service.deps.store, first.service.deps.ingest, 'payment-bad-deploy', 2);
     const token = await first.token({ roles: ['sre'] });
-    const a = await json<{ thread_id: string; evidence: { id: string }[] }>(await ask(first, token, '/v1/chat', 'why are payments failing?'));
+    const a = await json<{ thread_id: string; evidence: { id: string }[] }>(
+      await ask(first, token, '/v1/chat', 'why are payments failing?'),
+    );
     await first.close();
 
     const second = await startTestService({ AIOPS_DATA_DIR: dataDir });
     try {
-      const view = await json<{ messages: { role: string }[]; evidence: { id: string }[]; turns: number }>(await second.request(`/v1/threads/${a.thread_id}`, { token }));
+      const view = await json<{ messages: { role: string }[]; evidence: { id: string }[]; turns: number }>(
+        await second.request(`/v1/threads/${a.thread_id}`, { token }),
+      );
       expect(view.turns).toBe(1);
       expect(view.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
       expect(view.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(a.evidence.map((e) => e.id)));
-      const b = await json<{ turn: number; thread_id: string }>(await ask(second, token, `/v1/threads/${a.thread_id}/messages`, 'is it still failing?'));
+      const b = await json<{ turn: number; thread_id: string }>(
+        await ask(second, token, `/v1/threads/${a.thread_id}/messages`, 'is it still failing?'),
+      );
       expect(b).toMatchObject({ turn: 2, thread_id: a.thread_id });
     } finally {
       await second.close();
@@ -43,14 +49,34 @@ describe('approvals in PostgreSQL', () => {
       const id = `test-${Date.now()}-${Math.random().toString(36).slice(2)}`;
       const now = new Date().toISOString();
       await a.create({
-        approval_id: id, thread_id: `t-${id}`, workspace: 'shop', action: 'scale', params: { service: 'payment', replicas: 3 }, summary: 'scale payment to 3 replicas',
-        reason: 'test', evidence_ids: ['so1'], risk: 'medium', agent: 'sre', approvers: ['approver'], self_approval: false, requested_by: 'alice', requested: true,
-        status: 'pending', created_at: now, expires_at: now, idempotency_key: 'k',
+        approval_id: id,
+        thread_id: `t-${id}`,
+        workspace: 'shop',
+        action: 'scale',
+        params: { service: 'payment', replicas: 3 },
+        summary: 'scale payment to 3 replicas',
+        reason: 'test',
+        evidence_ids: ['so1'],
+        risk: 'medium',
+        agent: 'sre',
+        approvers: ['approver'],
+        self_approval: false,
+        requested_by: 'alice',
+        requested: true,
+        status: 'pending',
+        created_at: now,
+        expires_at: now,
+        idempotency_key: 'k',
       });
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).transition(id, ['pending'], { status: 'approved', decided_by: `user${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).transition(id, ['pending'], { status: 'approved', decided_by: `user${i}` })),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await b.get(id))!.status).toBe('approved');
-      await a.transition(id, ['approved'], { status: 'accepted', verification: { state: 'scheduled', at: new Date(Date.now() - 1000).toISOString() } });
+      await a.transition(id, ['approved'], {
+        status: 'accepted',
+        verification: { state: 'scheduled', at: new Date(Date.now() - 1000).toISOString() },
+      });
       const claims = await Promise.all([a.claimVerification(new Date()), b.claimVerification(new Date())]);
       expect(claims.filter((c) => c?.approval_id === id)).toHaveLength(1);
     } finally {
@@ -80,7 +106,9 @@ describe('threads shared by two instances (PostgreSQL)', () => {
     fs.copyFileSync(`${a.dataDir}/dev-auth/signing-key.json`, `${dirB}/dev-auth/signing-key.json`);
     const b = await startTestService({ POSTGRES_URL: postgres, AIOPS_DATA_DIR: dirB });
     try {
-      const view = await json<{ messages: { role: string; content: string }[]; turns: number }>(await b.request(`/v1/threads/${first.thread_id}`, { token }));
+      const view = await json<{ messages: { role: string; content: string }[]; turns: number }>(
+        await b.request(`/v1/threads/${first.thread_id}`, { token }),
+      );
       expect(view.turns).toBe(1);
       expect(view.messages[1]!.content).toMatch(/bad deploy of payment/);
       const list = await json<{ threads: { id: string }[] }>(await b.request('/v1/threads', { token }));

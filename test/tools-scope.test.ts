@@ -37,10 +37,19 @@ describe('security and efficiency tools', () => {
 describe('workspace isolation', () => {
   const attempts: Record<string, Record<string, unknown>[]> = {
     service_overview: [{}, { service: "payment' OR '1'='1" }, { service: 'payment) UNION ALL SELECT * FROM otel_traces --' }],
-    log_search: [{}, { text: "') OR 1=1 --" }, { text: 'x FORMAT JSON' }, { attributes: { "k8s.namespace.name'] = 'shop' OR ['a": 'shop' } }, { service: 'frontend' }],
-    log_patterns: [{}, { service: "*/ SELECT 1 /*" }],
+    log_search: [
+      {},
+      { text: "') OR 1=1 --" },
+      { text: 'x FORMAT JSON' },
+      { attributes: { "k8s.namespace.name'] = 'shop' OR ['a": 'shop' } },
+      { service: 'frontend' },
+    ],
+    log_patterns: [{}, { service: '*/ SELECT 1 /*' }],
     metric_deviation: [{}, { metric: "%' OR 1=1 --" }],
-    metric_series: [{ service: 'currency', metric: 'k8s.pod.cpu.usage' }, { service: "currency' OR 1=1 --", metric: 'k8s.pod.cpu.usage' }],
+    metric_series: [
+      { service: 'currency', metric: 'k8s.pod.cpu.usage' },
+      { service: "currency' OR 1=1 --", metric: 'k8s.pod.cpu.usage' },
+    ],
     trace_hotspots: [{}, { service: 'payment' }],
     recent_changes: [{}],
     auth_failures: [{}],
@@ -55,7 +64,8 @@ describe('workspace isolation', () => {
         ran++;
         expect(r.workspace).toBe('analytics');
         const text = JSON.stringify(r.evidence);
-        for (const s of shopServices.filter((s) => s !== 'frontend' && s !== 'cart')) expect(text, `${t.name} ${JSON.stringify(args)}`).not.toContain(`"service":"${s}"`);
+        for (const s of shopServices.filter((s) => s !== 'frontend' && s !== 'cart'))
+          expect(text, `${t.name} ${JSON.stringify(args)}`).not.toContain(`"service":"${s}"`);
         expect(text).not.toMatch(/203\.0\.113\.4|charge|checkout/i);
       }
     }
@@ -97,7 +107,13 @@ describe('tool arguments and limits', () => {
   it('a query past its time limit is a clear 504, not a hang', async () => {
     const policy = loadPolicies('policies').tools;
     const run = new ToolRun(
-      { store: store(), workspace: 'shop', tenantAttribute: 'k8s.namespace.name', trackingId: 't', policy: { ...policy, defaults: { ...policy.defaults, max_execution_time_s: 1 } } },
+      {
+        store: store(),
+        workspace: 'shop',
+        tenantAttribute: 'k8s.namespace.name',
+        trackingId: 't',
+        policy: { ...policy, defaults: { ...policy.defaults, max_execution_time_s: 1 } },
+      },
       'slow_tool',
       'x',
       {},
@@ -110,7 +126,13 @@ describe('tool arguments and limits', () => {
   });
 
   it('refuses a query without the workspace filter', async () => {
-    const run = new ToolRun({ store: store(), workspace: 'shop', tenantAttribute: 'k8s.namespace.name', trackingId: 't', policy: loadPolicies('policies').tools }, 't', 'x', {}, '30m');
+    const run = new ToolRun(
+      { store: store(), workspace: 'shop', tenantAttribute: 'k8s.namespace.name', trackingId: 't', policy: loadPolicies('policies').tools },
+      't',
+      'x',
+      {},
+      '30m',
+    );
     await expect(run.query('SELECT 1')).rejects.toThrow(/without the workspace filter/);
   });
 
@@ -123,7 +145,9 @@ describe('tool arguments and limits', () => {
 describe('the tools over HTTP and as LangChain tools', () => {
   it('lists the tools with their argument schemas and what the caller may run', async () => {
     const token = await svc.token({ roles: ['security'] });
-    const list = await json<{ tools: { name: string; allowed: boolean; arguments: { properties: Record<string, unknown> } }[] }>(await svc.request('/v1/tools', { token }));
+    const list = await json<{ tools: { name: string; allowed: boolean; arguments: { properties: Record<string, unknown> } }[] }>(
+      await svc.request('/v1/tools', { token }),
+    );
     expect(list.tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
     expect(list.tools).toHaveLength(11);
     expect(list.tools.find((t) => t.name === 'auth_failures')!.allowed).toBe(true);
@@ -137,7 +161,12 @@ describe('the tools over HTTP and as LangChain tools', () => {
   it('runs a tool for the token’s workspace, and answers 400, 403 and 404 clearly', async () => {
     const sre = await svc.token({ roles: ['sre'] });
     const post = (name: string, body: unknown, token = sre) =>
-      svc.request(`/v1/tools/${name}`, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      svc.request(`/v1/tools/${name}`, {
+        method: 'POST',
+        token,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const ok = await post('service_overview', window);
     expect(ok.status).toBe(200);
     const result = await json<{ workspace: string; evidence: unknown[]; stats: { query_ids: string[] } }>(ok);
@@ -150,7 +179,17 @@ describe('the tools over HTTP and as LangChain tools', () => {
   });
 
   it('gives LangChain tools bound to the caller’s scope, whose schema has no workspace', async () => {
-    const tools = asLangChainTools({ store: store(), workspace: 'analytics', tenantAttribute: 'k8s.namespace.name', trackingId: 'lc', policy: loadPolicies('policies').tools, now: SCENARIO_END }, ['service_overview']);
+    const tools = asLangChainTools(
+      {
+        store: store(),
+        workspace: 'analytics',
+        tenantAttribute: 'k8s.namespace.name',
+        trackingId: 'lc',
+        policy: loadPolicies('policies').tools,
+        now: SCENARIO_END,
+      },
+      ['service_overview'],
+    );
     const message = await tools[0]!.invoke({ type: 'tool_call', id: 'call-1', name: 'service_overview', args: { last: '1h' } });
     expect(message.content).toMatch(/^service_overview analytics /);
     expect(message.artifact.workspace).toBe('analytics');

@@ -35,7 +35,11 @@ describe('tools on payment-bad-deploy', () => {
   });
 
   it('log_patterns finds the new payment error template', async () => {
-    const r = await tool(store, 'log_patterns', { severity: 'ERROR', baseline_from: new Date(SCENARIO_END - 4 * 3600_000).toISOString(), baseline_to: new Date(SCENARIO_END - 3 * 3600_000).toISOString() });
+    const r = await tool(store, 'log_patterns', {
+      severity: 'ERROR',
+      baseline_from: new Date(SCENARIO_END - 4 * 3600_000).toISOString(),
+      baseline_to: new Date(SCENARIO_END - 3 * 3600_000).toISOString(),
+    });
     const top = r.evidence[0]!;
     expect(top.attributes.status).toMatch(/new|grew/);
     expect(r.evidence.some((e) => e.service === 'payment' && /TypeError/.test(e.attributes.template ?? ''))).toBe(true);
@@ -69,7 +73,12 @@ describe('tools on currency-cpu-starvation', () => {
   });
 
   it('metric_series shows the throttling rise', async () => {
-    const r = await tool(store, 'metric_series', { service: 'currency', metric: 'container_cpu_cfs_throttled_periods_total (rate/s)', last: '90m', points: 18 });
+    const r = await tool(store, 'metric_series', {
+      service: 'currency',
+      metric: 'container_cpu_cfs_throttled_periods_total (rate/s)',
+      last: '90m',
+      points: 18,
+    });
     const e = r.evidence[0]!;
     expect(e.numbers.last).toBeGreaterThan(20 * e.numbers.first!);
   });
@@ -80,7 +89,9 @@ describe('tools on currency-cpu-starvation', () => {
     expect(first).toMatchObject({ service: 'currency', attributes: { grew: 'true' } });
     expect(first.numbers.self_time_growth).toBeGreaterThan(2);
     expect(first.summary).toMatch(/baseline \d+(\.\d)? ms, ×\d/);
-    expect(r.evidence.filter((e) => e.kind === 'latency_hotspot' && e.attributes.grew === 'true').map((e) => e.service)).toEqual(['currency']);
+    expect(r.evidence.filter((e) => e.kind === 'latency_hotspot' && e.attributes.grew === 'true').map((e) => e.service)).toEqual([
+      'currency',
+    ]);
   });
 });
 
@@ -103,7 +114,18 @@ describe('tools on cart-oom-crashloop', () => {
 
 describe('what counts as a change in errors', () => {
   const red = (n: number, errorRatio: number, bn: number, bErrorRatio: number) => ({
-    service: 's', operation: '', n, rate: n / 1800, errorRatio, p50: 10, p95: 20, p99: 30, bn, bRate: bn / 3600, bErrorRatio, bP95: 20,
+    service: 's',
+    operation: '',
+    n,
+    rate: n / 1800,
+    errorRatio,
+    p50: 10,
+    p95: 20,
+    p99: 30,
+    bn,
+    bRate: bn / 3600,
+    bErrorRatio,
+    bP95: 20,
   });
 
   it('a busy service whose one failing page lifts its errors from 0.5% to 2% has changed', () => {

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Annotation, Command, END, interrupt, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import {
+  Annotation,
+  Command,
+  END,
+  interrupt,
+  START,
+  StateGraph,
+  type BaseCheckpointSaver,
+  type LangGraphRunnableConfig,
+} from '@langchain/langgraph';
 import { problems } from '../api/problem.ts';
 import { hasRole, type Principal } from '../auth/principal.ts';
 import { formatDuration, parseDuration } from '../config/duration.ts';
@@ -43,7 +52,10 @@ interface ApprovalContext {
 
 const ApprovalState = Annotation.Root({
   approval_id: Annotation<string>(),
-  decision: Annotation<{ decision: Decision['decision']; by: string; comment?: string } | null>({ reducer: (_, b) => b, default: () => null }),
+  decision: Annotation<{ decision: Decision['decision']; by: string; comment?: string } | null>({
+    reducer: (_, b) => b,
+    default: () => null,
+  }),
   result: Annotation<ActionResult | null>({ reducer: (_, b) => b, default: () => null }),
 });
 
@@ -57,7 +69,9 @@ const ctxOf = (config: LangGraphRunnableConfig) => config.context as unknown as 
 function buildApprovalGraph(checkpointer: BaseCheckpointSaver) {
   return new StateGraph(ApprovalState)
     .addNode('await_decision', (state) => {
-      const decision = interrupt<{ approval_id: string }, { decision: Decision['decision']; by: string; comment?: string }>({ approval_id: state.approval_id });
+      const decision = interrupt<{ approval_id: string }, { decision: Decision['decision']; by: string; comment?: string }>({
+        approval_id: state.approval_id,
+      });
       return { decision };
     })
     .addNode('send', async (state, config: LangGraphRunnableConfig) => {
@@ -84,8 +98,12 @@ export function kubectlFor(r: Pick<ApprovalRecord, 'action' | 'params' | 'worksp
     case 'rollback':
       return `kubectl ${ns} rollout undo ${d}`;
     case 'set_resources': {
-      const req = [r.params.cpu_request && `cpu=${r.params.cpu_request}`, r.params.memory_request && `memory=${r.params.memory_request}`].filter(Boolean).join(',');
-      const lim = [r.params.cpu_limit && `cpu=${r.params.cpu_limit}`, r.params.memory_limit && `memory=${r.params.memory_limit}`].filter(Boolean).join(',');
+      const req = [r.params.cpu_request && `cpu=${r.params.cpu_request}`, r.params.memory_request && `memory=${r.params.memory_request}`]
+        .filter(Boolean)
+        .join(',');
+      const lim = [r.params.cpu_limit && `cpu=${r.params.cpu_limit}`, r.params.memory_limit && `memory=${r.params.memory_limit}`]
+        .filter(Boolean)
+        .join(',');
       return `kubectl ${ns} set resources ${d}${req ? ` --requests=${req}` : ''}${lim ? ` --limits=${lim}` : ''}`;
     }
   }
@@ -134,7 +152,12 @@ export class ApprovalService {
   }
 
   /** Records this turn's proposals as pending approvals, each its graph stopped at the decision. */
-  async register(scope: DecisionScope, threadId: string, proposals: TurnProposal[], emit: (e: ChatEvent) => void): Promise<ApprovalRecord[]> {
+  async register(
+    scope: DecisionScope,
+    threadId: string,
+    proposals: TurnProposal[],
+    emit: (e: ChatEvent) => void,
+  ): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
     const now = this.now();
     for (const p of proposals) {
@@ -160,11 +183,36 @@ export class ApprovalService {
         ...(p.verify ? { verify: p.verify } : {}),
       };
       await this.d.store.create(record);
-      await this.graph.invoke({ approval_id: record.approval_id }, { ...this.config(record.approval_id), context: { service: this, scope, emit } as unknown as Record<string, unknown> });
-      await this.d.audit.record({ workspace: scope.workspace, kind: 'proposal', approval_id: record.approval_id, thread_id: threadId, actor: `agent:${p.agent}`, action: p.action, params: p.params, status: 'pending', detail: `${p.summary}; ${p.reason}`, tracking_id: scope.trackingId });
+      await this.graph.invoke(
+        { approval_id: record.approval_id },
+        { ...this.config(record.approval_id), context: { service: this, scope, emit } as unknown as Record<string, unknown> },
+      );
+      await this.d.audit.record({
+        workspace: scope.workspace,
+        kind: 'proposal',
+        approval_id: record.approval_id,
+        thread_id: threadId,
+        actor: `agent:${p.agent}`,
+        action: p.action,
+        params: p.params,
+        status: 'pending',
+        detail: `${p.summary}; ${p.reason}`,
+        tracking_id: scope.trackingId,
+      });
       emit({
         event: 'approval.required',
-        data: { approval_id: record.approval_id, thread_id: threadId, action: p.action, params: p.params, summary: p.summary, reason: p.reason, risk: p.risk, approvers: p.approvers, evidence_ids: p.evidence_ids, expires_at: record.expires_at },
+        data: {
+          approval_id: record.approval_id,
+          thread_id: threadId,
+          action: p.action,
+          params: p.params,
+          summary: p.summary,
+          reason: p.reason,
+          risk: p.risk,
+          approvers: p.approvers,
+          evidence_ids: p.evidence_ids,
+          expires_at: record.expires_at,
+        },
       });
       out.push(record);
     }
@@ -172,9 +220,24 @@ export class ApprovalService {
   }
 
   /** Proposals the catalogue refused: in the audit trail as well as the log. */
-  async dropped(scope: DecisionScope, threadId: string, items: { action: string; params: Record<string, unknown>; agent: string; requested: boolean; reason: string }[]): Promise<void> {
+  async dropped(
+    scope: DecisionScope,
+    threadId: string,
+    items: { action: string; params: Record<string, unknown>; agent: string; requested: boolean; reason: string }[],
+  ): Promise<void> {
     for (const d of items) {
-      await this.d.audit.record({ workspace: scope.workspace, kind: 'dropped', approval_id: '', thread_id: threadId, actor: d.requested ? scope.principal.sub : `agent:${d.agent}`, action: d.action, params: d.params, status: 'dropped', detail: d.reason, tracking_id: scope.trackingId });
+      await this.d.audit.record({
+        workspace: scope.workspace,
+        kind: 'dropped',
+        approval_id: '',
+        thread_id: threadId,
+        actor: d.requested ? scope.principal.sub : `agent:${d.agent}`,
+        action: d.action,
+        params: d.params,
+        status: 'dropped',
+        detail: d.reason,
+        tracking_id: scope.trackingId,
+      });
     }
   }
 
@@ -191,18 +254,40 @@ export class ApprovalService {
    * checked against the catalogue; the first decision wins (409 after). An
    * approval resumes the graph, which sends the request with their token.
    */
-  async decide(scope: DecisionScope, token: string, threadId: string, approvalId: string, decision: Decision, emit: (e: ChatEvent) => void): Promise<ApprovalRecord> {
+  async decide(
+    scope: DecisionScope,
+    token: string,
+    threadId: string,
+    approvalId: string,
+    decision: Decision,
+    emit: (e: ChatEvent) => void,
+  ): Promise<ApprovalRecord> {
     const record = await this.d.store.get(approvalId);
-    if (!record || record.thread_id !== threadId || record.workspace !== scope.workspace) throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
+    if (!record || record.thread_id !== threadId || record.workspace !== scope.workspace)
+      throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
     if (!hasRole(scope.principal, ...record.approvers)) {
-      throw problems.forbidden(`deciding on "${record.summary}" needs the role ${record.approvers.map((r) => `"${r}"`).join(' or ')}; the token has ${scope.principal.roles.join(', ') || 'no roles'}`);
+      throw problems.forbidden(
+        `deciding on "${record.summary}" needs the role ${record.approvers.map((r) => `"${r}"`).join(' or ')}; the token has ${scope.principal.roles.join(', ') || 'no roles'}`,
+      );
     }
     if (decision.decision === 'approve' && record.requested && !record.self_approval && record.requested_by === scope.principal.sub) {
-      throw problems.forbidden(`you asked for "${record.summary}"; someone else with the role ${record.approvers.join(' or ')} must approve it`);
+      throw problems.forbidden(
+        `you asked for "${record.summary}"; someone else with the role ${record.approvers.join(' or ')} must approve it`,
+      );
     }
     if (record.status === 'pending' && Date.parse(record.expires_at) < this.now()) {
       await this.d.store.transition(approvalId, ['pending'], { status: 'expired' });
-      await this.d.audit.record({ workspace: record.workspace, kind: 'expired', approval_id: approvalId, thread_id: threadId, actor: scope.principal.sub, action: record.action, params: record.params, status: 'expired', tracking_id: scope.trackingId });
+      await this.d.audit.record({
+        workspace: record.workspace,
+        kind: 'expired',
+        approval_id: approvalId,
+        thread_id: threadId,
+        actor: scope.principal.sub,
+        action: record.action,
+        params: record.params,
+        status: 'expired',
+        tracking_id: scope.trackingId,
+      });
       throw problems.conflict(`approval ${approvalId} expired at ${record.expires_at}; ask again for a fresh proposal`);
     }
     const decidedAt = new Date(this.now()).toISOString();
@@ -214,7 +299,9 @@ export class ApprovalService {
     });
     if (!updated) {
       const now = await this.d.store.get(approvalId);
-      throw problems.conflict(`approval ${approvalId} is already ${now?.status}${now?.decided_by ? ` (by ${now.decided_by} at ${now.decided_at})` : ''}`);
+      throw problems.conflict(
+        `approval ${approvalId} is already ${now?.status}${now?.decided_by ? ` (by ${now.decided_by} at ${now.decided_at})` : ''}`,
+      );
     }
     await this.d.audit.record({
       workspace: record.workspace,
@@ -228,14 +315,25 @@ export class ApprovalService {
       detail: decision.comment ?? '',
       tracking_id: scope.trackingId,
     });
-    emit({ event: 'approval.decided', data: { approval_id: approvalId, decision: decision.decision, by: scope.principal.sub, at: decidedAt } });
-    const ctx: ApprovalContext = { service: this, token: decision.decision === 'approve' ? token : undefined, scope, emit };
-    await this.graph.invoke(new Command({ resume: { decision: decision.decision, by: scope.principal.sub, ...(decision.comment ? { comment: decision.comment } : {}) } }), {
-      ...this.config(approvalId),
-      context: ctx as unknown as Record<string, unknown>,
+    emit({
+      event: 'approval.decided',
+      data: { approval_id: approvalId, decision: decision.decision, by: scope.principal.sub, at: decidedAt },
     });
+    const ctx: ApprovalContext = { service: this, token: decision.decision === 'approve' ? token : undefined, scope, emit };
+    await this.graph.invoke(
+      new Command({
+        resume: { decision: decision.decision, by: scope.principal.sub, ...(decision.comment ? { comment: decision.comment } : {}) },
+      }),
+      {
+        ...this.config(approvalId),
+        context: ctx as unknown as Record<string, unknown>,
+      },
+    );
     if (decision.decision === 'reject') {
-      await this.post(threadId, `${scope.principal.sub} rejected the proposal to ${record.summary}${decision.comment ? ` ("${decision.comment}")` : ''}. Nothing was sent.`);
+      await this.post(
+        threadId,
+        `${scope.principal.sub} rejected the proposal to ${record.summary}${decision.comment ? ` ("${decision.comment}")` : ''}. Nothing was sent.`,
+      );
     }
     return (await this.d.store.get(approvalId))!;
   }
@@ -247,17 +345,40 @@ export class ApprovalService {
     const by = sending.decided_by!;
     let result: ActionResult;
     if (!this.d.controlPlane) {
-      result = { status: 'not_sent', message: 'no control plane is configured (CONTROL_PLANE_URL is unset); nothing was sent', attempts: 0, at: new Date(this.now()).toISOString() };
+      result = {
+        status: 'not_sent',
+        message: 'no control plane is configured (CONTROL_PLANE_URL is unset); nothing was sent',
+        attempts: 0,
+        at: new Date(this.now()).toISOString(),
+      };
     } else {
-      await this.d.audit.record({ workspace: sending.workspace, kind: 'request', approval_id: approvalId, thread_id: sending.thread_id, actor: by, action: sending.action, params: sending.params, status: 'sending', detail: `idempotency key ${sending.idempotency_key}`, tracking_id: ctx.scope.trackingId });
+      await this.d.audit.record({
+        workspace: sending.workspace,
+        kind: 'request',
+        approval_id: approvalId,
+        thread_id: sending.thread_id,
+        actor: by,
+        action: sending.action,
+        params: sending.params,
+        status: 'sending',
+        detail: `idempotency key ${sending.idempotency_key}`,
+        tracking_id: ctx.scope.trackingId,
+      });
       try {
         result = await this.d.controlPlane.send({ record: sending, token: ctx.token!, approvedBy: by, trackingId: ctx.scope.trackingId });
       } catch (err) {
         result = { status: 'failed', message: (err as Error).message, attempts: 1, at: new Date(this.now()).toISOString() };
       }
     }
-    const verifyAt = result.status === 'accepted' && sending.verify && this.policy.verification.enabled ? new Date(this.now() + (parseDuration(this.policy.verification.after) ?? 600_000)).toISOString() : undefined;
-    await this.d.store.transition(approvalId, ['sending'], { status: result.status, result, ...(verifyAt ? { verification: { state: 'scheduled', at: verifyAt } } : {}) });
+    const verifyAt =
+      result.status === 'accepted' && sending.verify && this.policy.verification.enabled
+        ? new Date(this.now() + (parseDuration(this.policy.verification.after) ?? 600_000)).toISOString()
+        : undefined;
+    await this.d.store.transition(approvalId, ['sending'], {
+      status: result.status,
+      result,
+      ...(verifyAt ? { verification: { state: 'scheduled', at: verifyAt } } : {}),
+    });
     await this.d.audit.record({
       workspace: sending.workspace,
       kind: 'result',
@@ -271,7 +392,17 @@ export class ApprovalService {
       detail: `${result.message}${result.operation_id ? ` (operation ${result.operation_id})` : ''}; attempts ${result.attempts}`,
       tracking_id: ctx.scope.trackingId,
     });
-    this.d.logger.info({ tracking_id: ctx.scope.trackingId, approval_id: approvalId, action: sending.action, status: result.status, http_status: result.http_status, attempts: result.attempts }, 'action request finished');
+    this.d.logger.info(
+      {
+        tracking_id: ctx.scope.trackingId,
+        approval_id: approvalId,
+        action: sending.action,
+        status: result.status,
+        http_status: result.http_status,
+        attempts: result.attempts,
+      },
+      'action request finished',
+    );
     ctx.emit({ event: 'action.result', data: { approval_id: approvalId, ...result } });
     await this.post(sending.thread_id, this.resultText(sending, by, result, verifyAt));
     return result;
@@ -317,7 +448,12 @@ export class ApprovalService {
     this.polling = this.polling.then(async () => {
       try {
         await this.recoverInterrupted();
-        for (let r = await this.d.store.claimVerification(new Date(this.now())); r; r = await this.d.store.claimVerification(new Date(this.now()))) await this.verify(r);
+        for (
+          let r = await this.d.store.claimVerification(new Date(this.now()));
+          r;
+          r = await this.d.store.claimVerification(new Date(this.now()))
+        )
+          await this.verify(r);
       } catch (err) {
         this.d.logger.warn({ err: (err as Error).message }, 'the approvals pass failed');
       }
@@ -331,10 +467,29 @@ export class ApprovalService {
     const longest = cp.timeout_ms * (cp.retries + 1) + cp.backoff_ms * 2 ** (cp.retries + 1) + 60_000;
     for (const r of await this.d.store.byStatus(['approved', 'sending'])) {
       if (!r.decided_at || Date.parse(r.decided_at) > this.now() - longest) continue;
-      const result: ActionResult = { status: 'failed', message: 'the service stopped before the control plane answered; the request may or may not have reached it', attempts: 0, at: new Date(this.now()).toISOString() };
+      const result: ActionResult = {
+        status: 'failed',
+        message: 'the service stopped before the control plane answered; the request may or may not have reached it',
+        attempts: 0,
+        at: new Date(this.now()).toISOString(),
+      };
       if (!(await this.d.store.transition(r.approval_id, [r.status], { status: 'failed', result }))) continue;
-      await this.d.audit.record({ workspace: r.workspace, kind: 'result', approval_id: r.approval_id, thread_id: r.thread_id, actor: r.decided_by ?? '', action: r.action, params: r.params, status: 'failed', detail: result.message, tracking_id: 'recovery' });
-      await this.post(r.thread_id, `${r.decided_by} approved: ${r.summary}, but ${result.message}. Check the deployment before asking again (idempotency key ${r.idempotency_key}).`);
+      await this.d.audit.record({
+        workspace: r.workspace,
+        kind: 'result',
+        approval_id: r.approval_id,
+        thread_id: r.thread_id,
+        actor: r.decided_by ?? '',
+        action: r.action,
+        params: r.params,
+        status: 'failed',
+        detail: result.message,
+        tracking_id: 'recovery',
+      });
+      await this.post(
+        r.thread_id,
+        `${r.decided_by} approved: ${r.summary}, but ${result.message}. Check the deployment before asking again (idempotency key ${r.idempotency_key}).`,
+      );
     }
   }
 
@@ -351,7 +506,15 @@ export class ApprovalService {
       const ids = evidenceIds(this.poster ? await this.poster.evidenceIds(r.thread_id) : []);
       const result = await runTool(
         tool,
-        { store: this.d.telemetry, workspace: r.workspace, tenantAttribute: this.d.tenantAttribute, trackingId, policy: this.d.policies.tools, now: this.now(), ids },
+        {
+          store: this.d.telemetry,
+          workspace: r.workspace,
+          tenantAttribute: this.d.tenantAttribute,
+          trackingId,
+          policy: this.d.policies.tools,
+          now: this.now(),
+          ids,
+        },
         { ...spec.args, last: formatDuration(spec.window_ms) },
       );
       const item = result.evidence.find((e) => spec.evidence_kind.includes(e.kind) && e.service === spec.service);
@@ -375,6 +538,17 @@ export class ApprovalService {
     // The thread says it before the record does: whoever sees the check done finds its message there.
     await this.post(r.thread_id, text, evidence);
     await this.d.store.update(r.approval_id, { verification });
-    await this.d.audit.record({ workspace: r.workspace, kind: 'verification', approval_id: r.approval_id, thread_id: r.thread_id, actor: 'hks-aiops', action: r.action, params: r.params, status: verification?.message ?? '', detail: text, tracking_id: trackingId });
+    await this.d.audit.record({
+      workspace: r.workspace,
+      kind: 'verification',
+      approval_id: r.approval_id,
+      thread_id: r.thread_id,
+      actor: 'hks-aiops',
+      action: r.action,
+      params: r.params,
+      status: verification?.message ?? '',
+      detail: text,
+      tracking_id: trackingId,
+    });
   }
 }

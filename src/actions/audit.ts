@@ -18,7 +18,20 @@ export interface AuditEntry {
   tracking_id: string;
 }
 
-const COLUMNS = ['at', 'workspace', 'kind', 'approval_id', 'thread_id', 'actor', 'action', 'params', 'status', 'control_plane_status', 'detail', 'tracking_id'] as const;
+const COLUMNS = [
+  'at',
+  'workspace',
+  'kind',
+  'approval_id',
+  'thread_id',
+  'actor',
+  'action',
+  'params',
+  'status',
+  'control_plane_status',
+  'detail',
+  'tracking_id',
+] as const;
 
 export interface AuditQuery {
   workspace: string;
@@ -33,7 +46,10 @@ export interface AuditQuery {
 export class AuditLog {
   constructor(private readonly store: Store) {}
 
-  async record(e: Omit<AuditEntry, 'at' | 'control_plane_status' | 'detail' | 'params' | 'status'> & Partial<Pick<AuditEntry, 'control_plane_status' | 'detail' | 'params' | 'status'>>): Promise<void> {
+  async record(
+    e: Omit<AuditEntry, 'at' | 'control_plane_status' | 'detail' | 'params' | 'status'> &
+      Partial<Pick<AuditEntry, 'control_plane_status' | 'detail' | 'params' | 'status'>>,
+  ): Promise<void> {
     await insertCompact(this.store, 'aiops_audit', COLUMNS, [
       [
         (Date.now() / 1000).toFixed(3),
@@ -63,7 +79,14 @@ export class AuditLog {
           AND at >= fromUnixTimestamp64Milli({since:Int64})
         ORDER BY at DESC, kind DESC
         LIMIT {limit:UInt32}`,
-      params: { workspace: q.workspace, thread_id: q.thread_id ?? '', approval_id: q.approval_id ?? '', kind: q.kind ?? '', since: q.since ?? 0, limit: q.limit },
+      params: {
+        workspace: q.workspace,
+        thread_id: q.thread_id ?? '',
+        approval_id: q.approval_id ?? '',
+        kind: q.kind ?? '',
+        since: q.since ?? 0,
+        limit: q.limit,
+      },
     });
     return rows.map((r) => ({
       at: new Date(Number(r.at_ms)).toISOString(),

@@ -6,7 +6,10 @@ export type ActionName = (typeof ACTION_NAMES)[number];
 export type Risk = 'low' | 'medium' | 'high';
 
 /** A Kubernetes object name (RFC 1123 label). */
-const Service = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a deployment name');
+const Service = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a deployment name');
 /** CPU as Kubernetes writes it: cores (0.5, 2) or millicores (500m). */
 const Cpu = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, 'expected a CPU quantity such as 500m or 2');
 /** Memory as Kubernetes writes it: 512Mi, 1Gi, 1.5Gi. */
@@ -18,9 +21,18 @@ export const ACTION_PARAMS = {
   rollout_restart: z.object({ service: Service }).strict(),
   rollback: z.object({ service: Service, to_version: z.string().min(1).max(100).optional() }).strict(),
   set_resources: z
-    .object({ service: Service, cpu_request: Cpu.optional(), cpu_limit: Cpu.optional(), memory_request: Memory.optional(), memory_limit: Memory.optional() })
+    .object({
+      service: Service,
+      cpu_request: Cpu.optional(),
+      cpu_limit: Cpu.optional(),
+      memory_request: Memory.optional(),
+      memory_limit: Memory.optional(),
+    })
     .strict()
-    .refine((p) => p.cpu_request || p.cpu_limit || p.memory_request || p.memory_limit, 'give at least one of cpu_request, cpu_limit, memory_request, memory_limit'),
+    .refine(
+      (p) => p.cpu_request || p.cpu_limit || p.memory_request || p.memory_limit,
+      'give at least one of cpu_request, cpu_limit, memory_request, memory_limit',
+    ),
 } as const;
 export type ActionParams = { [K in ActionName]: z.output<(typeof ACTION_PARAMS)[K]> };
 
@@ -90,7 +102,9 @@ export function describeAction(action: ActionName, p: Record<string, unknown>): 
     case 'rollback':
       return `roll ${p.service} back${p.to_version ? ` to ${p.to_version}` : ' to its previous version'}`;
     case 'set_resources': {
-      const parts = (['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'] as const).filter((k) => p[k]).map((k) => `${k.replace('_', ' ')} to ${p[k]}`);
+      const parts = (['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'] as const)
+        .filter((k) => p[k])
+        .map((k) => `${k.replace('_', ' ')} to ${p[k]}`);
       return `set ${p.service}'s ${parts.join(', ')}`;
     }
   }
@@ -102,21 +116,29 @@ export function describeAction(action: ActionName, p: Record<string, unknown>): 
  * the values are within the policy's limits, and it rests on evidence. The
  * reason for a refusal is for the log and the person who asked.
  */
-export function checkProposal(policy: Policies['remediate'], draft: ProposalDraft, services: string[]): { ok: true; proposal: Proposal } | { ok: false; reason: string } {
-  if (!(ACTION_NAMES as readonly string[]).includes(draft.action)) return { ok: false, reason: `"${draft.action}" is not an action of the catalogue` };
+export function checkProposal(
+  policy: Policies['remediate'],
+  draft: ProposalDraft,
+  services: string[],
+): { ok: true; proposal: Proposal } | { ok: false; reason: string } {
+  if (!(ACTION_NAMES as readonly string[]).includes(draft.action))
+    return { ok: false, reason: `"${draft.action}" is not an action of the catalogue` };
   const action = draft.action as ActionName;
   const rule = policy.actions[action];
   if (!rule) return { ok: false, reason: `${action} is not enabled in policies/remediate.yaml` };
-  if (!(rule.proposers as string[]).includes(draft.agent)) return { ok: false, reason: `the ${draft.agent} agent may not propose ${action}` };
+  if (!(rule.proposers as string[]).includes(draft.agent))
+    return { ok: false, reason: `the ${draft.agent} agent may not propose ${action}` };
   const parsed = ACTION_PARAMS[action].safeParse(draft.params);
-  if (!parsed.success) return { ok: false, reason: `${action}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'} ${i.message}`).join('; ')}` };
+  if (!parsed.success)
+    return { ok: false, reason: `${action}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'} ${i.message}`).join('; ')}` };
   const params = parsed.data as Record<string, unknown> & { service: string };
   if (!services.includes(params.service)) return { ok: false, reason: `${params.service} is not a service of this workspace` };
   if (draft.evidence_ids.length === 0) return { ok: false, reason: `${action} of ${params.service} rests on no evidence` };
   if (action === 'scale') {
     const { min_replicas, max_replicas } = policy.actions.scale!.limits;
     const n = params.replicas as number;
-    if (n < min_replicas || n > max_replicas) return { ok: false, reason: `${n} replicas is outside the policy's range (${min_replicas} to ${max_replicas})` };
+    if (n < min_replicas || n > max_replicas)
+      return { ok: false, reason: `${n} replicas is outside the policy's range (${min_replicas} to ${max_replicas})` };
   }
   if (action === 'set_resources') {
     const l = policy.actions.set_resources!.limits;
@@ -124,17 +146,21 @@ export function checkProposal(policy: Policies['remediate'], draft: ProposalDraf
       const v = params[key] as string | undefined;
       if (v === undefined) continue;
       const cores = cpuCores(v);
-      if (cores < l.min_cpu || cores > l.max_cpu) return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_cpu} to ${l.max_cpu} cores)` };
+      if (cores < l.min_cpu || cores > l.max_cpu)
+        return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_cpu} to ${l.max_cpu} cores)` };
       const now = draft.current?.[key];
-      if (now && Math.max(cores / now, now / cores) > l.max_change_factor) return { ok: false, reason: `${key} ${v} changes the current ${now} cores by more than ${l.max_change_factor} times` };
+      if (now && Math.max(cores / now, now / cores) > l.max_change_factor)
+        return { ok: false, reason: `${key} ${v} changes the current ${now} cores by more than ${l.max_change_factor} times` };
     }
     for (const key of ['memory_request', 'memory_limit'] as const) {
       const v = params[key] as string | undefined;
       if (v === undefined) continue;
       const mib = memoryMiB(v);
-      if (mib < l.min_memory_mib || mib > l.max_memory_mib) return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_memory_mib} to ${l.max_memory_mib} MiB)` };
+      if (mib < l.min_memory_mib || mib > l.max_memory_mib)
+        return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_memory_mib} to ${l.max_memory_mib} MiB)` };
       const now = draft.current?.[key];
-      if (now && Math.max(mib / now, now / mib) > l.max_change_factor) return { ok: false, reason: `${key} ${v} changes the current ${Math.round(now)} MiB by more than ${l.max_change_factor} times` };
+      if (now && Math.max(mib / now, now / mib) > l.max_change_factor)
+        return { ok: false, reason: `${key} ${v} changes the current ${Math.round(now)} MiB by more than ${l.max_change_factor} times` };
     }
   }
   return {

@@ -65,7 +65,9 @@ export class ControlPlaneClient {
             'X-Request-Id': req.trackingId,
           },
           body,
-          signal: req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(this.policy.timeout_ms)]) : AbortSignal.timeout(this.policy.timeout_ms),
+          signal: req.signal
+            ? AbortSignal.any([req.signal, AbortSignal.timeout(this.policy.timeout_ms)])
+            : AbortSignal.timeout(this.policy.timeout_ms),
         });
         const at = new Date().toISOString();
         if (res.ok) {
@@ -77,7 +79,14 @@ export class ControlPlaneClient {
           } catch {
             /* an empty or non-JSON body: accepted all the same */
           }
-          return { status: 'accepted', http_status: res.status, ...(operation ? { operation_id: operation.slice(0, 200) } : {}), message: 'the control plane accepted the operation', attempts, at };
+          return {
+            status: 'accepted',
+            http_status: res.status,
+            ...(operation ? { operation_id: operation.slice(0, 200) } : {}),
+            message: 'the control plane accepted the operation',
+            attempts,
+            at,
+          };
         }
         const reason = await reasonOf(res);
         if (res.status !== 429 && res.status < 500) return { status: 'refused', http_status: res.status, message: reason, attempts, at };
@@ -86,7 +95,13 @@ export class ControlPlaneClient {
         if (req.signal?.aborted) throw err;
         last = (err as Error).name === 'TimeoutError' ? `no answer within ${this.policy.timeout_ms} ms` : (err as Error).message;
       }
-      if (attempts > this.policy.retries) return { status: 'failed', message: `the control plane did not accept it after ${attempts} attempts (last: ${last})`, attempts, at: new Date().toISOString() };
+      if (attempts > this.policy.retries)
+        return {
+          status: 'failed',
+          message: `the control plane did not accept it after ${attempts} attempts (last: ${last})`,
+          attempts,
+          at: new Date().toISOString(),
+        };
       await sleep(this.policy.backoff_ms * 2 ** (attempts - 1));
     }
   }

@@ -157,10 +157,16 @@ export function draftsFor(h: Hypothesis, evidence: Evidence[]): ScoredDraft[] {
  * A person's request as a draft, when the evidence supports it; otherwise
  * why not. The person still only gets a proposal that someone must approve.
  */
-export function draftForRequest(r: ActionRequest, evidence: Evidence[], hypotheses: Hypothesis[]): { draft: ProposalDraft } | { refusal: string } {
+export function draftForRequest(
+  r: ActionRequest,
+  evidence: Evidence[],
+  hypotheses: Hypothesis[],
+): { draft: ProposalDraft } | { refusal: string } {
   const s = r.service;
   const red = find(evidence, ['service_change', 'service_red'], s);
-  const trouble = evidence.filter((e) => e.service === s && ['oom_kill', 'crash_loop', 'probe_failure', 'error_origin', 'service_change'].includes(e.kind));
+  const trouble = evidence.filter(
+    (e) => e.service === s && ['oom_kill', 'crash_loop', 'probe_failure', 'error_origin', 'service_change'].includes(e.kind),
+  );
   const suspect = hypotheses.find((h) => h.service === s);
   const base = { agent: 'sre', requested: true };
   switch (r.action) {
@@ -182,18 +188,37 @@ export function draftForRequest(r: ActionRequest, evidence: Evidence[], hypothes
     case 'rollout_restart': {
       if (!suspect && trouble.length === 0) return { refusal: `${s} looks healthy in the evidence, so no restart was proposed` };
       const ids = [...(suspect?.evidence_ids.slice(0, 2) ?? []), ...trouble.slice(0, 2).map((e) => e.id)];
-      return { draft: { ...base, action: 'rollout_restart', params: { service: s }, reason: `asked for in the conversation; ${suspect?.summary ?? `${s} shows trouble`} ${cite(...ids)}`, evidence_ids: ids } };
+      return {
+        draft: {
+          ...base,
+          action: 'rollout_restart',
+          params: { service: s },
+          reason: `asked for in the conversation; ${suspect?.summary ?? `${s} shows trouble`} ${cite(...ids)}`,
+          evidence_ids: ids,
+        },
+      };
     }
     case 'scale': {
       if (!red) return { refusal: `there is no traffic evidence for ${s}, so no scaling was proposed` };
-      return { draft: { ...base, action: 'scale', params: { service: s, replicas: r.replicas }, reason: `asked for in the conversation; ${red.summary} ${cite(red.id)}`, evidence_ids: [red.id] } };
+      return {
+        draft: {
+          ...base,
+          action: 'scale',
+          params: { service: s, replicas: r.replicas },
+          reason: `asked for in the conversation; ${red.summary} ${cite(red.id)}`,
+          evidence_ids: [red.id],
+        },
+      };
     }
     case 'set_resources': {
       const kind = r.resource!.kind;
       const m = kind.startsWith('cpu') ? metric(evidence, s, /cpu/i) : metric(evidence, s, /memory/i);
       const res = find(evidence, ['overprovisioned', 'underprovisioned'], s);
       const support = res ?? m;
-      if (!support && !suspect) return { refusal: `the evidence shows nothing about ${s}'s ${kind.startsWith('cpu') ? 'CPU' : 'memory'}, so no change was proposed` };
+      if (!support && !suspect)
+        return {
+          refusal: `the evidence shows nothing about ${s}'s ${kind.startsWith('cpu') ? 'CPU' : 'memory'}, so no change was proposed`,
+        };
       const ids = support ? [support.id] : suspect!.evidence_ids.slice(0, 2);
       const current: ProposalDraft['current'] = {};
       if (res) {
@@ -203,7 +228,16 @@ export function draftForRequest(r: ActionRequest, evidence: Evidence[], hypothes
         if (kind === 'memory_limit') current.memory_limit = (res.numbers.memory_limit_gib ?? 0) * 1024 || undefined;
       }
       // The catalogue checks the quantity against the policy's limits.
-      return { draft: { ...base, action: 'set_resources', params: { service: s, [kind]: r.resource!.quantity }, reason: `asked for in the conversation ${cite(...ids)}`, evidence_ids: ids, current } };
+      return {
+        draft: {
+          ...base,
+          action: 'set_resources',
+          params: { service: s, [kind]: r.resource!.quantity },
+          reason: `asked for in the conversation ${cite(...ids)}`,
+          evidence_ids: ids,
+          current,
+        },
+      };
     }
   }
 }

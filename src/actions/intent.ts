@@ -34,7 +34,10 @@ function quantity(resource: 'cpu' | 'memory', amount: string, unit: string | und
  */
 export function parseActionRequest(message: string, services: string[]): ActionRequest | undefined {
   const text = message.toLowerCase();
-  const names = [...services].sort((a, b) => b.length - a.length).map(esc).join('|');
+  const names = [...services]
+    .sort((a, b) => b.length - a.length)
+    .map(esc)
+    .join('|');
   if (!names) return undefined;
   const svc = `(?<svc>${names})`;
   const patterns: [ActionName, RegExp][] = [

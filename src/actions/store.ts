@@ -75,7 +75,8 @@ export class FileApprovalStore implements ApprovalStore {
 
   constructor(private readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (fs.existsSync(file)) for (const r of JSON.parse(fs.readFileSync(file, 'utf8')) as ApprovalRecord[]) this.records.set(r.approval_id, r);
+    if (fs.existsSync(file))
+      for (const r of JSON.parse(fs.readFileSync(file, 'utf8')) as ApprovalRecord[]) this.records.set(r.approval_id, r);
   }
 
   async create(r: ApprovalRecord) {
@@ -88,7 +89,10 @@ export class FileApprovalStore implements ApprovalStore {
     return r ? structuredClone(r) : undefined;
   }
   async byThread(threadId: string) {
-    return [...this.records.values()].filter((r) => r.thread_id === threadId).sort((a, b) => a.created_at.localeCompare(b.created_at)).map((r) => structuredClone(r));
+    return [...this.records.values()]
+      .filter((r) => r.thread_id === threadId)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at))
+      .map((r) => structuredClone(r));
   }
   async byStatus(statuses: ApprovalStatus[]) {
     return [...this.records.values()].filter((r) => statuses.includes(r.status)).map((r) => structuredClone(r));
@@ -103,7 +107,9 @@ export class FileApprovalStore implements ApprovalStore {
     return out;
   }
   async claimVerification(now: Date) {
-    const due = [...this.records.values()].find((r) => r.verification?.state === 'scheduled' && Date.parse(r.verification.at) <= now.getTime());
+    const due = [...this.records.values()].find(
+      (r) => r.verification?.state === 'scheduled' && Date.parse(r.verification.at) <= now.getTime(),
+    );
     if (!due) return undefined;
     due.verification = { ...due.verification!, state: 'running' };
     const out = structuredClone(due);
@@ -149,7 +155,16 @@ export class PostgresApprovalStore implements ApprovalStore {
   async create(r: ApprovalRecord) {
     await this.pool.query(
       'INSERT INTO aiops_approvals (approval_id, thread_id, workspace, status, created_at, verify_at, verify_state, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [r.approval_id, r.thread_id, r.workspace, r.status, r.created_at, r.verification?.at ?? null, r.verification?.state ?? null, JSON.stringify(r)],
+      [
+        r.approval_id,
+        r.thread_id,
+        r.workspace,
+        r.status,
+        r.created_at,
+        r.verification?.at ?? null,
+        r.verification?.state ?? null,
+        JSON.stringify(r),
+      ],
     );
   }
   async get(id: string) {

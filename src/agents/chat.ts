@@ -63,8 +63,14 @@ export class ChatService implements ThreadPoster {
   async thread(scope: ChatScope, id: string): Promise<ThreadRecord> {
     const t = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.threads.get(id) : undefined;
     if (!t || t.workspace !== scope.workspace) throw problems.notFound(`there is no thread ${id} in workspace ${scope.workspace}`);
-    if (t.owner !== scope.principal.sub && t.kind === 'chat' && !hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles)) {
-      throw problems.forbidden(`thread ${id} belongs to another user; reading it needs the role ${this.deps.policies.routing.read_others_roles.join(' or ')}`);
+    if (
+      t.owner !== scope.principal.sub &&
+      t.kind === 'chat' &&
+      !hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles)
+    ) {
+      throw problems.forbidden(
+        `thread ${id} belongs to another user; reading it needs the role ${this.deps.policies.routing.read_others_roles.join(' or ')}`,
+      );
     }
     return t;
   }
@@ -72,7 +78,12 @@ export class ChatService implements ThreadPoster {
   async view(scope: ChatScope, id: string): Promise<ThreadView> {
     const t = await this.thread(scope, id);
     const state = (await this.graph.getState({ configurable: { thread_id: t.id } })).values as Partial<ChatStateType>;
-    return { ...t, messages: state.messages ?? [], evidence: state.evidence ?? [], approvals: this.approvals ? await this.approvals.byThread(t.id) : [] };
+    return {
+      ...t,
+      messages: state.messages ?? [],
+      evidence: state.evidence ?? [],
+      approvals: this.approvals ? await this.approvals.byThread(t.id) : [],
+    };
   }
 
   observe(o: ThreadObserver): void {
@@ -109,7 +120,11 @@ export class ChatService implements ThreadPoster {
       const config = { configurable: { thread_id: threadId } };
       const state = (await this.graph.getState(config)).values as Partial<ChatStateType>;
       const at = new Date().toISOString();
-      await this.graph.updateState(config, { messages: [{ role: 'assistant', content, at, turn: state.turn ?? 0 }], ...(evidence.length ? { evidence } : {}) }, 'respond');
+      await this.graph.updateState(
+        config,
+        { messages: [{ role: 'assistant', content, at, turn: state.turn ?? 0 }], ...(evidence.length ? { evidence } : {}) },
+        'respond',
+      );
       await this.threads.update(threadId, { updated_at: at });
     });
     const thread = await this.threads.get(threadId);
@@ -136,7 +151,13 @@ export class ChatService implements ThreadPoster {
 
   list(scope: ChatScope, q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean }) {
     const others = q.all && hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles);
-    return this.threads.list({ workspace: scope.workspace, owner: others || q.kind === 'alert' ? undefined : scope.principal.sub, kind: q.kind, status: q.status, limit: q.limit });
+    return this.threads.list({
+      workspace: scope.workspace,
+      owner: others || q.kind === 'alert' ? undefined : scope.principal.sub,
+      kind: q.kind,
+      status: q.status,
+      limit: q.limit,
+    });
   }
 
   /** A new thread owned by the caller. */
@@ -188,7 +209,10 @@ export class ChatService implements ThreadPoster {
     const top = answer.hypotheses.find((h) => !h.explained_by);
     if (!top || !this.deps.knowledge) return;
     const byId = new Map(answer.evidence.map((e) => [e.id, e]));
-    const firstParagraph = answer.answer.split(/\n\n/)[0]!.replace(/\s*(\[[a-z]+\d+\])+/g, '').trim();
+    const firstParagraph = answer.answer
+      .split(/\n\n/)[0]!
+      .replace(/\s*(\[[a-z]+\d+\])+/g, '')
+      .trim();
     try {
       await this.deps.knowledge.recordIncident({
         workspace: scope.workspace,
@@ -202,16 +226,28 @@ export class ChatService implements ThreadPoster {
         root_service: top.service,
         root_kind: top.kind,
         summary: firstParagraph.slice(0, 800),
-        evidence: top.evidence_ids.flatMap((id) => (byId.has(id) ? [{ id, kind: byId.get(id)!.kind, summary: byId.get(id)!.summary.slice(0, 300) }] : [])).slice(0, 8),
+        evidence: top.evidence_ids
+          .flatMap((id) => (byId.has(id) ? [{ id, kind: byId.get(id)!.kind, summary: byId.get(id)!.summary.slice(0, 300) }] : []))
+          .slice(0, 8),
         runbooks: answer.citations.map((c) => c.citation),
       });
     } catch (err) {
-      this.deps.logger.warn({ tracking_id: scope.trackingId, thread_id: thread.id, err: (err as Error).message }, 'the incident could not be recorded');
+      this.deps.logger.warn(
+        { tracking_id: scope.trackingId, thread_id: thread.id, err: (err as Error).message },
+        'the incident could not be recorded',
+      );
     }
   }
 
   /** One turn: the graph from intake to respond, with events as they happen. */
-  async turn(scope: ChatScope, thread: ThreadRecord, message: string, emit: (e: ChatEvent) => void, signal?: AbortSignal, opts: { alert?: AlertContext } = {}): Promise<ChatAnswer> {
+  async turn(
+    scope: ChatScope,
+    thread: ThreadRecord,
+    message: string,
+    emit: (e: ChatEvent) => void,
+    signal?: AbortSignal,
+    opts: { alert?: AlertContext } = {},
+  ): Promise<ChatAnswer> {
     const runId = randomUUID();
     // Every query of the run listens to the signal; dozens run in parallel.
     if (signal) setMaxListeners(500, signal);
@@ -234,7 +270,10 @@ export class ChatService implements ThreadPoster {
       redactor: new Redactor(this.deps.policies.privacy),
       usage: { llmCalls: 0, promptTokens: 0, completionTokens: 0 },
     };
-    const final = (await this.graph.invoke({ question: message, alert: opts.alert ?? null }, { ...config, context: rc as unknown as Record<string, unknown>, signal })) as ChatStateType;
+    const final = (await this.graph.invoke(
+      { question: message, alert: opts.alert ?? null },
+      { ...config, context: rc as unknown as Record<string, unknown>, signal },
+    )) as ChatStateType;
     const { text, meta } = final.answer!;
     const ids = new Set(meta.evidence_ids);
     await this.threads.update(thread.id, { turns: turn, updated_at: new Date().toISOString(), last_path: meta.path });

@@ -8,12 +8,47 @@ export const CHAT_STREAM_SCHEMA = 'hks-aiops.chat.v1';
 
 export type ChatEvent =
   | { event: 'run.started'; data: { run_id: string; thread_id: string; turn: number; schema: string } }
-  | { event: 'agent.step'; data: { agent: string; step: string; status: 'started' | 'done' | 'failed' | 'skipped'; tool?: string; detail?: string; elapsed_ms?: number } }
+  | {
+      event: 'agent.step';
+      data: {
+        agent: string;
+        step: string;
+        status: 'started' | 'done' | 'failed' | 'skipped';
+        tool?: string;
+        detail?: string;
+        elapsed_ms?: number;
+      };
+    }
   | { event: 'evidence'; data: { agent: string; tool: string; items: Evidence[] } }
   | { event: 'token'; data: { text: string } }
   | { event: 'answer'; data: Record<string, unknown> }
-  | { event: 'approval.required'; data: { approval_id: string; thread_id: string; action: string; params: Record<string, unknown>; summary: string; reason: string; risk: string; approvers: string[]; evidence_ids: string[]; expires_at: string } }
+  | {
+      event: 'approval.required';
+      data: {
+        approval_id: string;
+        thread_id: string;
+        action: string;
+        params: Record<string, unknown>;
+        summary: string;
+        reason: string;
+        risk: string;
+        approvers: string[];
+        evidence_ids: string[];
+        expires_at: string;
+      };
+    }
   | { event: 'approval.decided'; data: { approval_id: string; decision: 'approve' | 'reject'; by: string; at: string } }
-  | { event: 'action.result'; data: { approval_id: string; status: string; http_status?: number; operation_id?: string; message: string; attempts: number; at: string } }
+  | {
+      event: 'action.result';
+      data: {
+        approval_id: string;
+        status: string;
+        http_status?: number;
+        operation_id?: string;
+        message: string;
+        attempts: number;
+        at: string;
+      };
+    }
   | { event: 'error'; data: { type: string; title: string; status: number; detail: string } }
   | { event: 'done'; data: { run_id: string } };

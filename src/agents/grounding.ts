@@ -76,12 +76,14 @@ function supportedNumber({ digits, value: v }: StatedNumber, pool: NumberPool, t
 
 /** Splits an answer into sentences, keeping list items and headings apart. */
 export function sentences(text: string): string[] {
-  return text
-    .split(/\n+/)
-    // A numbered item ("2. Roll back") is one sentence, not a bare "2." and the rest.
-    .flatMap((line) => line.split(/(?<=[.!?])(?<!^\s*\d{1,3}\.)\s+(?=[A-Z(\-*•])/))
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  return (
+    text
+      .split(/\n+/)
+      // A numbered item ("2. Roll back") is one sentence, not a bare "2." and the rest.
+      .flatMap((line) => line.split(/(?<=[.!?])(?<!^\s*\d{1,3}\.)\s+(?=[A-Z(\-*•])/))
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+  );
 }
 
 /**
@@ -98,10 +100,21 @@ export function checkGrounding(
 ): { text: string; report: GroundingReport } {
   const pool = numberPool(evidence);
   const ids = new Set(evidence.map((e) => e.id));
-  const corpus = evidence.map((e) => [e.summary, e.service ?? '', ...Object.values(e.attributes), ...(e.examples ?? [])].join(' ')).join('\n');
+  const corpus = evidence
+    .map((e) => [e.summary, e.service ?? '', ...Object.values(e.attributes), ...(e.examples ?? [])].join(' '))
+    .join('\n');
   const serviceInEvidence = new Set(evidence.map((e) => e.service).filter(Boolean) as string[]);
   const knownServices = new Set(services);
-  const report: GroundingReport = { sentences: 0, supported: 0, removed: 0, unsupported_numbers: [], unsupported_entities: [], unknown_citations: [], citations: 0, passed: false };
+  const report: GroundingReport = {
+    sentences: 0,
+    supported: 0,
+    removed: 0,
+    unsupported_numbers: [],
+    unsupported_entities: [],
+    unknown_citations: [],
+    citations: 0,
+    passed: false,
+  };
   const kept: string[] = [];
   for (const sentence of sentences(draft)) {
     report.sentences++;
@@ -161,5 +174,11 @@ export function checkGrounding(
   }
   const share = report.sentences ? report.removed / report.sentences : 1;
   report.passed = report.sentences > 0 && report.citations > 0 && share <= opts.maxUnsupportedShare && kept.length > 0;
-  return { text: kept.join(' ').replace(/ (?=- )/g, '\n').replace(/ (Impact|What changed|Next steps):/g, '\n\n$1:'), report };
+  return {
+    text: kept
+      .join(' ')
+      .replace(/ (?=- )/g, '\n')
+      .replace(/ (Impact|What changed|Next steps):/g, '\n\n$1:'),
+    report,
+  };
 }

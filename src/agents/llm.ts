@@ -66,7 +66,13 @@ export async function classifyWithModel(rc: RunContext, model: BaseChatModel, sy
 }
 
 /** The answer draft, streamed token by token to the caller. */
-export async function streamDraft(rc: RunContext, model: BaseChatModel, system: string, user: string, onToken: (t: string) => void): Promise<string> {
+export async function streamDraft(
+  rc: RunContext,
+  model: BaseChatModel,
+  system: string,
+  user: string,
+  onToken: (t: string) => void,
+): Promise<string> {
   const ms = rc.deps.policies.llm.timeout_ms;
   let text = '';
   try {

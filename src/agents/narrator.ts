@@ -18,7 +18,8 @@ export interface NarratorInput {
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 /** A measured value as people read it: three significant digits, no float noise. */
-const num = (v: number | undefined) => (v === undefined ? '?' : Math.abs(v) >= 100 ? String(Math.round(v)) : String(Number(v.toPrecision(3))));
+const num = (v: number | undefined) =>
+  v === undefined ? '?' : Math.abs(v) >= 100 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
 const cite = (...ids: (string | undefined)[]) => [...new Set(ids.filter(Boolean))].map((i) => `[${i}]`).join('');
 
 class Finder {
@@ -39,9 +40,12 @@ function redPhrase(e: Evidence): string {
   const n = e.numbers;
   const parts: string[] = [];
   if ((n.error_ratio ?? 0) > 0 || (n.baseline_error_ratio ?? 0) > 0) {
-    parts.push(`fails ${pct(n.error_ratio ?? 0)} of its requests (${n.errors} of ${n.requests}; baseline ${pct(n.baseline_error_ratio ?? 0)})`);
+    parts.push(
+      `fails ${pct(n.error_ratio ?? 0)} of its requests (${n.errors} of ${n.requests}; baseline ${pct(n.baseline_error_ratio ?? 0)})`,
+    );
   }
-  if ((e.attributes.signals ?? '').includes('latency_up')) parts.push(`p95 latency ${Math.round(n.p95_ms ?? 0)} ms against ${Math.round(n.baseline_p95_ms ?? 0)} ms`);
+  if ((e.attributes.signals ?? '').includes('latency_up'))
+    parts.push(`p95 latency ${Math.round(n.p95_ms ?? 0)} ms against ${Math.round(n.baseline_p95_ms ?? 0)} ms`);
   return parts.join(', ');
 }
 
@@ -59,7 +63,9 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
         : rollout
           ? `A rollout started at ${hhmm(rollout.numbers.first_ms!)} UTC ${cite(rollout.id)}`
           : 'It changed recently';
-      lines.push(`Likely cause: a bad deploy of ${h.service}. ${change}${red ? `, and since then ${h.service} ${redPhrase(red)} ${cite(red.id)}` : ''}.`);
+      lines.push(
+        `Likely cause: a bad deploy of ${h.service}. ${change}${red ? `, and since then ${h.service} ${redPhrase(red)} ${cite(red.id)}` : ''}.`,
+      );
       break;
     }
     case 'cpu_throttling': {
@@ -68,10 +74,16 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
       lines.push(
         `Likely cause: ${h.service} is starved of CPU and throttled${throttle ? `: ${throttle.attributes.signal} is ${num(throttle.numbers.median)} against ${num(throttle.numbers.baseline_median)} in the baseline ${cite(throttle.id)}` : ''}.`,
       );
-      if (limit) lines.push(`Its CPU limit went from ${num(limit.numbers.baseline_median)} to ${num(limit.numbers.median)} ${cite(limit.id)}${rollout ? `, with a rollout at ${hhmm(rollout.numbers.first_ms!)} UTC ${cite(rollout.id)}` : ''}.`);
+      if (limit)
+        lines.push(
+          `Its CPU limit went from ${num(limit.numbers.baseline_median)} to ${num(limit.numbers.median)} ${cite(limit.id)}${rollout ? `, with a rollout at ${hhmm(rollout.numbers.first_ms!)} UTC ${cite(rollout.id)}` : ''}.`,
+        );
       else if (rollout) lines.push(`It was rolled out at ${hhmm(rollout.numbers.first_ms!)} UTC ${cite(rollout.id)}.`);
       const latency = metrics.find((e) => /duration|latency/i.test(e.attributes.signal ?? '') && e.attributes.direction === 'up');
-      if (latency) lines.push(`Its ${latency.attributes.signal} rose from ${num(latency.numbers.baseline_median)} to ${num(latency.numbers.median)}${latency.attributes.unit ? ` ${latency.attributes.unit}` : ''} ${cite(latency.id)}.`);
+      if (latency)
+        lines.push(
+          `Its ${latency.attributes.signal} rose from ${num(latency.numbers.baseline_median)} to ${num(latency.numbers.median)}${latency.attributes.unit ? ` ${latency.attributes.unit}` : ''} ${cite(latency.id)}.`,
+        );
       break;
     }
     case 'oom_crashloop': {
@@ -81,7 +93,10 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
       lines.push(
         `Likely cause: ${h.service} runs out of memory and restarts in a loop${oom ? `: ${oom.numbers.events} out-of-memory kills from ${hhmm(oom.numbers.first_ms!)} UTC ${cite(oom.id)}` : ''}${loop ? `, with back-off restarts ${cite(loop.id)}` : ''}.`,
       );
-      if (memory) lines.push(`Its memory working set is ${memory.attributes.direction} to a median of ${Math.round(memory.numbers.median! / 1048576)} MiB against ${Math.round(memory.numbers.baseline_median! / 1048576)} MiB ${cite(memory.id)}.`);
+      if (memory)
+        lines.push(
+          `Its memory working set is ${memory.attributes.direction} to a median of ${Math.round(memory.numbers.median! / 1048576)} MiB against ${Math.round(memory.numbers.baseline_median! / 1048576)} MiB ${cite(memory.id)}.`,
+        );
       break;
     }
     case 'unavailable':
@@ -101,11 +116,20 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
   // The most frequent new or growing error; a one-off line (perhaps written to mislead) is not quoted.
   const log = f
     .all('log_template', h.service)
-    .filter((e) => (e.attributes.status === 'new' || e.attributes.status === 'grew') && /ERROR/i.test(e.attributes.severity ?? '') && (e.numbers.count ?? 0) >= 3)
+    .filter(
+      (e) =>
+        (e.attributes.status === 'new' || e.attributes.status === 'grew') &&
+        /ERROR/i.test(e.attributes.severity ?? '') &&
+        (e.numbers.count ?? 0) >= 3,
+    )
     .sort((a, b) => (b.numbers.count ?? 0) - (a.numbers.count ?? 0))[0];
-  if (log) lines.push(`${log.attributes.status === 'new' ? 'A new' : 'A growing'} error in the logs of ${h.service}: "${quote(log.attributes.template ?? '')}" ×${log.numbers.count} ${cite(log.id)}.`);
+  if (log)
+    lines.push(
+      `${log.attributes.status === 'new' ? 'A new' : 'A growing'} error in the logs of ${h.service}: "${quote(log.attributes.template ?? '')}" ×${log.numbers.count} ${cite(log.id)}.`,
+    );
   const matching = f.all('log_lines', h.service)[0];
-  if (matching) lines.push(`${matching.numbers.matched} error lines of ${h.service} in the window, the latest in the evidence ${cite(matching.id)}.`);
+  if (matching)
+    lines.push(`${matching.numbers.matched} error lines of ${h.service} in the window, the latest in the evidence ${cite(matching.id)}.`);
   return lines;
 }
 
@@ -120,21 +144,42 @@ function sreNextSteps(h: Hypothesis, f: Finder, workspace: string): string[] {
         `Then look at what the new version changed in the failing operation before rolling forward again.`,
       ];
     case 'cpu_throttling':
-      return [`Raise ${h.service}'s CPU limit (or revert the change that lowered it) and confirm that throttling and latency fall back.`, `Check whether the rollout also changed a cache or worker setting that raised CPU use.`];
+      return [
+        `Raise ${h.service}'s CPU limit (or revert the change that lowered it) and confirm that throttling and latency fall back.`,
+        `Check whether the rollout also changed a cache or worker setting that raised CPU use.`,
+      ];
     case 'oom_crashloop':
-      return [`Raise ${h.service}'s memory limit for now to stop the crash loop.`, `Then find what fills memory before each kill (for example a snapshot loaded at start, or a leak), using a heap profile from a live pod.`];
+      return [
+        `Raise ${h.service}'s memory limit for now to stop the crash loop.`,
+        `Then find what fills memory before each kill (for example a snapshot loaded at start, or a leak), using a heap profile from a live pod.`,
+      ];
     case 'unavailable':
       return [`Check ${h.service}'s pods: readiness, restarts and endpoints; its callers see connections refused.`];
     default:
-      return [`Read ${h.service}'s error lines and its slowest operations in the evidence above, and compare with the last change to ${h.service}.`];
+      return [
+        `Read ${h.service}'s error lines and its slowest operations in the evidence above, and compare with the last change to ${h.service}.`,
+      ];
   }
 }
 
-function sreSection(input: NarratorInput, f: Finder, hyps: Hypothesis[], quote: (t: string) => string): { lines: string[]; next: string[] } {
+function sreSection(
+  input: NarratorInput,
+  f: Finder,
+  hyps: Hypothesis[],
+  quote: (t: string) => string,
+): { lines: string[]; next: string[] } {
   const lines: string[] = [];
   const top = hyps.find((h) => !h.explained_by);
   const overview = f.all('service_change').concat(f.all('service_red'));
-  const changes = [...f.all('deploy'), ...f.all('rollout'), ...f.all('oom_kill'), ...f.all('crash_loop'), ...f.all('restart'), ...f.all('probe_failure'), ...f.all('image_pull_failure')];
+  const changes = [
+    ...f.all('deploy'),
+    ...f.all('rollout'),
+    ...f.all('oom_kill'),
+    ...f.all('crash_loop'),
+    ...f.all('restart'),
+    ...f.all('probe_failure'),
+    ...f.all('image_pull_failure'),
+  ];
   if (!top) {
     const md = f.one('metric_deviation');
     const services = new Set(overview.map((e) => e.service)).size;
@@ -143,10 +188,18 @@ function sreSection(input: NarratorInput, f: Finder, hyps: Hypothesis[], quote: 
       overview.length ? `errors, latency and traffic of ${services} services match their baseline ${cite(overview[0]?.id)}` : '',
       md ? `no metric departs from its baseline by 5 robust deviations or more ${cite(md.id)}` : '',
       f.all('error_origin').length === 0 ? 'no trace shows a failing call' : '',
-      f.all('log_template').some((e) => e.attributes.status === 'new' && /ERROR/.test(e.attributes.severity ?? '')) ? '' : 'no new error messages in the logs',
+      f.all('log_template').some((e) => e.attributes.status === 'new' && /ERROR/.test(e.attributes.severity ?? ''))
+        ? ''
+        : 'no new error messages in the logs',
     ].filter(Boolean);
     if (checked.length) lines.push(`Checked: ${checked.join('; ')}.`);
-    if (changes.length) lines.push(`Recent changes, none followed by a fault: ${changes.slice(0, 3).map((e) => `${e.summary} ${cite(e.id)}`).join('; ')}.`);
+    if (changes.length)
+      lines.push(
+        `Recent changes, none followed by a fault: ${changes
+          .slice(0, 3)
+          .map((e) => `${e.summary} ${cite(e.id)}`)
+          .join('; ')}.`,
+      );
     return { lines, next: [] };
   }
   lines.push(...sreCause(top, f, quote));
@@ -155,14 +208,21 @@ function sreSection(input: NarratorInput, f: Finder, hyps: Hypothesis[], quote: 
   if (affected.length) {
     lines.push(`Impact: ${affected.map((e) => `${e.service} ${redPhrase(e)} ${cite(e.id)}`).join('; ')}.`);
   }
-  const steady = overview.filter((e) => !/errors_up|errors_high|latency_up/.test(e.attributes.signals ?? '') && e.service !== top.service).length;
+  const steady = overview.filter(
+    (e) => !/errors_up|errors_high|latency_up/.test(e.attributes.signals ?? '') && e.service !== top.service,
+  ).length;
   if (steady) lines.push(`${steady} other service${steady > 1 ? 's look' : ' looks'} normal.`);
   const otherChanges = changes.filter((e) => e.service !== top.service).slice(0, 2);
-  if (otherChanges.length) lines.push(`Other changes in the lookback: ${otherChanges.map((e) => `${e.summary} ${cite(e.id)}`).join('; ')}.`);
+  if (otherChanges.length)
+    lines.push(`Other changes in the lookback: ${otherChanges.map((e) => `${e.summary} ${cite(e.id)}`).join('; ')}.`);
   const others = hyps.filter((h) => h !== top && !h.explained_by).slice(0, 2);
-  if (others.length) lines.push(`Other candidates: ${others.map((h) => `${h.summary} ${cite(...h.evidence_ids.slice(0, 2))}`).join('; ')}.`);
+  if (others.length)
+    lines.push(`Other candidates: ${others.map((h) => `${h.summary} ${cite(...h.evidence_ids.slice(0, 2))}`).join('; ')}.`);
   const victims = hyps.filter((h) => h.explained_by === top.service).map((h) => h.service);
-  if (victims.length) lines.push(`${victims.join(' and ')} ${victims.length > 1 ? 'fail' : 'fails'} because ${victims.length > 1 ? 'they call' : 'it calls'} ${top.service}${top.path ? ` (path ${top.path.join(' → ')})` : ''}.`);
+  if (victims.length)
+    lines.push(
+      `${victims.join(' and ')} ${victims.length > 1 ? 'fail' : 'fails'} because ${victims.length > 1 ? 'they call' : 'it calls'} ${top.service}${top.path ? ` (path ${top.path.join(' → ')})` : ''}.`,
+    );
   return { lines, next: sreNextSteps(top, f, input.workspace) };
 }
 
@@ -173,10 +233,14 @@ function securitySection(f: Finder, hyps: Hypothesis[]): { lines: string[]; next
   const lines: string[] = [];
   const top = hyps.find((h) => h.kind === 'brute_force');
   if (top && bursts.length) {
-    lines.push(`A password-guessing attack on ${top.service}: ${bursts.map((b) => `${b.attributes.source} made ${b.numbers.failures} failed logins, up to ${b.numbers.peak_per_minute} a minute, against ${b.numbers.users} accounts ${cite(b.id)}`).join('; ')}.`);
+    lines.push(
+      `A password-guessing attack on ${top.service}: ${bursts.map((b) => `${b.attributes.source} made ${b.numbers.failures} failed logins, up to ${b.numbers.peak_per_minute} a minute, against ${b.numbers.users} accounts ${cite(b.id)}`).join('; ')}.`,
+    );
     if (total) lines.push(`${total.summary} ${cite(total.id)}.`);
   } else if (total) {
-    lines.push(`Nothing suspicious in authentication: ${total.summary.replace(/; no source shows a burst, nothing suspicious$/, '')}, and no source shows a burst ${cite(total.id)}.`);
+    lines.push(
+      `Nothing suspicious in authentication: ${total.summary.replace(/; no source shows a burst, nothing suspicious$/, '')}, and no source shows a burst ${cite(total.id)}.`,
+    );
   }
   if (suspicious) lines.push(`${suspicious.summary} ${cite(suspicious.id)}.`);
   else lines.push('No log line with suspicious content (injection, traversal, scanners, privilege changes).');
@@ -201,7 +265,9 @@ function efficiencySection(f: Finder, hyps: Hypothesis[]): { lines: string[]; ne
     if (h.kind === 'overprovisioned') {
       const cpu = Math.max(0.05, Math.ceil((e.numbers.cpu_p95 ?? 0) * 1.5 * 20) / 20);
       const mem = Math.max(0.125, Math.ceil((e.numbers.memory_p95_gib ?? 0) * 1.5 * 8) / 8);
-      next.push(`Lower ${h.service}'s requests to about ${cpu} CPU and ${mem} GiB per pod (1.5 times its p95 use) and watch its latency for a day.`);
+      next.push(
+        `Lower ${h.service}'s requests to about ${cpu} CPU and ${mem} GiB per pod (1.5 times its p95 use) and watch its latency for a day.`,
+      );
     } else {
       next.push(`Give ${h.service} more CPU or memory (or more replicas): ${e.attributes.reasons}.`);
     }
@@ -213,14 +279,22 @@ function efficiencySection(f: Finder, hyps: Hypothesis[]): { lines: string[]; ne
 }
 
 /** The runbook section and past incident each specialist's consult step found first, in the given agent order. */
-export function knowledgeRefs(evidence: Evidence[], runs: ToolRunSummary[], agents: string[]): { runbooks: Evidence[]; incidents: Evidence[] } {
+export function knowledgeRefs(
+  evidence: Evidence[],
+  runs: ToolRunSummary[],
+  agents: string[],
+): { runbooks: Evidence[]; incidents: Evidence[] } {
   const byId = new Map(evidence.map((e) => [e.id, e]));
   const pick = (tool: string) => {
     const out: Evidence[] = [];
     for (const agent of agents) {
       const run = runs.find((r) => r.agent === agent && r.tool === tool);
       const first = run?.evidence_ids.map((id) => byId.get(id)).find((e) => e !== undefined);
-      if (first && !out.some((e) => e.attributes.citation === first.attributes.citation && e.attributes.incident_id === first.attributes.incident_id)) out.push(first);
+      if (
+        first &&
+        !out.some((e) => e.attributes.citation === first.attributes.citation && e.attributes.incident_id === first.attributes.incident_id)
+      )
+        out.push(first);
     }
     return out;
   };
@@ -243,7 +317,8 @@ export function narrate(input: NarratorInput): string {
   });
   for (const agent of order) {
     const hyps = input.hypotheses.filter((h) => h.agent === agent);
-    const section = agent === 'sre' ? sreSection(input, f, hyps, quote) : agent === 'security' ? securitySection(f, hyps) : efficiencySection(f, hyps);
+    const section =
+      agent === 'sre' ? sreSection(input, f, hyps, quote) : agent === 'security' ? securitySection(f, hyps) : efficiencySection(f, hyps);
     if (section.lines.length) parts.push(section.lines.join(' '));
     next.push(...section.next);
   }
@@ -260,7 +335,10 @@ export function narrate(input: NarratorInput): string {
   if (refs.incidents.length) {
     parts.push(
       `Seen before: ${refs.incidents
-        .map((e) => `${e.summary.split(': ')[0]}, ${(e.attributes.root_kind ?? '').replace(/_/g, ' ')} in ${e.attributes.root_service} (thread ${e.attributes.thread_id}) ${cite(e.id)}`)
+        .map(
+          (e) =>
+            `${e.summary.split(': ')[0]}, ${(e.attributes.root_kind ?? '').replace(/_/g, ' ')} in ${e.attributes.root_service} (thread ${e.attributes.thread_id}) ${cite(e.id)}`,
+        )
         .join('; ')}.`,
     );
   }

@@ -17,8 +17,37 @@ export interface QuestionFacts {
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const UNIT: Record<string, number> = { m: MIN, min: MIN, mins: MIN, minute: MIN, minutes: MIN, h: HOUR, hr: HOUR, hrs: HOUR, hour: HOUR, hours: HOUR, d: 24 * HOUR, day: 24 * HOUR, days: 24 * HOUR };
-const NUMBER_WORDS: Record<string, number> = { a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, ten: 10, fifteen: 15, twenty: 20, thirty: 30, few: 3, couple: 2 };
+const UNIT: Record<string, number> = {
+  m: MIN,
+  min: MIN,
+  mins: MIN,
+  minute: MIN,
+  minutes: MIN,
+  h: HOUR,
+  hr: HOUR,
+  hrs: HOUR,
+  hour: HOUR,
+  hours: HOUR,
+  d: 24 * HOUR,
+  day: 24 * HOUR,
+  days: 24 * HOUR,
+};
+const NUMBER_WORDS: Record<string, number> = {
+  a: 1,
+  an: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  ten: 10,
+  fifteen: 15,
+  twenty: 20,
+  thirty: 30,
+  few: 3,
+  couple: 2,
+};
 
 /** A clock time (HH:MM, optionally "UTC") on the day of `now`, or the day before if that would be in the future. */
 function clock(h: number, m: number, now: number): number | undefined {
@@ -52,14 +81,19 @@ export function understand(text: string, services: string[], now: number): Quest
     words: lower.split(/[^a-z0-9\-']+/).filter(Boolean),
   };
   // "last 2 hours", "past 30 minutes", "the last hour", "last few minutes"
-  const last = /\b(?:last|past|previous)\s+(?:(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|few|couple(?:\s+of)?)\s+)?(m|mins?|minutes?|h|hrs?|hours?|d|days?)\b/.exec(lower);
+  const last =
+    /\b(?:last|past|previous)\s+(?:(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|few|couple(?:\s+of)?)\s+)?(m|mins?|minutes?|h|hrs?|hours?|d|days?)\b/.exec(
+      lower,
+    );
   if (last) {
-    const n = last[1] === undefined ? 1 : (Number(last[1]) || NUMBER_WORDS[last[1].replace(/\s+of$/, '')] || 1);
+    const n = last[1] === undefined ? 1 : Number(last[1]) || NUMBER_WORDS[last[1].replace(/\s+of$/, '')] || 1;
     const ms = n * UNIT[last[2]!]!;
     facts.window = { from: now - ms, to: now };
   }
   // ISO timestamps: the first marks the start, a second the end.
-  const isos = [...text.matchAll(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?/g)].map((m) => Date.parse(/Z|[+-]\d{2}:?\d{2}$/.test(m[0]) ? m[0] : `${m[0]}Z`)).filter(Number.isFinite);
+  const isos = [...text.matchAll(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?/g)]
+    .map((m) => Date.parse(/Z|[+-]\d{2}:?\d{2}$/.test(m[0]) ? m[0] : `${m[0]}Z`))
+    .filter(Number.isFinite);
   // "between 05:10 and 05:40"
   const between = /\bbetween\s+(\d{1,2}):(\d{2})\s*(?:utc|z)?\s+and\s+(\d{1,2}):(\d{2})/.exec(lower);
   // "started at 05:18", "since 05:18", "at 5:18 UTC", "around 05:18"

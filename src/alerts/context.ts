@@ -18,14 +18,22 @@ export interface AlertContext {
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
 /** The alert group as an investigation sees it: name, service, severity, summary, start. */
-export function alertContext(alerts: AlertState[], common: { labels: Record<string, string>; annotations: Record<string, string> }, policy: Policies['alerts'], services: string[]): AlertContext {
+export function alertContext(
+  alerts: AlertState[],
+  common: { labels: Record<string, string>; annotations: Record<string, string> },
+  policy: Policies['alerts'],
+  services: string[],
+): AlertContext {
   const firing = alerts.filter((a) => a.status === 'firing');
   const first = [...(firing.length ? firing : alerts)].sort((a, b) => a.starts_at.localeCompare(b.starts_at))[0]!;
   const labels = { ...first.labels, ...common.labels };
   const annotations = { ...first.annotations, ...common.annotations };
   // The first service label whose value is a service of the workspace; else the first present.
   const candidates = policy.service_labels.flatMap((l) => [labels[l], ...alerts.map((a) => a.labels[l])]).filter((v): v is string => !!v);
-  const service = candidates.find((v) => services.includes(v)) ?? candidates.find((v) => services.some((s) => v.startsWith(`${s}-`)))?.replace(/-[a-z0-9]+(-[a-z0-9]+)?$/, '') ?? candidates[0];
+  const service =
+    candidates.find((v) => services.includes(v)) ??
+    candidates.find((v) => services.some((s) => v.startsWith(`${s}-`)))?.replace(/-[a-z0-9]+(-[a-z0-9]+)?$/, '') ??
+    candidates[0];
   return {
     alertname: labels.alertname ?? first.alertname,
     severity: labels.severity ?? 'unknown',
@@ -34,7 +42,7 @@ export function alertContext(alerts: AlertState[], common: { labels: Record<stri
     description: annotations.description ?? '',
     starts_at: Date.parse(first.starts_at),
     labels,
-    ...(annotations.runbook_url ?? annotations.runbook ? { runbook_url: annotations.runbook_url ?? annotations.runbook } : {}),
+    ...((annotations.runbook_url ?? annotations.runbook) ? { runbook_url: annotations.runbook_url ?? annotations.runbook } : {}),
     firing: firing.length,
   };
 }

@@ -11,7 +11,15 @@ import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMet
 import { alertContext, alertQuestion } from './context.ts';
 import { digest, type AlertGroup } from './schema.ts';
 
-export type IntakeOutcome = 'investigating' | 'duplicate' | 'still_firing' | 'extended' | 'partly_resolved' | 'resolved' | 'reopened' | 'ignored';
+export type IntakeOutcome =
+  | 'investigating'
+  | 'duplicate'
+  | 'still_firing'
+  | 'extended'
+  | 'partly_resolved'
+  | 'resolved'
+  | 'reopened'
+  | 'ignored';
 
 export interface IntakeResult {
   thread_id: string | null;
@@ -78,7 +86,8 @@ export class AlertIntake {
     const d = digest(group);
     let thread = await this.d.threads.byAlertKey(scope.workspace, group.key);
     if (!thread) {
-      if (group.status === 'resolved') return { thread_id: null, outcome: 'ignored', detail: 'no thread for this group; a resolution alone starts nothing' };
+      if (group.status === 'resolved')
+        return { thread_id: null, outcome: 'ignored', detail: 'no thread for this group; a resolution alone starts nothing' };
       const meta: ThreadMeta = {
         alert: {
           source: group.source,
@@ -99,7 +108,11 @@ export class AlertIntake {
         id: randomUUID(),
         workspace: scope.workspace,
         owner: scope.principal.sub,
-        title: `${first.alertname}${service ? ` on ${service}` : ''}${group.alerts.length > 1 ? ` (+${group.alerts.length - 1})` : ''}`.slice(0, 120),
+        title:
+          `${first.alertname}${service ? ` on ${service}` : ''}${group.alerts.length > 1 ? ` (+${group.alerts.length - 1})` : ''}`.slice(
+            0,
+            120,
+          ),
         kind: 'alert',
         status: 'firing',
         created_at: nowIso,
@@ -113,7 +126,12 @@ export class AlertIntake {
         await this.d.threads.create(thread);
       } catch (err) {
         // Another replica opened it first: this notification is the same one.
-        if (err instanceof DuplicateAlertThread) return { thread_id: (await this.d.threads.byAlertKey(scope.workspace, group.key))?.id ?? null, outcome: 'duplicate', detail: 'another instance took this notification' };
+        if (err instanceof DuplicateAlertThread)
+          return {
+            thread_id: (await this.d.threads.byAlertKey(scope.workspace, group.key))?.id ?? null,
+            outcome: 'duplicate',
+            detail: 'another instance took this notification',
+          };
         throw err;
       }
       this.schedule(thread.id, () => this.investigate(scope, thread!.id));
@@ -123,7 +141,11 @@ export class AlertIntake {
     const prev = thread.meta!.alert!;
     const quiet = parseDuration(this.d.policies.alerts.repeat_note_after)!;
     if (d === prev.last_digest && this.now() - Date.parse(prev.last_notified_at) < quiet) {
-      return { thread_id: thread.id, outcome: 'duplicate', detail: `the same notification as at ${hhmm(prev.last_notified_at)} UTC; nothing to do` };
+      return {
+        thread_id: thread.id,
+        outcome: 'duplicate',
+        detail: `the same notification as at ${hhmm(prev.last_notified_at)} UTC; nothing to do`,
+      };
     }
     // Merge: the latest state of every alert of the group, by fingerprint.
     const before = new Map(prev.alerts.map((a) => [a.fingerprint, a]));
@@ -134,7 +156,15 @@ export class AlertIntake {
     const alerts = [...merged.values()];
     const meta: ThreadMeta = {
       ...thread.meta,
-      alert: { ...prev, alerts, common_labels: group.common_labels, common_annotations: group.common_annotations, last_digest: d, last_notified_at: nowIso, notifications: prev.notifications + 1 },
+      alert: {
+        ...prev,
+        alerts,
+        common_labels: group.common_labels,
+        common_annotations: group.common_annotations,
+        last_digest: d,
+        last_notified_at: nowIso,
+        notifications: prev.notifications + 1,
+      },
     };
     const firing = alerts.filter((a) => a.status === 'firing');
     const id = thread.id;
@@ -157,15 +187,30 @@ export class AlertIntake {
     }
     await this.d.threads.update(id, { updated_at: nowIso, meta });
     if (added.length) {
-      this.schedule(id, () => this.investigate(scope, id, `New alerts in this group: ${names(added)}${added[0]!.labels.service ? ` (${added[0]!.labels.service})` : ''}.`));
+      this.schedule(id, () =>
+        this.investigate(
+          scope,
+          id,
+          `New alerts in this group: ${names(added)}${added[0]!.labels.service ? ` (${added[0]!.labels.service})` : ''}.`,
+        ),
+      );
       return { thread_id: id, outcome: 'extended', detail: `${added.length} new alert(s) added to the investigation` };
     }
     if (newlyResolved.length) {
       this.schedule(id, () => this.d.chat.append(id, `Resolved: ${names(newlyResolved)}. Still firing: ${names(firing)}.`));
-      return { thread_id: id, outcome: 'partly_resolved', detail: `${newlyResolved.length} alert(s) resolved, ${firing.length} still firing` };
+      return {
+        thread_id: id,
+        outcome: 'partly_resolved',
+        detail: `${newlyResolved.length} alert(s) resolved, ${firing.length} still firing`,
+      };
     }
     const since = firing.map((a) => a.starts_at).sort()[0]!;
-    this.schedule(id, () => this.d.chat.append(id, `Still firing: ${names(firing)} (${firing.length} alert${firing.length > 1 ? 's' : ''}), since ${hhmm(since)} UTC; notification ${prev.notifications + 1}.`));
+    this.schedule(id, () =>
+      this.d.chat.append(
+        id,
+        `Still firing: ${names(firing)} (${firing.length} alert${firing.length > 1 ? 's' : ''}), since ${hhmm(since)} UTC; notification ${prev.notifications + 1}.`,
+      ),
+    );
     return { thread_id: id, outcome: 'still_firing', detail: 'a repeat of the group; noted in the thread' };
   }
 
@@ -176,7 +221,9 @@ export class AlertIntake {
         await job();
       } catch (err) {
         this.d.logger.error({ thread_id: threadId, err: (err as Error).message }, 'alert investigation failed');
-        await this.d.chat.append(threadId, `The investigation could not finish: ${(err as Error).message}. Ask in this thread to try again.`).catch(() => undefined);
+        await this.d.chat
+          .append(threadId, `The investigation could not finish: ${(err as Error).message}. Ask in this thread to try again.`)
+          .catch(() => undefined);
       }
     });
     this.jobs.set(threadId, next);
@@ -198,7 +245,12 @@ export class AlertIntake {
     const thread = (await this.d.threads.get(threadId))!;
     const meta = thread.meta!.alert!;
     const services = await knownServices(this.d.store, scope.workspace, this.d.tenantAttribute);
-    const alert = alertContext(meta.alerts, { labels: meta.common_labels, annotations: meta.common_annotations }, this.d.policies.alerts, services);
+    const alert = alertContext(
+      meta.alerts,
+      { labels: meta.common_labels, annotations: meta.common_annotations },
+      this.d.policies.alerts,
+      services,
+    );
     const question = intro ? `${intro} ${alertQuestion(alert)}` : alertQuestion(alert);
     await this.d.chat.exclusive(threadId, async () => {
       const fresh = (await this.d.threads.get(threadId))!;
@@ -215,7 +267,9 @@ export class AlertIntake {
     const minutes = Math.max(0, Math.round((Date.parse(resolvedAt) - Date.parse(started)) / 60_000));
     const last = await this.d.chat.lastAnswer(threadId);
     const top = last?.meta?.hypotheses.find((h) => !h.explained_by);
-    const found = top ? `Root cause found: ${top.service}, ${top.kind.replace(/_/g, ' ')} (${top.summary}).` : 'No root cause was found in the telemetry.';
+    const found = top
+      ? `Root cause found: ${top.service}, ${top.kind.replace(/_/g, ' ')} (${top.summary}).`
+      : 'No root cause was found in the telemetry.';
     const runbooks = last?.meta?.citations.map((c) => c.action_citation ?? c.citation) ?? [];
     await this.d.chat.append(
       threadId,
@@ -223,7 +277,12 @@ export class AlertIntake {
     );
     if (!this.d.knowledge) return;
     const services = await knownServices(this.d.store, scope.workspace, this.d.tenantAttribute);
-    const alert = alertContext(meta.alerts, { labels: meta.common_labels, annotations: meta.common_annotations }, this.d.policies.alerts, services);
+    const alert = alertContext(
+      meta.alerts,
+      { labels: meta.common_labels, annotations: meta.common_annotations },
+      this.d.policies.alerts,
+      services,
+    );
     await this.d.knowledge.recordIncident({
       workspace: scope.workspace,
       id: threadId,
@@ -236,7 +295,11 @@ export class AlertIntake {
       root_service: top?.service ?? alert.service ?? '',
       root_kind: top?.kind ?? 'unknown',
       summary: `${found} Resolved after ${minutes} min.`,
-      evidence: top ? (await this.d.chat.evidenceOf(threadId, top.evidence_ids)).slice(0, 8).map((e) => ({ id: e.id, kind: e.kind, summary: e.summary.slice(0, 300) })) : [],
+      evidence: top
+        ? (await this.d.chat.evidenceOf(threadId, top.evidence_ids))
+            .slice(0, 8)
+            .map((e) => ({ id: e.id, kind: e.kind, summary: e.summary.slice(0, 300) }))
+        : [],
       runbooks,
     });
   }

@@ -63,7 +63,8 @@ export interface AlertGroup {
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Alertmanager's zero time for "not ended". */
-const ended = (t: string | undefined) => (t && !t.startsWith('0001-') && !Number.isNaN(Date.parse(t)) ? new Date(t).toISOString() : undefined);
+const ended = (t: string | undefined) =>
+  t && !t.startsWith('0001-') && !Number.isNaN(Date.parse(t)) ? new Date(t).toISOString() : undefined;
 const labelKey = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 
 export function fromAlertmanager(m: AlertmanagerWebhook): AlertGroup {
@@ -90,9 +91,18 @@ export function fromAlertmanager(m: AlertmanagerWebhook): AlertGroup {
 }
 
 export function fromPlain(p: PlainAlert, now: number): AlertGroup {
-  const labels = { ...p.labels, alertname: p.labels.alertname ?? p.title, severity: p.severity, ...(p.service ? { service: p.service } : {}) };
+  const labels = {
+    ...p.labels,
+    alertname: p.labels.alertname ?? p.title,
+    severity: p.severity,
+    ...(p.service ? { service: p.service } : {}),
+  };
   const id = p.id ?? sha(`${p.title}\u0000${p.service ?? ''}`).slice(0, 16);
-  const annotations = { summary: p.title, ...(p.description ? { description: p.description } : {}), ...(p.runbook_url ? { runbook_url: p.runbook_url } : {}) };
+  const annotations = {
+    summary: p.title,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.runbook_url ? { runbook_url: p.runbook_url } : {}),
+  };
   return {
     source: 'api',
     key: `api:${id}`,
@@ -102,7 +112,16 @@ export function fromPlain(p: PlainAlert, now: number): AlertGroup {
     common_labels: labels,
     common_annotations: annotations,
     external_url: '',
-    alerts: [{ fingerprint: sha(id).slice(0, 16), alertname: labels.alertname, status: p.status, starts_at: new Date(p.starts_at ?? now).toISOString(), labels, annotations }],
+    alerts: [
+      {
+        fingerprint: sha(id).slice(0, 16),
+        alertname: labels.alertname,
+        status: p.status,
+        starts_at: new Date(p.starts_at ?? now).toISOString(),
+        labels,
+        annotations,
+      },
+    ],
   };
 }
 

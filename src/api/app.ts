@@ -41,13 +41,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const allowed = allowedMethods(app);
   app.notFound((c) => {
     const allow = allowed(c.req.path);
-    const p = allow.length ? problems.methodNotAllowed(c.req.method, allow) : problems.notFound(`no route for ${c.req.method} ${c.req.path}`);
+    const p = allow.length
+      ? problems.methodNotAllowed(c.req.method, allow)
+      : problems.notFound(`no route for ${c.req.method} ${c.req.path}`);
     return problemResponse(c, p);
   });
   app.onError((err, c) => {
     if (err instanceof Problem) return problemResponse(c, err);
     if (err instanceof HTTPException) {
-      return problemResponse(c, new Problem({ status: err.status, type: 'http', title: err.message || 'Request failed', detail: err.message || `HTTP ${err.status}` }));
+      return problemResponse(
+        c,
+        new Problem({
+          status: err.status,
+          type: 'http',
+          title: err.message || 'Request failed',
+          detail: err.message || `HTTP ${err.status}`,
+        }),
+      );
     }
     if (isStoreFailure(err)) {
       deps.logger.error({ tracking_id: c.get('trackingId'), err: err.message }, 'telemetry store failure');
@@ -74,7 +84,12 @@ function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
       .filter((r) => r.method !== 'ALL')
       .map((r) => ({
         method: r.method,
-        re: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+').replace(/\*/g, '.*')}/?$`),
+        re: new RegExp(
+          `^${r.path
+            .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/\/:[^/]+/g, '/[^/]+')
+            .replace(/\*/g, '.*')}/?$`,
+        ),
       }));
     return [...new Set(table.filter((t) => t.re.test(path)).map((t) => t.method))];
   };

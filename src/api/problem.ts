@@ -108,8 +108,7 @@ export const problems = {
       headers: { 'Retry-After': '5' },
       extra: { dependency },
     }),
-  timeout: (detail: string) =>
-    new Problem({ status: 504, type: 'timeout', title: 'Timed out', detail }),
+  timeout: (detail: string) => new Problem({ status: 504, type: 'timeout', title: 'Timed out', detail }),
   internal: () =>
     new Problem({
       status: 500,

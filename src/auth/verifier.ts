@@ -4,10 +4,10 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   errors,
-  exportJWK,
   jwtVerify,
   type JSONWebKeySet,
   type JWK,
+  type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Config } from '../config/env.ts';
@@ -67,7 +67,7 @@ export function createTokenVerifier(cfg: AuthConfig, devKeys?: DevKeys): TokenVe
       const key = createHash('sha256').update(token).digest('base64url');
       const hit = verified.get(key);
       if (hit && Date.now() < hit.until) return hit.principal;
-      let payload;
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, getKey, options));
       } catch (err) {
@@ -79,9 +79,9 @@ export function createTokenVerifier(cfg: AuthConfig, devKeys?: DevKeys): TokenVe
       const principal: Principal = {
         sub: payload.sub,
         roles: claimList(payload[cfg.AUTH_ROLES_CLAIM]),
-        workspaces: claimList(payload[cfg.AUTH_WORKSPACES_CLAIM] ?? payload['workspace']),
+        workspaces: claimList(payload[cfg.AUTH_WORKSPACES_CLAIM] ?? payload.workspace),
       };
-      const until = Math.min(payload.exp! * 1000, (payload.iat! * 1000) + cfg.AUTH_MAX_TOKEN_AGE);
+      const until = Math.min(payload.exp! * 1000, payload.iat! * 1000 + cfg.AUTH_MAX_TOKEN_AGE);
       if (verified.size >= CACHE_MAX) verified.clear();
       verified.set(key, { principal, until });
       return principal;

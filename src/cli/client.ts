@@ -38,7 +38,9 @@ export class ServiceClient {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     }).catch((err: unknown) => {
-      throw new CliError(`the service at ${this.baseUrl} is not reachable (${(err as Error).message}); start it with "npm start" or set AIOPS_URL`);
+      throw new CliError(
+        `the service at ${this.baseUrl} is not reachable (${(err as Error).message}); start it with "npm start" or set AIOPS_URL`,
+      );
     });
     return res;
   }
@@ -64,12 +66,12 @@ export class ServiceClient {
 export function cliToken(config: Config, claims: { sub?: string; workspaces: string[]; roles: string[] }): () => Promise<string> {
   let cached: string | undefined;
   return async () => {
-    if (process.env['AIOPS_TOKEN']) return process.env['AIOPS_TOKEN'];
+    if (process.env.AIOPS_TOKEN) return process.env.AIOPS_TOKEN;
     if (!config.devAuth) {
       throw new CliError('set AIOPS_TOKEN to a token from the control plane (the service is not in dev mode, so the CLI cannot sign one)');
     }
     cached ??= await signDevToken(await loadOrCreateDevKeys(config.dataDir), {
-      sub: claims.sub ?? process.env['USER'] ?? 'cli',
+      sub: claims.sub ?? process.env.USER ?? 'cli',
       workspaces: claims.workspaces,
       roles: claims.roles,
       ttlSeconds: 600,

@@ -38,7 +38,7 @@ Configuration comes from the environment; see README.md.`;
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   if (command === 'patterns') return patternsCommand(rest);
@@ -62,7 +62,14 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof PolicyError || err instanceof PromptError || err instanceof StoreUnavailable || err instanceof CliError || err instanceof DocumentError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof PolicyError ||
+    err instanceof PromptError ||
+    err instanceof StoreUnavailable ||
+    err instanceof CliError ||
+    err instanceof DocumentError
+  ) {
     process.stderr.write(`aiops: ${err.message}\n`);
     process.exit(err instanceof CliError ? err.exitCode : 2);
   }

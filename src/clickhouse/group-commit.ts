@@ -37,7 +37,10 @@ export class GroupCommitWriter {
     const text = compactRows(rows);
     const key = `${table}(${columns.join(',')})`;
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = { table, columns, queue: [], running: 0 }));
+    if (!lane) {
+      lane = { table, columns, queue: [], running: 0 };
+      this.lanes.set(key, lane);
+    }
     const done = new Promise<void>((resolve, reject) => lane.queue.push({ text, rows: rows.length, resolve, reject }));
     if (lane.running < this.store.inserters.length) void this.drain(lane);
     return done;
@@ -56,7 +59,12 @@ export class GroupCommitWriter {
           rows += p.rows;
         }
         try {
-          await insertText(client, lane.table, lane.columns, batch.map((p) => p.text));
+          await insertText(
+            client,
+            lane.table,
+            lane.columns,
+            batch.map((p) => p.text),
+          );
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);

@@ -175,21 +175,37 @@ export async function migrate(store: Store, logger?: Logger, migrations: Migrati
 /** Columns each telemetry table has, read from the database (exporter versions differ). */
 export type TableShapes = Map<string, Set<string>>;
 
-export const TELEMETRY_TABLES = [
-  'otel_logs',
-  'otel_traces',
-  'otel_metrics_gauge',
-  'otel_metrics_sum',
-  'otel_metrics_histogram',
-] as const;
+export const TELEMETRY_TABLES = ['otel_logs', 'otel_traces', 'otel_metrics_gauge', 'otel_metrics_sum', 'otel_metrics_histogram'] as const;
 
 /** Columns the tools and ingest cannot do without. */
 const REQUIRED: Record<(typeof TELEMETRY_TABLES)[number], string[]> = {
   otel_logs: ['Timestamp', 'ServiceName', 'SeverityText', 'SeverityNumber', 'Body', 'ResourceAttributes', 'LogAttributes', 'TraceId'],
-  otel_traces: ['Timestamp', 'TraceId', 'SpanId', 'ParentSpanId', 'SpanName', 'SpanKind', 'ServiceName', 'ResourceAttributes', 'SpanAttributes', 'Duration', 'StatusCode'],
+  otel_traces: [
+    'Timestamp',
+    'TraceId',
+    'SpanId',
+    'ParentSpanId',
+    'SpanName',
+    'SpanKind',
+    'ServiceName',
+    'ResourceAttributes',
+    'SpanAttributes',
+    'Duration',
+    'StatusCode',
+  ],
   otel_metrics_gauge: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Value'],
   otel_metrics_sum: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Value', 'IsMonotonic'],
-  otel_metrics_histogram: ['ServiceName', 'MetricName', 'ResourceAttributes', 'Attributes', 'TimeUnix', 'Count', 'Sum', 'BucketCounts', 'ExplicitBounds'],
+  otel_metrics_histogram: [
+    'ServiceName',
+    'MetricName',
+    'ResourceAttributes',
+    'Attributes',
+    'TimeUnix',
+    'Count',
+    'Sum',
+    'BucketCounts',
+    'ExplicitBounds',
+  ],
 };
 
 export async function readTableShapes(store: Store): Promise<TableShapes> {
@@ -200,7 +216,10 @@ export async function readTableShapes(store: Store): Promise<TableShapes> {
   const shapes: TableShapes = new Map();
   for (const r of rows) {
     let set = shapes.get(r.table);
-    if (!set) shapes.set(r.table, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      shapes.set(r.table, set);
+    }
     set.add(r.name);
   }
   const missing: string[] = [];

@@ -53,7 +53,12 @@ export const EnvSchema = z.object({
   AUTH_ALGORITHMS: z
     .string()
     .default('EdDSA,ES256')
-    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(SUPPORTED_ALGORITHMS, { message: 'only EdDSA and ES256 are accepted' })).min(1)),
   AUTH_MAX_TOKEN_AGE: duration('1h'),
   AUTH_CLOCK_TOLERANCE: duration('30s'),
@@ -71,7 +76,12 @@ export const EnvSchema = z.object({
     .string()
     .trim()
     .transform((v) => (v === '' ? undefined : v))
-    .pipe(z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional())
+    .pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+        .optional(),
+    )
     .optional(),
   CONTROL_PLANE_URL: optionalUrl,
 
@@ -90,10 +100,16 @@ export const EnvSchema = z.object({
     .default('')
     .transform((v, ctx) => {
       const out: { workspace: string; secret: string }[] = [];
-      for (const pair of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const pair of v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,127})=(\S{16,})$/.exec(pair);
         if (!m) {
-          ctx.addIssue({ code: 'custom', message: 'expected workspace=secret pairs separated by commas, each secret at least 16 characters' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected workspace=secret pairs separated by commas, each secret at least 16 characters',
+          });
           return z.NEVER;
         }
         out.push({ workspace: m[1]!, secret: m[2]! });
@@ -121,29 +137,21 @@ export interface Config extends Env {
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(
-      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
-    );
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
 
 /** The one config loader: zod over the environment. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const known = Object.fromEntries(
-    Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])),
-  );
+  const known = Object.fromEntries(Object.keys(EnvSchema.shape).flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const parsed = EnvSchema.safeParse(known);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   const e = parsed.data;
   if (e.AUTH_JWKS_URL && e.AUTH_PUBLIC_KEY) {
-    throw new ConfigError([
-      { variable: 'AUTH_PUBLIC_KEY', message: 'set either AUTH_JWKS_URL or AUTH_PUBLIC_KEY, not both' },
-    ]);
+    throw new ConfigError([{ variable: 'AUTH_PUBLIC_KEY', message: 'set either AUTH_JWKS_URL or AUTH_PUBLIC_KEY, not both' }]);
   }
   const dataDir = path.resolve(e.AIOPS_DATA_DIR);
   const listenHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;

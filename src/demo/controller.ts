@@ -48,7 +48,9 @@ export class DemoController {
       if (states.length > 0) {
         this.status = 'ready';
         if (this.settings.mode === 'live') {
-          void this.exclusive(() => this.catchUp()).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'demo catch-up failed'));
+          void this.exclusive(() => this.catchUp()).catch((err: unknown) =>
+            this.logger.warn({ err: (err as Error).message }, 'demo catch-up failed'),
+          );
         }
         return;
       }
@@ -90,7 +92,7 @@ export class DemoController {
     const states = await loadStates(this.store);
     const shop = states.find((s) => SCENARIOS[s.scenario]?.workspace === s.workspace && s.scenario !== 'none') ?? states[0];
     if (!shop) return;
-    const scenario = SCENARIOS[shop.scenario] ?? SCENARIOS['none']!;
+    const scenario = SCENARIOS[shop.scenario] ?? SCENARIOS.none!;
     const now = Math.floor(Date.now() / MINUTE) * MINUTE;
     const from = Math.max(shop.windowEnd, now - this.settings.hours * 60 * MINUTE);
     if (from >= now) return;
@@ -104,7 +106,9 @@ export class DemoController {
     const delay = MINUTE - (Date.now() % MINUTE) + 2_000;
     this.timer = setTimeout(() => {
       if (this.status === 'ready') {
-        void this.exclusive(() => this.catchUp()).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'live demo minute failed'));
+        void this.exclusive(() => this.catchUp()).catch((err: unknown) =>
+          this.logger.warn({ err: (err as Error).message }, 'live demo minute failed'),
+        );
       }
       this.schedule();
     }, delay);

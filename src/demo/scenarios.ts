@@ -92,11 +92,55 @@ const rolloutEvents = (service: string, t: number, rsOld: string, rsNew: string,
   const out: K8sEvent[] = [];
   for (let i = 0; i < replicas; i++) {
     const at = t + i * 40_000;
-    out.push({ t: at, type: 'Normal', reason: 'ScalingReplicaSet', kind: 'Deployment', name: service, service, message: `Scaled up replica set ${service}-${rsNew} to ${i + 1}` });
-    out.push({ t: at + 2_000, type: 'Normal', reason: 'Scheduled', kind: 'Pod', name: '', pod: i, service, message: `Successfully assigned {namespace}/{pod} to {node}` });
-    out.push({ t: at + 3_000, type: 'Normal', reason: 'Pulling', kind: 'Pod', name: '', pod: i, service, message: `Pulling image "${image}"` });
-    out.push({ t: at + 9_000, type: 'Normal', reason: 'Pulled', kind: 'Pod', name: '', pod: i, service, message: `Successfully pulled image "${image}"` });
-    out.push({ t: at + 10_000, type: 'Normal', reason: 'Started', kind: 'Pod', name: '', pod: i, service, message: `Started container ${service}` });
+    out.push({
+      t: at,
+      type: 'Normal',
+      reason: 'ScalingReplicaSet',
+      kind: 'Deployment',
+      name: service,
+      service,
+      message: `Scaled up replica set ${service}-${rsNew} to ${i + 1}`,
+    });
+    out.push({
+      t: at + 2_000,
+      type: 'Normal',
+      reason: 'Scheduled',
+      kind: 'Pod',
+      name: '',
+      pod: i,
+      service,
+      message: `Successfully assigned {namespace}/{pod} to {node}`,
+    });
+    out.push({
+      t: at + 3_000,
+      type: 'Normal',
+      reason: 'Pulling',
+      kind: 'Pod',
+      name: '',
+      pod: i,
+      service,
+      message: `Pulling image "${image}"`,
+    });
+    out.push({
+      t: at + 9_000,
+      type: 'Normal',
+      reason: 'Pulled',
+      kind: 'Pod',
+      name: '',
+      pod: i,
+      service,
+      message: `Successfully pulled image "${image}"`,
+    });
+    out.push({
+      t: at + 10_000,
+      type: 'Normal',
+      reason: 'Started',
+      kind: 'Pod',
+      name: '',
+      pod: i,
+      service,
+      message: `Started container ${service}`,
+    });
     out.push({
       t: at + 25_000,
       type: 'Normal',
@@ -117,7 +161,11 @@ const logsWithin = (logs: ScenarioLog[], from: number, to: number) => logs.filte
 export function replicaSetHash(service: string, generation: number): string {
   let h = 2166136261;
   for (const ch of `${service}#${generation}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-  return (h >>> 0).toString(36).padStart(7, 'x').slice(0, 9).replace(/[0-9]/g, (d) => 'bcdfghjkmn'[Number(d)]!);
+  return (h >>> 0)
+    .toString(36)
+    .padStart(7, 'x')
+    .slice(0, 9)
+    .replace(/[0-9]/g, (d) => 'bcdfghjkmn'[Number(d)]!);
 }
 
 const paymentBadDeploy: Scenario = {
@@ -132,7 +180,14 @@ const paymentBadDeploy: Scenario = {
   },
   faultOffsetMinutes: 42,
   build(S) {
-    const events = rolloutEvents('payment', S, replicaSetHash('payment', 0), replicaSetHash('payment', 1), 'ghcr.io/hks-demo/payment:2.5.0', 2);
+    const events = rolloutEvents(
+      'payment',
+      S,
+      replicaSetHash('payment', 0),
+      replicaSetHash('payment', 1),
+      'ghcr.io/hks-demo/payment:2.5.0',
+      2,
+    );
     const startLogs: ScenarioLog[] = [0, 1].map((pod) => ({
       t: S + pod * 40_000 + 11_000,
       service: 'payment',
@@ -146,7 +201,11 @@ const paymentBadDeploy: Scenario = {
       latency: (op, t) => (op.service === 'payment' && t >= S ? 1.35 : 1),
       error: (op, t) =>
         op.id === 'payment.Charge' && t >= S + 30_000
-          ? { p: 0.34, grpcCode: 13, message: "TypeError: Cannot read properties of undefined (reading 'units') at ChargeHandler.charge (charge.js:84:31)" }
+          ? {
+              p: 0.34,
+              grpcCode: 13,
+              message: "TypeError: Cannot read properties of undefined (reading 'units') at ChargeHandler.charge (charge.js:84:31)",
+            }
           : undefined,
       events: (from, to) => within(events, from, to),
       logs: (from, to) => logsWithin(startLogs, from, to),
@@ -162,12 +221,20 @@ const currencyCpuStarvation: Scenario = {
     rootService: 'currency',
     kind: 'cpu_throttling',
     affected: ['currency', 'frontend', 'checkout'],
-    description: 'a configuration rollout lowers the currency CPU limit and disables its rate cache; CPU throttling multiplies currency latency and slows its callers',
+    description:
+      'a configuration rollout lowers the currency CPU limit and disables its rate cache; CPU throttling multiplies currency latency and slows its callers',
   },
   faultOffsetMinutes: 38,
   build(S) {
     const rollout = S - 2 * MIN;
-    const events = rolloutEvents('currency', rollout, replicaSetHash('currency', 0), replicaSetHash('currency', 1), 'ghcr.io/hks-demo/currency:1.3.5', 2);
+    const events = rolloutEvents(
+      'currency',
+      rollout,
+      replicaSetHash('currency', 0),
+      replicaSetHash('currency', 1),
+      'ghcr.io/hks-demo/currency:1.3.5',
+      2,
+    );
     const logs: ScenarioLog[] = [0, 1].map((pod) => ({
       t: rollout + pod * 40_000 + 11_000,
       service: 'currency',
@@ -182,7 +249,9 @@ const currencyCpuStarvation: Scenario = {
       error: (op, t) =>
         op.service === 'currency' && throttle(t) > 0 ? { p: 0.01, grpcCode: 4, message: 'context deadline exceeded' } : undefined,
       resources: (svc, t) =>
-        svc.name === 'currency' && t >= rollout ? { cpuLimit: 0.25, cpuDemand: t >= S ? 3.2 : 1.2, throttling: { since: S, ratio: 0.62 } } : undefined,
+        svc.name === 'currency' && t >= rollout
+          ? { cpuLimit: 0.25, cpuDemand: t >= S ? 3.2 : 1.2, throttling: { since: S, ratio: 0.62 } }
+          : undefined,
       events: (from, to) => within(events, from, to),
       logs: (from, to) => logsWithin(logs, from, to),
     };
@@ -200,7 +269,8 @@ const cartOomCrashloop: Scenario = {
     rootService: 'cart',
     kind: 'oom_crashloop',
     affected: ['cart', 'frontend', 'checkout'],
-    description: 'cart leaks memory until it is OOM-killed, then reloads a large snapshot and is killed again; cart calls fail while pods restart',
+    description:
+      'cart leaks memory until it is OOM-killed, then reloads a large snapshot and is killed again; cart calls fail while pods restart',
   },
   faultOffsetMinutes: 40,
   build(S) {
@@ -243,16 +313,64 @@ const cartOomCrashloop: Scenario = {
     const logs: ScenarioLog[] = [];
     perPod.forEach((cs, pod) => {
       for (let t = LEAK_START + 20 * MIN; t < cs[0]!.kill; t += 5 * MIN) {
-        logs.push({ t, service: 'cart', pod, severity: 'WARN', text: `memory usage at ${Math.round((100 * memBytes(pod, t)) / LIMIT)}% of limit; cart snapshot holds {n} entries` });
+        logs.push({
+          t,
+          service: 'cart',
+          pod,
+          severity: 'WARN',
+          text: `memory usage at ${Math.round((100 * memBytes(pod, t)) / LIMIT)}% of limit; cart snapshot holds {n} entries`,
+        });
       }
       cs.forEach((c, i) => {
-        events.push({ t: c.kill, type: 'Warning', reason: 'OOMKilling', kind: 'Node', name: '{node}', pod, service: 'cart', message: `Memory cgroup out of memory: Killed process 1 (cart-service) total-vm:1893412kB, anon-rss:${LIMIT / 1024}kB` });
-        events.push({ t: c.kill + 1_000, type: 'Normal', reason: 'Killing', kind: 'Pod', name: '', pod, service: 'cart', message: 'Container cart exceeded its memory limit (OOMKilled)' });
+        events.push({
+          t: c.kill,
+          type: 'Warning',
+          reason: 'OOMKilling',
+          kind: 'Node',
+          name: '{node}',
+          pod,
+          service: 'cart',
+          message: `Memory cgroup out of memory: Killed process 1 (cart-service) total-vm:1893412kB, anon-rss:${LIMIT / 1024}kB`,
+        });
+        events.push({
+          t: c.kill + 1_000,
+          type: 'Normal',
+          reason: 'Killing',
+          kind: 'Pod',
+          name: '',
+          pod,
+          service: 'cart',
+          message: 'Container cart exceeded its memory limit (OOMKilled)',
+        });
         if (i > 0) {
-          events.push({ t: c.kill + 2_000, type: 'Warning', reason: 'BackOff', kind: 'Pod', name: '', pod, service: 'cart', message: 'Back-off restarting failed container cart in pod {pod}' });
+          events.push({
+            t: c.kill + 2_000,
+            type: 'Warning',
+            reason: 'BackOff',
+            kind: 'Pod',
+            name: '',
+            pod,
+            service: 'cart',
+            message: 'Back-off restarting failed container cart in pod {pod}',
+          });
         }
-        events.push({ t: c.up - 5_000, type: 'Normal', reason: 'Started', kind: 'Pod', name: '', pod, service: 'cart', message: 'Started container cart' });
-        logs.push({ t: c.up - 4_000, service: 'cart', pod, severity: 'INFO', text: 'cart service 1.8.2 starting; loading cart snapshot from redis-cart' });
+        events.push({
+          t: c.up - 5_000,
+          type: 'Normal',
+          reason: 'Started',
+          kind: 'Pod',
+          name: '',
+          pod,
+          service: 'cart',
+          message: 'Started container cart',
+        });
+        logs.push({
+          t: c.up - 4_000,
+          service: 'cart',
+          pod,
+          severity: 'INFO',
+          text: 'cart service 1.8.2 starting; loading cart snapshot from redis-cart',
+        });
         logs.push({ t: c.up, service: 'cart', pod, severity: 'INFO', text: 'loaded 1184302 carts from snapshot into memory' });
       });
     });
@@ -273,7 +391,20 @@ const cartOomCrashloop: Scenario = {
 };
 
 const ATTACKERS = ['203.0.113.45', '203.0.113.46', '198.51.100.23'];
-const TARGET_USERS = ['admin', 'root', 'administrator', 'test', 'support', 'alice', 'bob', 'sales', 'info', 'operator', 'guest', 'webmaster'];
+const TARGET_USERS = [
+  'admin',
+  'root',
+  'administrator',
+  'test',
+  'support',
+  'alice',
+  'bob',
+  'sales',
+  'info',
+  'operator',
+  'guest',
+  'webmaster',
+];
 
 const authBruteforce: Scenario = {
   name: 'auth-bruteforce',
@@ -309,7 +440,13 @@ const authBruteforce: Scenario = {
                 service: 'frontend',
                 severity: 'WARN',
                 text: `login failed for user ${user} from ${ip}: invalid password`,
-                attributes: { 'event.name': 'user.login', 'event.outcome': 'failure', 'user.name': user, 'client.address': ip, 'http.route': '/login' },
+                attributes: {
+                  'event.name': 'user.login',
+                  'event.outcome': 'failure',
+                  'user.name': user,
+                  'client.address': ip,
+                  'http.route': '/login',
+                },
               },
             },
           });
@@ -343,7 +480,12 @@ const none: Scenario = {
   name: 'none',
   workspace: 'shop',
   category: 'none',
-  truth: { rootService: null, kind: 'none', affected: [], description: 'no fault: ordinary traffic, routine warnings and a harmless rollout' },
+  truth: {
+    rootService: null,
+    kind: 'none',
+    affected: [],
+    description: 'no fault: ordinary traffic, routine warnings and a harmless rollout',
+  },
   faultOffsetMinutes: 45,
   build() {
     return {};

@@ -84,7 +84,13 @@ export async function writeRange(
 }
 
 /** Replaces the demo workspaces' telemetry with a freshly simulated window. */
-export async function seedDemo(store: Store, ingest: TelemetryIngest, tenantAttribute: string, opts: SeedOptions, logger?: Logger): Promise<SeedResult> {
+export async function seedDemo(
+  store: Store,
+  ingest: TelemetryIngest,
+  tenantAttribute: string,
+  opts: SeedOptions,
+  logger?: Logger,
+): Promise<SeedResult> {
   const scenario = scenarioOrThrow(opts.scenario);
   const started = Date.now();
   const end = Math.floor((opts.end ?? Date.now()) / MINUTE) * MINUTE;
@@ -94,8 +100,16 @@ export async function seedDemo(store: Store, ingest: TelemetryIngest, tenantAttr
   logger?.info({ scenario: scenario.name, seed: opts.seed, hours: opts.hours }, 'seeding demo telemetry');
   const records = await writeRange(ingest, tenantAttribute, scenario, opts.seed, faultStart, start, end, opts.scale);
   for (const ws of DEMO_WORKSPACES) {
-    const truth = ws === scenario.workspace ? scenario.truth : SCENARIOS['none']!.truth;
-    await saveState(store, { workspace: ws, scenario: ws === scenario.workspace ? scenario.name : 'none', seed: opts.seed, windowStart: start, windowEnd: end, faultStart: ws === scenario.workspace && scenario.category !== 'none' ? faultStart : null, truth });
+    const truth = ws === scenario.workspace ? scenario.truth : SCENARIOS.none!.truth;
+    await saveState(store, {
+      workspace: ws,
+      scenario: ws === scenario.workspace ? scenario.name : 'none',
+      seed: opts.seed,
+      windowStart: start,
+      windowEnd: end,
+      faultStart: ws === scenario.workspace && scenario.category !== 'none' ? faultStart : null,
+      truth,
+    });
   }
   const result: SeedResult = {
     scenario: scenario.name,
@@ -126,7 +140,19 @@ async function clearDemoTelemetry(store: Store, tenantAttribute: string): Promis
   }
 }
 
-const STATE_COLUMNS = ['created_at', 'workspace', 'scenario', 'seed', 'window_start', 'window_end', 'fault_start', 'root_service', 'kind', 'affected', 'description'];
+const STATE_COLUMNS = [
+  'created_at',
+  'workspace',
+  'scenario',
+  'seed',
+  'window_start',
+  'window_end',
+  'fault_start',
+  'root_service',
+  'kind',
+  'affected',
+  'description',
+];
 
 export async function saveState(store: Store, s: DemoState): Promise<void> {
   await insertCompact(store, 'aiops_demo_scenarios', STATE_COLUMNS, [

@@ -20,13 +20,18 @@ export interface SimulationPlan {
   scale?: number;
 }
 
-type OtlpKeyValue = { key: string; value: { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean } };
+type OtlpKeyValue = {
+  key: string;
+  value: { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
+};
 type OtlpResource = { attributes: OtlpKeyValue[] };
 
 export interface TelemetryBatch {
   logs: { resourceLogs: { resource: OtlpResource; scopeLogs: { scope: { name: string; version?: string }; logRecords: unknown[] }[] }[] };
   traces: { resourceSpans: { resource: OtlpResource; scopeSpans: { scope: { name: string; version?: string }; spans: unknown[] }[] }[] };
-  metrics: { resourceMetrics: { resource: OtlpResource; scopeMetrics: { scope: { name: string; version?: string }; metrics: unknown[] }[] }[] };
+  metrics: {
+    resourceMetrics: { resource: OtlpResource; scopeMetrics: { scope: { name: string; version?: string }; metrics: unknown[] }[] }[];
+  };
   counts: { logs: number; spans: number; points: number };
 }
 
@@ -35,7 +40,17 @@ const GRPC_CODE_NAME: Record<number, string> = { 2: 'Unknown', 4: 'DeadlineExcee
 const HTTP_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const RPC_BOUNDS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 const CUSTOMERS = ['maria.lopez', 'j.chen', 'sam.okafor', 'priya.n', 'tom.becker', 'lena.k', 'ahmed.r', 'nora.s', 'yuki.t', 'dave.m'];
-const PRODUCTS = ['OLJCESPC7Z', '66VCHSJNUP', '1YMWWN1N4O', 'L9ECAV7KIM', '2ZYFJ3GM2N', '0PUK6V6EV0', 'LS4PSXUNUM', '9SIQT8TOJO', '6E92ZMYYFZ'];
+const PRODUCTS = [
+  'OLJCESPC7Z',
+  '66VCHSJNUP',
+  '1YMWWN1N4O',
+  'L9ECAV7KIM',
+  '2ZYFJ3GM2N',
+  '0PUK6V6EV0',
+  'LS4PSXUNUM',
+  '9SIQT8TOJO',
+  '6E92ZMYYFZ',
+];
 const CURRENCIES = ['EUR', 'USD', 'GBP', 'JPY', 'CHF'];
 const VERBS: Record<string, string> = {
   Charge: 'charge card',
@@ -95,7 +110,10 @@ interface Request {
 class World {
   private readonly services: Map<string, ServiceSpec>;
   private readonly ops: Map<string, OperationSpec>;
-  private readonly resources = new Map<string, { resource: OtlpResource; logs: Map<string, unknown[]>; spans: unknown[]; metrics: unknown[] }>();
+  private readonly resources = new Map<
+    string,
+    { resource: OtlpResource; logs: Map<string, unknown[]>; spans: unknown[]; metrics: unknown[] }
+  >();
   private readonly hist = new Map<string, HistogramAcc>();
   counts = { logs: 0, spans: 0, points: 0 };
 
@@ -168,7 +186,14 @@ class World {
     let b = this.resources.get(key);
     if (!b) {
       b = {
-        resource: { attributes: attrs({ 'k8s.namespace.name': this.ws.name, 'k8s.object.kind': kind, 'k8s.object.name': name, 'k8s.object.api_version': kind === 'Deployment' || kind === 'ReplicaSet' ? 'apps/v1' : 'v1' }) },
+        resource: {
+          attributes: attrs({
+            'k8s.namespace.name': this.ws.name,
+            'k8s.object.kind': kind,
+            'k8s.object.name': name,
+            'k8s.object.api_version': kind === 'Deployment' || kind === 'ReplicaSet' ? 'apps/v1' : 'v1',
+          }),
+        },
         logs: new Map(),
         spans: [],
         metrics: [],
@@ -180,11 +205,22 @@ class World {
 
   // --- emitting --------------------------------------------------------------------
 
-  log(service: string, pod: number, t: number, severity: string, body: string, extra: Record<string, string> = {}, trace?: { traceId: string; spanId: string }) {
+  log(
+    service: string,
+    pod: number,
+    t: number,
+    severity: string,
+    body: string,
+    extra: Record<string, string> = {},
+    trace?: { traceId: string; spanId: string },
+  ) {
     const b = this.bucket(service, pod, t);
     const scope = `${this.ws.name}/${service}`;
     let list = b.logs.get(scope);
-    if (!list) b.logs.set(scope, (list = []));
+    if (!list) {
+      list = [];
+      b.logs.set(scope, list);
+    }
     list.push({
       timeUnixNano: ns(t),
       observedTimeUnixNano: ns(t + 3),
@@ -205,7 +241,10 @@ class World {
     const name = e.kind === 'Pod' ? podName : fill(e.name);
     const b = this.eventBucket(e.kind, name);
     let list = b.logs.get('k8seventsreceiver');
-    if (!list) b.logs.set('k8seventsreceiver', (list = []));
+    if (!list) {
+      list = [];
+      b.logs.set('k8seventsreceiver', list);
+    }
     list.push({
       timeUnixNano: ns(e.t),
       observedTimeUnixNano: ns(e.t + 800),
@@ -225,14 +264,21 @@ class World {
   }
 
   private span(service: string, pod: number, s: Record<string, unknown>) {
-    this.bucket(service, pod, Number(String(s['startTimeUnixNano']).slice(0, -6))).spans.push(s);
+    this.bucket(service, pod, Number(String(s.startTimeUnixNano).slice(0, -6))).spans.push(s);
     this.counts.spans++;
   }
 
   // --- requests --------------------------------------------------------------------
 
   /** Runs a server operation (and everything it calls); returns when it ends and whether it failed. */
-  private serve(opId: string, req: Request, start: number, parentSpanId: string, pod: number, forcedStatus?: number): { end: number; failure?: Failure } {
+  private serve(
+    opId: string,
+    req: Request,
+    start: number,
+    parentSpanId: string,
+    pod: number,
+    forcedStatus?: number,
+  ): { end: number; failure?: Failure } {
     const op = this.ops.get(opId)!;
     const { rng } = req;
     const spanId = rng.hex(16);
@@ -254,8 +300,17 @@ class World {
         endTimeUnixNano: ns(cursor + dur),
         attributes: attrs(
           b.system === 'http'
-            ? { 'http.request.method': 'POST', 'url.full': `https://${b.peer}/v1/charges`, 'server.address': b.peer, 'http.response.status_code': 200 }
-            : { 'db.system': b.system, 'db.query.text': b.statement?.replace('{session}', req.vars['session'] ?? ''), 'server.address': b.peer },
+            ? {
+                'http.request.method': 'POST',
+                'url.full': `https://${b.peer}/v1/charges`,
+                'server.address': b.peer,
+                'http.response.status_code': 200,
+              }
+            : {
+                'db.system': b.system,
+                'db.query.text': b.statement?.replace('{session}', req.vars.session ?? ''),
+                'server.address': b.peer,
+              },
         ),
         status: { code: 0 },
       });
@@ -281,7 +336,9 @@ class World {
         result = this.serve(call.op, req, cursor + net, clientId, calleePod);
       }
       const clientEnd = result.end + net;
-      const wrapped = result.failure ? `rpc error: code = ${GRPC_CODE_NAME[result.failure.grpcCode] ?? 'Unknown'} desc = ${result.failure.message}` : '';
+      const wrapped = result.failure
+        ? `rpc error: code = ${GRPC_CODE_NAME[result.failure.grpcCode] ?? 'Unknown'} desc = ${result.failure.message}`
+        : '';
       this.span(op.service, pod, {
         traceId: req.traceId,
         spanId: clientId,
@@ -303,12 +360,24 @@ class World {
       cursor = clientEnd;
       if (result.failure) {
         const verb = VERBS[callee.rpcMethod ?? ''] ?? `call ${callee.id}`;
-        const context = req.vars['order'] ? ` for order ${req.vars['order']}` : '';
+        const context = req.vars.order ? ` for order ${req.vars.order}` : '';
         if (call.critical) {
-          failure = { grpcCode: result.failure.grpcCode === 14 ? 14 : 13, httpStatus: result.failure.grpcCode === 14 ? 503 : 500, message: `failed to ${verb}${context}: ${wrapped}` };
+          failure = {
+            grpcCode: result.failure.grpcCode === 14 ? 14 : 13,
+            httpStatus: result.failure.grpcCode === 14 ? 503 : 500,
+            message: `failed to ${verb}${context}: ${wrapped}`,
+          };
           break;
         }
-        this.log(op.service, pod, cursor, 'WARN', `failed to ${verb}${context}, continuing without it: ${wrapped}`, {}, { traceId: req.traceId, spanId });
+        this.log(
+          op.service,
+          pod,
+          cursor,
+          'WARN',
+          `failed to ${verb}${context}, continuing without it: ${wrapped}`,
+          {},
+          { traceId: req.traceId, spanId },
+        );
       }
     }
 
@@ -337,12 +406,17 @@ class World {
           ? {
               'http.request.method': op.method,
               'http.route': op.route,
-              'url.path': op.route!.replace('{id}', req.vars['product'] ?? 'x'),
+              'url.path': op.route!.replace('{id}', req.vars.product ?? 'x'),
               'http.response.status_code': httpStatus,
-              'client.address': req.vars['ip'],
-              'user_agent.original': req.vars['user_agent'],
+              'client.address': req.vars.ip,
+              'user_agent.original': req.vars.user_agent,
             }
-          : { 'rpc.system': 'grpc', 'rpc.service': op.rpcService, 'rpc.method': op.rpcMethod, 'rpc.grpc.status_code': failure?.grpcCode ?? 0 },
+          : {
+              'rpc.system': 'grpc',
+              'rpc.service': op.rpcService,
+              'rpc.method': op.rpcMethod,
+              'rpc.grpc.status_code': failure?.grpcCode ?? 0,
+            },
       ),
       status: failure ? { code: 2, message: failure.message } : { code: 0 },
     });
@@ -352,26 +426,53 @@ class World {
 
     const trace = { traceId: req.traceId, spanId };
     if (op.accessLog) {
-      const path = op.route!.replace('{id}', req.vars['product'] ?? 'x');
-      this.log(op.service, pod, end, httpStatus >= 500 ? 'ERROR' : 'INFO', `${req.vars['ip']} "${op.method} ${path} HTTP/1.1" ${httpStatus} ${Math.round(end - start)}ms`, {
-        'http.request.method': op.method!,
-        'http.route': op.route!,
-        'http.response.status_code': String(httpStatus),
-      }, trace);
+      const path = op.route!.replace('{id}', req.vars.product ?? 'x');
+      this.log(
+        op.service,
+        pod,
+        end,
+        httpStatus >= 500 ? 'ERROR' : 'INFO',
+        `${req.vars.ip} "${op.method} ${path} HTTP/1.1" ${httpStatus} ${Math.round(end - start)}ms`,
+        {
+          'http.request.method': op.method!,
+          'http.route': op.route!,
+          'http.response.status_code': String(httpStatus),
+        },
+        trace,
+      );
     }
     if (failure) {
       const what = isHttp ? `${op.method} ${op.route}` : (op.rpcMethod ?? op.id);
-      this.log(op.service, pod, end, 'ERROR', `${what} failed: ${failure.message}`, isHttp ? { 'http.response.status_code': String(httpStatus) } : {}, trace);
+      this.log(
+        op.service,
+        pod,
+        end,
+        'ERROR',
+        `${what} failed: ${failure.message}`,
+        isHttp ? { 'http.response.status_code': String(httpStatus) } : {},
+        trace,
+      );
     } else if (op.route === '/login' && httpStatus === 401 && forcedStatus === undefined) {
-      this.log(op.service, pod, end, 'WARN', `login failed for user ${req.vars['user']} from ${req.vars['ip']}: invalid password`, {
-        'event.name': 'user.login',
-        'event.outcome': 'failure',
-        'user.name': req.vars['user']!,
-        'client.address': req.vars['ip']!,
-        'http.route': '/login',
-      }, trace);
+      this.log(
+        op.service,
+        pod,
+        end,
+        'WARN',
+        `login failed for user ${req.vars.user} from ${req.vars.ip}: invalid password`,
+        {
+          'event.name': 'user.login',
+          'event.outcome': 'failure',
+          'user.name': req.vars.user!,
+          'client.address': req.vars.ip!,
+          'http.route': '/login',
+        },
+        trace,
+      );
     } else if (op.log && forcedStatus === undefined && rng.chance(op.log.p)) {
-      const extra: Record<string, string> = op.route === '/login' ? { 'event.name': 'user.login', 'event.outcome': 'success', 'user.name': req.vars['user']!, 'client.address': req.vars['ip']! } : {};
+      const extra: Record<string, string> =
+        op.route === '/login'
+          ? { 'event.name': 'user.login', 'event.outcome': 'success', 'user.name': req.vars.user!, 'client.address': req.vars.ip! }
+          : {};
       this.log(op.service, pod, end, 'INFO', fill(op.log.text, req, rng, end - start), extra, trace);
     }
     return { end, failure };
@@ -428,13 +529,20 @@ class World {
       const n = rng.poisson(b.rate);
       for (let i = 0; i < n; i++) {
         const spec = this.services.get(b.service)!;
-        this.log(b.service, rng.int(spec.replicas), m + rng.next() * MINUTE, b.severity, fill(b.text, { rng, traceId: '', vars: requestVars(rng) }, rng, 0));
+        this.log(
+          b.service,
+          rng.int(spec.replicas),
+          m + rng.next() * MINUTE,
+          b.severity,
+          fill(b.text, { rng, traceId: '', vars: requestVars(rng) }, rng, 0),
+        );
       }
     }
     const events = [...(this.plan.disturbance.events?.(m, m + MINUTE) ?? []), ...this.routineEvents(m, m + MINUTE)];
     for (const e of events) this.event(e, rng);
     const logs: ScenarioLog[] = this.plan.disturbance.logs?.(m, m + MINUTE) ?? [];
-    for (const l of logs) this.log(l.service, l.pod ?? 0, l.t, l.severity, fill(l.text, { rng, traceId: '', vars: requestVars(rng) }, rng, 0), l.attributes);
+    for (const l of logs)
+      this.log(l.service, l.pod ?? 0, l.t, l.severity, fill(l.text, { rng, traceId: '', vars: requestVars(rng) }, rng, 0), l.attributes);
     this.flushHistograms(m);
     this.resourceMetrics(m, rng);
   }
@@ -448,10 +556,44 @@ class World {
     const out: K8sEvent[] = [];
     for (let i = 0; i < replicas; i++) {
       const t0 = at + i * 40_000;
-      out.push({ t: t0, type: 'Normal', reason: 'ScalingReplicaSet', kind: 'Deployment', name: r.service, service: r.service, message: `Scaled up replica set ${r.service}-${replicaSetHash(r.service, 1)} to ${i + 1}` });
-      out.push({ t: t0 + 3_000, type: 'Normal', reason: 'Pulling', kind: 'Pod', name: '', pod: i, service: r.service, message: `Pulling image "ghcr.io/hks-demo/${r.service}:${r.toVersion}"` });
-      out.push({ t: t0 + 10_000, type: 'Normal', reason: 'Started', kind: 'Pod', name: '', pod: i, service: r.service, message: `Started container ${r.service}` });
-      out.push({ t: t0 + 25_000, type: 'Normal', reason: 'ScalingReplicaSet', kind: 'Deployment', name: r.service, service: r.service, message: `Scaled down replica set ${r.service}-${replicaSetHash(r.service, 0)} to ${replicas - i - 1}` });
+      out.push({
+        t: t0,
+        type: 'Normal',
+        reason: 'ScalingReplicaSet',
+        kind: 'Deployment',
+        name: r.service,
+        service: r.service,
+        message: `Scaled up replica set ${r.service}-${replicaSetHash(r.service, 1)} to ${i + 1}`,
+      });
+      out.push({
+        t: t0 + 3_000,
+        type: 'Normal',
+        reason: 'Pulling',
+        kind: 'Pod',
+        name: '',
+        pod: i,
+        service: r.service,
+        message: `Pulling image "ghcr.io/hks-demo/${r.service}:${r.toVersion}"`,
+      });
+      out.push({
+        t: t0 + 10_000,
+        type: 'Normal',
+        reason: 'Started',
+        kind: 'Pod',
+        name: '',
+        pod: i,
+        service: r.service,
+        message: `Started container ${r.service}`,
+      });
+      out.push({
+        t: t0 + 25_000,
+        type: 'Normal',
+        reason: 'ScalingReplicaSet',
+        kind: 'Deployment',
+        name: r.service,
+        service: r.service,
+        message: `Scaled down replica set ${r.service}-${replicaSetHash(r.service, 0)} to ${replicas - i - 1}`,
+      });
     }
     return out.filter((e) => e.t >= from && e.t < to);
   }
@@ -471,7 +613,12 @@ class World {
               attributes: attrs(
                 isHttp
                   ? { 'http.request.method': h.op.method, 'http.route': h.op.route, 'http.response.status_code': Number(h.status) }
-                  : { 'rpc.system': 'grpc', 'rpc.service': h.op.rpcService, 'rpc.method': h.op.rpcMethod, 'rpc.grpc.status_code': Number(h.status) },
+                  : {
+                      'rpc.system': 'grpc',
+                      'rpc.service': h.op.rpcService,
+                      'rpc.method': h.op.rpcMethod,
+                      'rpc.grpc.status_code': Number(h.status),
+                    },
               ),
               startTimeUnixNano: ns(m),
               timeUnixNano: ns(t),
@@ -519,7 +666,13 @@ class World {
         const counter = (name: string, value: number) => ({
           name,
           unit: '1',
-          sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ startTimeUnixNano: ns(podStart), timeUnixNano: ns(t), asInt: String(value), attributes: attrs({ container: spec.name }) }] },
+          sum: {
+            aggregationTemporality: 2,
+            isMonotonic: true,
+            dataPoints: [
+              { startTimeUnixNano: ns(podStart), timeUnixNano: ns(t), asInt: String(value), attributes: attrs({ container: spec.name }) },
+            ],
+          },
         });
         this.bucket(spec.name, pod, m).metrics.push(
           gauge('k8s.pod.cpu.usage', '{cpu}', round(cpu, 4)),
@@ -555,9 +708,18 @@ class World {
     const resourceSpans: TelemetryBatch['traces']['resourceSpans'] = [];
     const resourceMetrics: TelemetryBatch['metrics']['resourceMetrics'] = [];
     for (const b of this.resources.values()) {
-      if (b.logs.size) resourceLogs.push({ resource: b.resource, scopeLogs: [...b.logs].map(([name, logRecords]) => ({ scope: { name }, logRecords })) });
-      if (b.spans.length) resourceSpans.push({ resource: b.resource, scopeSpans: [{ scope: { name: 'hks-demo/instrumentation', version: '1.0.0' }, spans: b.spans }] });
-      if (b.metrics.length) resourceMetrics.push({ resource: b.resource, scopeMetrics: [{ scope: { name: 'hks-demo/metrics', version: '1.0.0' }, metrics: b.metrics }] });
+      if (b.logs.size)
+        resourceLogs.push({ resource: b.resource, scopeLogs: [...b.logs].map(([name, logRecords]) => ({ scope: { name }, logRecords })) });
+      if (b.spans.length)
+        resourceSpans.push({
+          resource: b.resource,
+          scopeSpans: [{ scope: { name: 'hks-demo/instrumentation', version: '1.0.0' }, spans: b.spans }],
+        });
+      if (b.metrics.length)
+        resourceMetrics.push({
+          resource: b.resource,
+          scopeMetrics: [{ scope: { name: 'hks-demo/metrics', version: '1.0.0' }, metrics: b.metrics }],
+        });
     }
     return { logs: { resourceLogs }, traces: { resourceSpans }, metrics: { resourceMetrics }, counts: this.counts };
   }
@@ -588,7 +750,7 @@ function fill(text: string, req: Request, rng: Rng, ms: number): string {
       case 'tracking':
         return `${rng.pick(['1Z', 'JD', 'RR'])}${rng.hex(10).toUpperCase()}`;
       case 'email':
-        return `${req.vars['user'] ?? 'customer'}@example.com`;
+        return `${req.vars.user ?? 'customer'}@example.com`;
       case 'ms':
         return String(Math.round(ms));
       case 'slowms':

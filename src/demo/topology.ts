@@ -73,7 +73,7 @@ export interface WorkspaceSpec {
 }
 
 const Mi = 1024 * 1024;
-const Gi = 1024 * Mi;
+const _Gi = 1024 * Mi;
 
 /** A service sized the way a careful team sizes it: requests about twice the typical use, limits above that. */
 const svc = (name: string, protocol: 'http' | 'grpc', version: string, r: Partial<ServiceSpec> = {}): ServiceSpec => {
@@ -81,10 +81,28 @@ const svc = (name: string, protocol: 'http' | 'grpc', version: string, r: Partia
   const memUsage = r.memUsage ?? 160 * Mi;
   const cpuRequest = Math.max(0.05, Math.round(cpuUsage * 2 * 20) / 20);
   const memRequest = Math.ceil((memUsage * 1.6) / (32 * Mi)) * 32 * Mi;
-  return { name, version, protocol, replicas: 2, cpuUsage, memUsage, cpuRequest, cpuLimit: cpuRequest * 2.5, memRequest, memLimit: memRequest * 2, ...r };
+  return {
+    name,
+    version,
+    protocol,
+    replicas: 2,
+    cpuUsage,
+    memUsage,
+    cpuRequest,
+    cpuLimit: cpuRequest * 2.5,
+    memRequest,
+    memLimit: memRequest * 2,
+    ...r,
+  };
 };
 
-const grpc = (service: string, rpcService: string, rpcMethod: string, selfMs: number, extra: Partial<OperationSpec> = {}): OperationSpec => ({
+const grpc = (
+  service: string,
+  rpcService: string,
+  rpcMethod: string,
+  selfMs: number,
+  extra: Partial<OperationSpec> = {},
+): OperationSpec => ({
   id: `${service}.${rpcMethod}`,
   service,
   protocol: 'grpc',
@@ -172,20 +190,40 @@ export const SHOP: WorkspaceSpec = {
       backend: { name: 'POST /v1/charges', system: 'http', peer: 'api.payments.example', ms: 48 },
       log: { p: 1, text: 'charge approved for order {order}: {amount} {currency} (transaction {tx})' },
     }),
-    grpc('cart', 'shop.CartService', 'GetCart', 1.5, { backend: { name: 'HGETALL', system: 'redis', peer: 'redis-cart', ms: 0.8, statement: 'HGETALL cart:{session}' } }),
-    grpc('cart', 'shop.CartService', 'AddItem', 1.8, { backend: { name: 'HSET', system: 'redis', peer: 'redis-cart', ms: 0.9, statement: 'HSET cart:{session}' } }),
-    grpc('cart', 'shop.CartService', 'EmptyCart', 1.2, { backend: { name: 'DEL', system: 'redis', peer: 'redis-cart', ms: 0.6, statement: 'DEL cart:{session}' } }),
+    grpc('cart', 'shop.CartService', 'GetCart', 1.5, {
+      backend: { name: 'HGETALL', system: 'redis', peer: 'redis-cart', ms: 0.8, statement: 'HGETALL cart:{session}' },
+    }),
+    grpc('cart', 'shop.CartService', 'AddItem', 1.8, {
+      backend: { name: 'HSET', system: 'redis', peer: 'redis-cart', ms: 0.9, statement: 'HSET cart:{session}' },
+    }),
+    grpc('cart', 'shop.CartService', 'EmptyCart', 1.2, {
+      backend: { name: 'DEL', system: 'redis', peer: 'redis-cart', ms: 0.6, statement: 'DEL cart:{session}' },
+    }),
     grpc('product-catalog', 'shop.ProductCatalogService', 'GetProduct', 2.5, {
-      backend: { name: 'SELECT products', system: 'postgresql', peer: 'catalog-db', ms: 3.5, statement: 'SELECT id, name, price_units, price_nanos FROM products WHERE id = $1' },
+      backend: {
+        name: 'SELECT products',
+        system: 'postgresql',
+        peer: 'catalog-db',
+        ms: 3.5,
+        statement: 'SELECT id, name, price_units, price_nanos FROM products WHERE id = $1',
+      },
     }),
     grpc('product-catalog', 'shop.ProductCatalogService', 'ListProducts', 3, {
-      backend: { name: 'SELECT products', system: 'postgresql', peer: 'catalog-db', ms: 9, statement: 'SELECT id, name, categories FROM products ORDER BY popularity LIMIT $1' },
+      backend: {
+        name: 'SELECT products',
+        system: 'postgresql',
+        peer: 'catalog-db',
+        ms: 9,
+        statement: 'SELECT id, name, categories FROM products ORDER BY popularity LIMIT $1',
+      },
     }),
     grpc('currency', 'shop.CurrencyService', 'Convert', 2.2, { sigma: 0.25 }),
     grpc('currency', 'shop.CurrencyService', 'GetSupportedCurrencies', 0.8, { sigma: 0.25 }),
     grpc('shipping', 'shop.ShippingService', 'GetQuote', 3.2),
     grpc('shipping', 'shop.ShippingService', 'ShipOrder', 5.5, { log: { p: 1, text: 'shipment {tracking} created for order {order}' } }),
-    grpc('email', 'shop.EmailService', 'SendOrderConfirmation', 24, { log: { p: 1, text: 'order confirmation for {order} sent to {email}' } }),
+    grpc('email', 'shop.EmailService', 'SendOrderConfirmation', 24, {
+      log: { p: 1, text: 'order confirmation for {order} sent to {email}' },
+    }),
     grpc('recommendation', 'shop.RecommendationService', 'ListRecommendations', 6, {
       calls: [{ op: 'product-catalog.ListProducts', critical: true }],
     }),
@@ -200,7 +238,12 @@ export const SHOP: WorkspaceSpec = {
     { op: 'frontend.POST /login', perMinute: 5 },
   ],
   background: [
-    { service: 'product-catalog', rate: 0.15, severity: 'WARN', text: 'slow query: SELECT id, name, categories FROM products ORDER BY popularity took {slowms}ms' },
+    {
+      service: 'product-catalog',
+      rate: 0.15,
+      severity: 'WARN',
+      text: 'slow query: SELECT id, name, categories FROM products ORDER BY popularity took {slowms}ms',
+    },
     { service: 'ad', rate: 0.1, severity: 'WARN', text: "deprecated request field 'context_keys' used by client frontend" },
     { service: 'currency', rate: 0.05, severity: 'INFO', text: 'exchange rates refreshed from reference feed ({n} currencies)' },
     { service: 'shipping', rate: 0.2, severity: 'WARN', text: 'quote cache miss for zone {zone}; recomputing' },
@@ -225,13 +268,28 @@ export const ANALYTICS: WorkspaceSpec = {
     http('ingest-gateway', 'POST', '/v1/events', 4, { calls: [{ op: 'stream-processor.Process', critical: true }] }),
     grpc('stream-processor', 'analytics.StreamProcessor', 'Process', 7, { calls: [{ op: 'warehouse-loader.Load', critical: false }] }),
     grpc('warehouse-loader', 'analytics.WarehouseLoader', 'Load', 5, {
-      backend: { name: 'INSERT events', system: 'postgresql', peer: 'warehouse-db', ms: 12, statement: 'INSERT INTO events_raw VALUES ($1, $2, $3)' },
+      backend: {
+        name: 'INSERT events',
+        system: 'postgresql',
+        peer: 'warehouse-db',
+        ms: 12,
+        statement: 'INSERT INTO events_raw VALUES ($1, $2, $3)',
+      },
     }),
     http('query-api', 'GET', '/v1/reports/{id}', 20, {
-      backend: { name: 'SELECT report', system: 'postgresql', peer: 'warehouse-db', ms: 85, statement: 'SELECT day, sum(value) FROM events_daily WHERE report_id = $1 GROUP BY day' },
+      backend: {
+        name: 'SELECT report',
+        system: 'postgresql',
+        peer: 'warehouse-db',
+        ms: 85,
+        statement: 'SELECT day, sum(value) FROM events_daily WHERE report_id = $1 GROUP BY day',
+      },
       log: { p: 0.5, text: 'report {report} rendered ({n} rows)' },
     }),
-    grpc('scheduler', 'analytics.Scheduler', 'RunJob', 30, { calls: [{ op: 'warehouse-loader.Load', critical: true }], log: { p: 1, text: 'job compact-partitions finished in {ms}ms' } }),
+    grpc('scheduler', 'analytics.Scheduler', 'RunJob', 30, {
+      calls: [{ op: 'warehouse-loader.Load', critical: true }],
+      log: { p: 1, text: 'job compact-partitions finished in {ms}ms' },
+    }),
   ],
   entries: [
     { op: 'ingest-gateway.POST /v1/events', perMinute: 30 },

@@ -1,7 +1,9 @@
 import { stemmer } from 'stemmer';
 
 const STOP = new Set(
-  'a an the and or of to in on for with at by from is are was were be been it its this that these those as do does did not no but if then than so into out up down over under about what why how when where which who whom whose can could should would will may might must i we you they he she our your their my me us them there here all any some more most other such only own same too very just also'.split(' '),
+  'a an the and or of to in on for with at by from is are was were be been it its this that these those as do does did not no but if then than so into out up down over under about what why how when where which who whom whose can could should would will may might must i we you they he she our your their my me us them there here all any some more most other such only own same too very just also'.split(
+    ' ',
+  ),
 );
 
 /**

@@ -74,7 +74,10 @@ export interface KnowledgeOptions {
 
 const SHARED = '*';
 const snippetOf = (c: Chunk) => {
-  const body = c.text.slice(c.text.indexOf('\n\n') + 2).replace(/\s+/g, ' ').trim();
+  const body = c.text
+    .slice(c.text.indexOf('\n\n') + 2)
+    .replace(/\s+/g, ' ')
+    .trim();
   return body.length > 280 ? `${body.slice(0, 279)}…` : body;
 };
 
@@ -153,7 +156,10 @@ export class KnowledgeBase {
     const runbooks = this.o.runbooksDir ? this.indexRunbooks(this.o.runbooksDir) : 0;
     const { documents, incidents } = await this.refresh();
     if (this.o.refreshMs) {
-      this.timer = setInterval(() => void this.refresh().catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'knowledge refresh failed')), this.o.refreshMs);
+      this.timer = setInterval(
+        () => void this.refresh().catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'knowledge refresh failed')),
+        this.o.refreshMs,
+      );
       this.timer.unref();
     }
     this.background = this.catchUp();
@@ -197,14 +203,19 @@ export class KnowledgeBase {
       for (const d of docs) this.applyDocument(d);
       const incidents = await this.incidentStore.changes();
       for (const i of incidents) this.applyIncident(i);
-      if ((docs.length || incidents.length) && (this.o.embeddings || this.qdrant)) this.background = this.background.then(() => this.catchUp());
+      if ((docs.length || incidents.length) && (this.o.embeddings || this.qdrant))
+        this.background = this.background.then(() => this.catchUp());
       return { documents: docs.length, incidents: incidents.length };
     });
     this.writes = run.catch(() => undefined);
     return run;
   }
 
-  private applyDocument(d: Pick<StoredDocument, 'workspace' | 'path' | 'deleted' | 'markdown'>): { chunks: Chunk[]; changed: Chunk[]; removed: Chunk[] } {
+  private applyDocument(d: Pick<StoredDocument, 'workspace' | 'path' | 'deleted' | 'markdown'>): {
+    chunks: Chunk[];
+    changed: Chunk[];
+    removed: Chunk[];
+  } {
     let chunks: Chunk[] = [];
     if (!d.deleted) {
       try {
@@ -270,13 +281,18 @@ export class KnowledgeBase {
         this.o.embeddings,
         work.map((w) => ({ hash: w.chunk.hash, text: embeddingText(w.chunk) })),
       );
-      work.forEach((w, i) => vectors[i]!.length && w.idx.setVector(w.chunk.id, vectors[i]!));
-      this.cache.retain(new Set([...this.knowledge.all(), ...[...this.incidentIndexes.values()].flatMap((i) => i.all())].map((c) => c.hash)));
+      for (const [i, w] of work.entries()) if (vectors[i]!.length) w.idx.setVector(w.chunk.id, vectors[i]!);
+      this.cache.retain(
+        new Set([...this.knowledge.all(), ...[...this.incidentIndexes.values()].flatMap((i) => i.all())].map((c) => c.hash)),
+      );
       this.cache.save();
       return true;
     } catch (err) {
       this.embedDownUntil = this.now() + this.o.policy.qdrant.retry_after_s * 1000;
-      this.o.logger.warn({ err: (err as Error).message, sections: work.length }, 'the embedding model failed; those sections are searched by words only for now');
+      this.o.logger.warn(
+        { err: (err as Error).message, sections: work.length },
+        'the embedding model failed; those sections are searched by words only for now',
+      );
       return false;
     }
   }
@@ -295,13 +311,18 @@ export class KnowledgeBase {
   }
 
   /** Runbook and document sections for a question or an alert, in the caller's workspace (and the shared ones). */
-  async searchRunbooks(workspace: string, query: string, opts: { k?: number; alertname?: string; mode?: RetrievalMode } = {}): Promise<Retrieval<SectionHit>> {
+  async searchRunbooks(
+    workspace: string,
+    query: string,
+    opts: { k?: number; alertname?: string; mode?: RetrievalMode } = {},
+  ): Promise<Retrieval<SectionHit>> {
     const k = opts.k ?? 5;
     const mode = opts.mode ?? 'hybrid';
     const notes: string[] = [];
     const { vector, note } = mode === 'lexical' ? {} : await this.embedQuery(query);
     if (note) notes.push(note);
-    if (mode === 'dense' && !vector) return { hits: [], backend: 'embedded', dense: false, notes: [...notes, 'no embedding model: dense retrieval is not available'] };
+    if (mode === 'dense' && !vector)
+      return { hits: [], backend: 'embedded', dense: false, notes: [...notes, 'no embedding model: dense retrieval is not available'] };
     if (this.qdrant && mode === 'hybrid') {
       const viaQdrant = await this.qdrant.searchSections(workspace, query, vector, opts.alertname, k);
       if (viaQdrant.hits) return { hits: viaQdrant.hits, backend: 'qdrant', dense: viaQdrant.dense, notes };
@@ -314,20 +335,32 @@ export class KnowledgeBase {
       denseOnly: mode === 'dense',
       filter: (c) => c.workspace === SHARED || c.workspace === workspace,
     });
-    return { hits: hits.map((h) => toSectionHit(h.chunk, h.score, h)), backend: 'embedded', dense: !!vector && this.knowledge.vectorCount > 0, notes };
+    return {
+      hits: hits.map((h) => toSectionHit(h.chunk, h.score, h)),
+      backend: 'embedded',
+      dense: !!vector && this.knowledge.vectorCount > 0,
+      notes,
+    };
   }
 
   /** Past incidents of this workspace like the query; never another workspace's. */
-  async similarIncidents(workspace: string, query: string, opts: { k?: number; exclude?: string; since?: number } = {}): Promise<Retrieval<IncidentHit>> {
+  async similarIncidents(
+    workspace: string,
+    query: string,
+    opts: { k?: number; exclude?: string; since?: number } = {},
+  ): Promise<Retrieval<IncidentHit>> {
     const k = opts.k ?? 3;
     const idx = this.incidentIndexes.get(workspace);
     const notes: string[] = [];
-    if (!idx || idx.size === 0) return { hits: [], backend: 'embedded', dense: false, notes: ['no past incidents recorded in this workspace yet'] };
+    if (!idx || idx.size === 0)
+      return { hits: [], backend: 'embedded', dense: false, notes: ['no past incidents recorded in this workspace yet'] };
     const { vector, note } = await this.embedQuery(query);
     if (note) notes.push(note);
     const keep = (c: Chunk) => {
       const i = this.incidents.get(c.id);
-      return !!i && i.workspace === workspace && i.id !== opts.exclude && (opts.since === undefined || Date.parse(i.updated_at) >= opts.since);
+      return (
+        !!i && i.workspace === workspace && i.id !== opts.exclude && (opts.since === undefined || Date.parse(i.updated_at) >= opts.since)
+      );
     };
     let backend: Retrieval<IncidentHit>['backend'] = 'embedded';
     let hits: Hit[];
@@ -345,7 +378,12 @@ export class KnowledgeBase {
       if (dense?.note) notes.push(dense.note);
       hits = idx.search(query, { k, queryVector: vector, filter: keep });
     }
-    return { hits: hits.map((h) => ({ incident: this.incidents.get(h.chunk.id)!, score: Number(h.score.toFixed(5)) })), backend, dense: !!vector, notes };
+    return {
+      hits: hits.map((h) => ({ incident: this.incidents.get(h.chunk.id)!, score: Number(h.score.toFixed(5)) })),
+      backend,
+      dense: !!vector,
+      notes,
+    };
   }
 
   /** Stores a completed investigation and makes it searchable at once. */
@@ -363,24 +401,42 @@ export class KnowledgeBase {
    * Adds or replaces documents of a workspace. All are checked before any is
    * written; the write is one INSERT; the indexes follow.
    */
-  putDocuments(workspace: string, sub: string, docs: { path: string; markdown: string }[]): Promise<{ changes: DocumentChange[]; notes: string[] }> {
+  putDocuments(
+    workspace: string,
+    sub: string,
+    docs: { path: string; markdown: string }[],
+  ): Promise<{ changes: DocumentChange[]; notes: string[] }> {
     const chunked = docs.map((d, i) => {
       try {
-        return { ...d, chunks: chunkMarkdown(d.path, d.markdown, { source: 'document', workspace, maxChars: this.o.policy.chunk_max_chars }) };
+        return {
+          ...d,
+          chunks: chunkMarkdown(d.path, d.markdown, { source: 'document', workspace, maxChars: this.o.policy.chunk_max_chars }),
+        };
       } catch (err) {
         if (err instanceof DocumentError) throw Object.assign(err, { index: i });
         throw err;
       }
     });
     const run = this.writes.then(async () => {
-      const before = new Map(chunked.map((d) => [d.path, this.knowledge.all().filter((c) => c.workspace === workspace && c.path === d.path)]));
+      const before = new Map(
+        chunked.map((d) => [d.path, this.knowledge.all().filter((c) => c.workspace === workspace && c.path === d.path)]),
+      );
       const unchanged = (d: (typeof chunked)[number]) => {
         const old = before.get(d.path)!;
         return old.length === d.chunks.length && d.chunks.every((c) => old.some((o) => o.id === c.id && o.hash === c.hash));
       };
       const toWrite = chunked.filter((d) => !unchanged(d));
       if (toWrite.length) {
-        await this.documents.write(toWrite.map((d) => ({ workspace, path: d.path, updated_by: sub, deleted: false, hash: documentHash(d.markdown), markdown: d.markdown })));
+        await this.documents.write(
+          toWrite.map((d) => ({
+            workspace,
+            path: d.path,
+            updated_by: sub,
+            deleted: false,
+            hash: documentHash(d.markdown),
+            markdown: d.markdown,
+          })),
+        );
       }
       const changes: DocumentChange[] = [];
       const changedChunks: Chunk[] = [];
@@ -415,7 +471,14 @@ export class KnowledgeBase {
 
   /** The section of the same document that says what to do (Mitigate, Remediation, Fix…), if it has one. */
   actionSection(hit: Pick<SectionHit, 'workspace' | 'path'>): SectionHit | undefined {
-    const c = this.knowledge.all().find((x) => x.workspace === hit.workspace && x.path === hit.path && /^(mitigat|remedia|fix|resolv|respond|response|what to do|actions?\b)/i.test(x.section));
+    const c = this.knowledge
+      .all()
+      .find(
+        (x) =>
+          x.workspace === hit.workspace &&
+          x.path === hit.path &&
+          /^(mitigat|remedia|fix|resolv|respond|response|what to do|actions?\b)/i.test(x.section),
+      );
     return c ? toSectionHit(c, 0) : undefined;
   }
 
@@ -426,7 +489,8 @@ export class KnowledgeBase {
   /** Vectors and Qdrant for what a write changed; a failure there is a note, the write stands. */
   private async follow(changed: Chunk[], removed: Chunk[]): Promise<string[]> {
     const notes: string[] = [];
-    if (changed.length && this.o.embeddings && !(await this.embedMissing())) notes.push('the embedding model did not answer: the new sections are searchable by words now, by meaning once it is back');
+    if (changed.length && this.o.embeddings && !(await this.embedMissing()))
+      notes.push('the embedding model did not answer: the new sections are searchable by words now, by meaning once it is back');
     if (this.qdrant && (changed.length || removed.length)) {
       const ok = await this.qdrant.apply(changed, removed);
       if (!ok) notes.push('Qdrant did not take the change; searches use the embedded index until it is back in step');
@@ -497,7 +561,11 @@ class QdrantSide {
   }
 
   state() {
-    return { synced: this.synced, ...(this.lastError ? { last_error: this.lastError } : {}), ...(this.downUntil > Date.now() ? { retry_at: new Date(this.downUntil).toISOString() } : {}) };
+    return {
+      synced: this.synced,
+      ...(this.lastError ? { last_error: this.lastError } : {}),
+      ...(this.downUntil > Date.now() ? { retry_at: new Date(this.downUntil).toISOString() } : {}),
+    };
   }
 
   private failed(err: unknown): void {
@@ -505,7 +573,10 @@ class QdrantSide {
     this.downUntil = Date.now() + this.o.policy.qdrant.retry_after_s * 1000;
     this.synced = false;
     if (!this.warned) {
-      this.o.logger.warn({ err: this.lastError, retry_after_s: this.o.policy.qdrant.retry_after_s }, 'Qdrant failed; knowledge search uses the embedded index until it is back');
+      this.o.logger.warn(
+        { err: this.lastError, retry_after_s: this.o.policy.qdrant.retry_after_s },
+        'Qdrant failed; knowledge search uses the embedded index until it is back',
+      );
       this.warned = true;
     }
   }
@@ -538,7 +609,11 @@ class QdrantSide {
       await this.chunks.upsert(upserts, m.vectorOf);
       await this.chunks.delete(deletes);
       await this.upsertIncidents(m.incidents, true);
-      if (!this.synced) this.o.logger.info({ upserted: upserts.length, deleted: deletes.length, collection: this.o.policy.qdrant.collection }, 'Qdrant is in step with the knowledge index');
+      if (!this.synced)
+        this.o.logger.info(
+          { upserted: upserts.length, deleted: deletes.length, collection: this.o.policy.qdrant.collection },
+          'Qdrant is in step with the knowledge index',
+        );
       this.synced = true;
       this.warned = false;
       this.lastError = undefined;
@@ -560,7 +635,11 @@ class QdrantSide {
       if (onlyMissing) {
         const have = new Map<string, string | undefined>();
         for (let i = 0; i < todo.length; i += 500) {
-          const present = await this.client.retrieve(this.o.policy.qdrant.incidents_collection, { ids: todo.slice(i, i + 500).map((c) => pointId(c.id)), with_payload: ['metadata'], with_vector: false });
+          const present = await this.client.retrieve(this.o.policy.qdrant.incidents_collection, {
+            ids: todo.slice(i, i + 500).map((c) => pointId(c.id)),
+            with_payload: ['metadata'],
+            with_vector: false,
+          });
           for (const p of present) have.set(String(p.id), (p.payload as { metadata?: { hash?: string } }).metadata?.hash);
         }
         todo = todo.filter((c) => have.get(pointId(c.id)) !== c.hash);
@@ -568,7 +647,10 @@ class QdrantSide {
       if (!todo.length) return;
       await this.incidents.addVectors(
         todo.map((c) => m.vectorOf(c)!),
-        todo.map((c) => new Document({ id: pointId(c.id), pageContent: c.text, metadata: { workspace: c.workspace, chunk_id: c.id, hash: c.hash } })),
+        todo.map(
+          (c) =>
+            new Document({ id: pointId(c.id), pageContent: c.text, metadata: { workspace: c.workspace, chunk_id: c.id, hash: c.hash } }),
+        ),
       );
     } catch (err) {
       this.failed(err);
@@ -581,7 +663,11 @@ class QdrantSide {
     if (this.incidentIndexReady) return;
     const info = await this.client.getCollection(this.o.policy.qdrant.incidents_collection);
     if (!('metadata.workspace' in ((info.payload_schema ?? {}) as object))) {
-      await this.client.createPayloadIndex(this.o.policy.qdrant.incidents_collection, { field_name: 'metadata.workspace', field_schema: 'keyword', wait: true });
+      await this.client.createPayloadIndex(this.o.policy.qdrant.incidents_collection, {
+        field_name: 'metadata.workspace',
+        field_schema: 'keyword',
+        wait: true,
+      });
     }
     this.incidentIndexReady = true;
   }
@@ -600,7 +686,13 @@ class QdrantSide {
     }
   }
 
-  async searchSections(workspace: string, query: string, dense: Float32Array | undefined, alertname: string | undefined, k: number): Promise<{ hits?: SectionHit[]; dense: boolean; note?: string }> {
+  async searchSections(
+    workspace: string,
+    query: string,
+    dense: Float32Array | undefined,
+    alertname: string | undefined,
+    k: number,
+  ): Promise<{ hits?: SectionHit[]; dense: boolean; note?: string }> {
     const why = this.unavailable();
     if (why) return { dense: false, note: why };
     try {
@@ -628,7 +720,9 @@ class QdrantSide {
     const why = this.unavailable();
     if (why) return { note: why };
     try {
-      const found = await this.incidents.similaritySearchVectorWithScore(Array.from(vector), limit, { must: [{ key: 'metadata.workspace', match: { value: workspace } }] });
+      const found = await this.incidents.similaritySearchVectorWithScore(Array.from(vector), limit, {
+        must: [{ key: 'metadata.workspace', match: { value: workspace } }],
+      });
       return { ids: found.map(([doc]) => String((doc.metadata as { chunk_id?: string }).chunk_id)).filter((id) => id !== 'undefined') };
     } catch (err) {
       this.failed(err);

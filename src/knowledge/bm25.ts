@@ -64,7 +64,10 @@ export class Bm25Index {
       this.totals[f]! += words.length;
       for (const [term, n] of tf) {
         let p = this.postings[f]!.get(term);
-        if (!p) this.postings[f]!.set(term, (p = { slots: [], tf: [], df: 0 }));
+        if (!p) {
+          p = { slots: [], tf: [], df: 0 };
+          this.postings[f]!.set(term, p);
+        }
         p.slots.push(slot);
         p.tf.push(n);
         p.df++;

@@ -25,7 +25,7 @@ export interface Hit {
 export function rrf(lists: { ids: string[]; weight?: number }[], k: number): Map<string, number> {
   const scores = new Map<string, number>();
   for (const { ids, weight = 1 } of lists) {
-    ids.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1)));
+    for (const [rank, id] of ids.entries()) scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1));
   }
   return scores;
 }
@@ -141,9 +141,7 @@ export class EmbeddedIndex {
       const c = this.chunks.get(id);
       return !!c && (!o.filter || o.filter(c));
     };
-    const lexical = o.denseOnly
-      ? []
-      : this.lexical.search(query, this.opts.candidates, allowed).map((r) => r.id);
+    const lexical = o.denseOnly ? [] : this.lexical.search(query, this.opts.candidates, allowed).map((r) => r.id);
     const lists: { ids: string[]; weight?: number }[] = [{ ids: lexical }];
     let dense: string[] = [];
     if (o.queryVector && this.vectors.size) {

@@ -24,7 +24,22 @@ export const Incident = z.object({
 });
 export type Incident = z.infer<typeof Incident>;
 
-const COLUMNS = ['workspace', 'id', 'version', 'created_at', 'updated_at', 'thread_id', 'source', 'question', 'alertname', 'root_service', 'root_kind', 'summary', 'evidence', 'runbooks'] as const;
+const COLUMNS = [
+  'workspace',
+  'id',
+  'version',
+  'created_at',
+  'updated_at',
+  'thread_id',
+  'source',
+  'question',
+  'alertname',
+  'root_service',
+  'root_kind',
+  'summary',
+  'evidence',
+  'runbooks',
+] as const;
 
 /** Seconds with milliseconds: DateTime64(3) input that does not depend on the server's time zone. */
 const chTime = (iso: string) => (Date.parse(iso) / 1000).toFixed(3);
@@ -33,7 +48,13 @@ const isoOf = (ms: unknown) => new Date(Number(ms)).toISOString();
 /** How an incident is retrieved: its question, cause and evidence as one section. */
 export function incidentChunk(i: Incident): Chunk {
   const title = `${i.root_kind.replace(/_/g, ' ')} in ${i.root_service} (${i.created_at.slice(0, 10)})`;
-  const text = [i.question, i.alertname && `Alert ${i.alertname}.`, `Root cause: ${i.root_service}, ${i.root_kind.replace(/_/g, ' ')}.`, i.summary, ...i.evidence.map((e) => e.summary)]
+  const text = [
+    i.question,
+    i.alertname && `Alert ${i.alertname}.`,
+    `Root cause: ${i.root_service}, ${i.root_kind.replace(/_/g, ' ')}.`,
+    i.summary,
+    ...i.evidence.map((e) => e.summary),
+  ]
     .filter(Boolean)
     .join('\n');
   return {
@@ -48,7 +69,10 @@ export function incidentChunk(i: Incident): Chunk {
     alerts: i.alertname ? [i.alertname] : [],
     services: [i.root_service],
     tags: [i.root_kind],
-    hash: createHash('sha256').update(JSON.stringify([title, text])).digest('hex').slice(0, 16),
+    hash: createHash('sha256')
+      .update(JSON.stringify([title, text]))
+      .digest('hex')
+      .slice(0, 16),
   };
 }
 
@@ -61,7 +85,22 @@ export class IncidentStore {
   async record(i: Incident): Promise<void> {
     const version = Date.now() * 1000 + Math.floor(Math.random() * 1000);
     await insertCompact(this.store, 'aiops_incidents', COLUMNS, [
-      [i.workspace, i.id, version, chTime(i.created_at), chTime(i.updated_at), i.thread_id, i.source, i.question, i.alertname, i.root_service, i.root_kind, i.summary, JSON.stringify(i.evidence), i.runbooks],
+      [
+        i.workspace,
+        i.id,
+        version,
+        chTime(i.created_at),
+        chTime(i.updated_at),
+        i.thread_id,
+        i.source,
+        i.question,
+        i.alertname,
+        i.root_service,
+        i.root_kind,
+        i.summary,
+        JSON.stringify(i.evidence),
+        i.runbooks,
+      ],
     ]);
   }
 

@@ -56,7 +56,11 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
  * second-level heading is the overview; each `##` section (with its `###`
  * subsections) is a chunk, long ones split at paragraphs.
  */
-export function chunkMarkdown(path: string, markdown: string, opts: { source: Chunk['source']; workspace?: string; maxChars: number }): Chunk[] {
+export function chunkMarkdown(
+  path: string,
+  markdown: string,
+  opts: { source: Chunk['source']; workspace?: string; maxChars: number },
+): Chunk[] {
   const text = markdown.replace(/\r\n/g, '\n');
   let meta = FrontMatter.parse({});
   let body = text;

@@ -72,7 +72,8 @@ export class QdrantChunkIndex {
       this.denseSize = named?.size;
       const schema = (info.payload_schema ?? {}) as Record<string, unknown>;
       for (const field of INDEXED_FIELDS) {
-        if (!(field in schema)) await this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true });
+        if (!(field in schema))
+          await this.client.createPayloadIndex(this.collection, { field_name: field, field_schema: 'keyword', wait: true });
       }
     })().catch((err) => {
       this.ready = undefined;
@@ -90,7 +91,7 @@ export class QdrantChunkIndex {
   async hashes(sources: Chunk['source'][]): Promise<Map<string, string>> {
     await this.ensure();
     const out = new Map<string, string>();
-    let offset: string | number | undefined | null = undefined;
+    let offset: string | number | undefined | null;
     do {
       const page: Awaited<ReturnType<QdrantClient['scroll']>> = await this.client.scroll(this.collection, {
         limit: 1000,
@@ -129,7 +130,8 @@ export class QdrantChunkIndex {
   async delete(pointIds: string[]): Promise<void> {
     if (pointIds.length === 0) return;
     await this.ensure();
-    for (let i = 0; i < pointIds.length; i += 1000) await this.client.delete(this.collection, { wait: true, points: pointIds.slice(i, i + 1000) });
+    for (let i = 0; i < pointIds.length; i += 1000)
+      await this.client.delete(this.collection, { wait: true, points: pointIds.slice(i, i + 1000) });
   }
 
   /** Sparse (and dense, and the alert's own runbooks) prefetches fused by reciprocal rank on the server. */
@@ -153,7 +155,12 @@ export class QdrantChunkIndex {
       weights.push(1);
     }
     if (s.alertname && sparse.indices.length) {
-      prefetch.push({ query: sparse, using: SPARSE, limit: s.candidates, filter: { must: [...scope.must, { key: 'alerts', match: { value: s.alertname } }] } });
+      prefetch.push({
+        query: sparse,
+        using: SPARSE,
+        limit: s.candidates,
+        filter: { must: [...scope.must, { key: 'alerts', match: { value: s.alertname } }] },
+      });
       weights.push(2);
     }
     if (prefetch.length === 0) return [];

@@ -10,7 +10,11 @@ export function ollamaEmbeddings(baseUrl: string, model: string, timeoutMs: numb
     model,
     maxRetries: 1,
     maxConcurrency: 2,
-    fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs) }),
+    fetch: (input, init) =>
+      fetch(input, {
+        ...init,
+        signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      }),
   });
 }
 

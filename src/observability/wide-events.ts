@@ -17,7 +17,19 @@ export interface WideEvent {
   attributes: Record<string, string>;
 }
 
-const COLUMNS = ['timestamp', 'tracking_id', 'kind', 'method', 'route', 'status', 'duration_ms', 'workspace', 'subject', 'error', 'attributes'];
+const COLUMNS = [
+  'timestamp',
+  'tracking_id',
+  'kind',
+  'method',
+  'route',
+  'status',
+  'duration_ms',
+  'workspace',
+  'subject',
+  'error',
+  'attributes',
+];
 
 /**
  * One event per request, written in the background in batches. The queue is

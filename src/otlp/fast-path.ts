@@ -18,7 +18,12 @@ export interface LogFields {
 }
 
 export function logFields(r: LogRecord): LogFields {
-  const time = r.timeUnixNano && r.timeUnixNano !== '0' ? r.timeUnixNano : r.observedTimeUnixNano && r.observedTimeUnixNano !== '0' ? r.observedTimeUnixNano : undefined;
+  const time =
+    r.timeUnixNano && r.timeUnixNano !== '0'
+      ? r.timeUnixNano
+      : r.observedTimeUnixNano && r.observedTimeUnixNano !== '0'
+        ? r.observedTimeUnixNano
+        : undefined;
   return {
     time,
     traceId: r.traceId ?? '',
@@ -45,7 +50,17 @@ const ZEROS = /^0+$/;
 const TIME = /^\d{1,19}$/;
 const INT64 = /^-?\d{1,19}$/;
 const MAX_TIME = '9200000000000000000';
-const KNOWN = new Set(['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'body', 'attributes', 'flags', 'traceId', 'spanId']);
+const KNOWN = new Set([
+  'timeUnixNano',
+  'observedTimeUnixNano',
+  'severityNumber',
+  'severityText',
+  'body',
+  'attributes',
+  'flags',
+  'traceId',
+  'spanId',
+]);
 
 /** null: not the plain shape; undefined: absent. */
 function time(v: unknown): string | undefined | null {
@@ -100,21 +115,21 @@ export function quickLogFields(raw: unknown): LogFields | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const r = raw as Record<string, unknown>;
   for (const k in r) if (!KNOWN.has(k)) return undefined;
-  const t = time(r['timeUnixNano']);
-  const o = time(r['observedTimeUnixNano']);
+  const t = time(r.timeUnixNano);
+  const o = time(r.observedTimeUnixNano);
   if (t === null || o === null) return undefined;
-  const sev = r['severityNumber'] ?? 0;
+  const sev = r.severityNumber ?? 0;
   if (typeof sev !== 'number' || !Number.isInteger(sev) || sev < 0 || sev > 24) return undefined;
-  const st = r['severityText'] ?? '';
+  const st = r.severityText ?? '';
   if (typeof st !== 'string' || st.length > 64) return undefined;
-  const body = r['body'] === undefined ? '' : scalarText(r['body']);
+  const body = r.body === undefined ? '' : scalarText(r.body);
   if (body === null) return undefined;
-  const attrs = attributes(r['attributes']);
+  const attrs = attributes(r.attributes);
   if (attrs === null) return undefined;
-  const f = r['flags'] ?? 0;
+  const f = r.flags ?? 0;
   if (typeof f !== 'number' || !Number.isInteger(f) || f < 0 || f > 0xffffffff) return undefined;
-  const traceId = id(r['traceId'], HEX32);
-  const spanId = id(r['spanId'], HEX16);
+  const traceId = id(r.traceId, HEX32);
+  const spanId = id(r.spanId, HEX16);
   if (traceId === null || spanId === null) return undefined;
   return {
     time: t && t !== '0' ? t : o && o !== '0' ? o : undefined,

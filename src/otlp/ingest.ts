@@ -100,7 +100,10 @@ export class TelemetryIngest {
       const resAttrs = attrsToMap(rl.resource?.attributes);
       const count = rl.scopeLogs?.reduce((n, s) => n + (s.logRecords?.length ?? 0), 0) ?? 0;
       const refusal = checkTenant(resAttrs, scope);
-      if (refusal) return out.reject(count, [{ field: `resourceLogs[${i}].resource.attributes`, message: refusal }]);
+      if (refusal) {
+        out.reject(count, [{ field: `resourceLogs[${i}].resource.attributes`, message: refusal }]);
+        return;
+      }
       const service = resAttrs['service.name'] ?? '';
       rl.scopeLogs?.forEach((sl, j) => {
         const scopeAttrs = attrsToMap(sl.scope?.attributes);
@@ -109,7 +112,8 @@ export class TelemetryIngest {
           if (!f) {
             const parsed = LogRecord.safeParse(raw);
             if (!parsed.success) {
-              return out.reject(1, zodFieldErrors(parsed.error, ['resourceLogs', i, 'scopeLogs', j, 'logRecords', k]));
+              out.reject(1, zodFieldErrors(parsed.error, ['resourceLogs', i, 'scopeLogs', j, 'logRecords', k]));
+              return;
             }
             f = logFields(parsed.data);
           }
@@ -145,13 +149,17 @@ export class TelemetryIngest {
       const resAttrs = attrsToMap(rs.resource?.attributes);
       const count = rs.scopeSpans?.reduce((n, s) => n + (s.spans?.length ?? 0), 0) ?? 0;
       const refusal = checkTenant(resAttrs, scope);
-      if (refusal) return out.reject(count, [{ field: `resourceSpans[${i}].resource.attributes`, message: refusal }]);
+      if (refusal) {
+        out.reject(count, [{ field: `resourceSpans[${i}].resource.attributes`, message: refusal }]);
+        return;
+      }
       const service = resAttrs['service.name'] ?? '';
       rs.scopeSpans?.forEach((ss, j) => {
         ss.spans?.forEach((raw, k) => {
           const parsed = Span.safeParse(raw);
           if (!parsed.success) {
-            return out.reject(1, zodFieldErrors(parsed.error, ['resourceSpans', i, 'scopeSpans', j, 'spans', k]));
+            out.reject(1, zodFieldErrors(parsed.error, ['resourceSpans', i, 'scopeSpans', j, 'spans', k]));
+            return;
           }
           const s = parsed.data;
           const events = s.events ?? [];
@@ -198,7 +206,8 @@ export class TelemetryIngest {
       const refusal = checkTenant(resAttrs, scope);
       if (refusal) {
         const count = rm.scopeMetrics?.reduce((n, s) => n + (s.metrics ?? []).reduce((m: number, x) => m + dataPointCount(x), 0), 0) ?? 0;
-        return out.reject(count, [{ field: `resourceMetrics[${i}].resource.attributes`, message: refusal }]);
+        out.reject(count, [{ field: `resourceMetrics[${i}].resource.attributes`, message: refusal }]);
+        return;
       }
       const service = resAttrs['service.name'] ?? '';
       rm.scopeMetrics?.forEach((sm, j) => {
@@ -206,7 +215,10 @@ export class TelemetryIngest {
         sm.metrics?.forEach((rawMetric, k) => {
           const path = ['resourceMetrics', i, 'scopeMetrics', j, 'metrics', k] as const;
           const parsed = MetricEnvelope.safeParse(rawMetric);
-          if (!parsed.success) return out.reject(dataPointCount(rawMetric), zodFieldErrors(parsed.error, path));
+          if (!parsed.success) {
+            out.reject(dataPointCount(rawMetric), zodFieldErrors(parsed.error, path));
+            return;
+          }
           const m = parsed.data;
           const head = (p: { attributes?: KeyValue[]; startTimeUnixNano?: string; timeUnixNano: string }) => [
             resAttrs,
@@ -227,16 +239,24 @@ export class TelemetryIngest {
           const numberPoints = (kind: 'gauge' | 'sum', points: unknown[] | undefined, emit: (p: NumberDataPoint, value: number) => void) =>
             points?.forEach((raw, d) => {
               const pp = NumberDataPoint.safeParse(raw);
-              const value = pp.success ? (pp.data.asDouble ?? (pp.data.asInt !== undefined ? Number(pp.data.asInt) : undefined)) : undefined;
-              if (!pp.success) return out.reject(1, zodFieldErrors(pp.error, [...path, kind, 'dataPoints', d]));
+              const value = pp.success
+                ? (pp.data.asDouble ?? (pp.data.asInt !== undefined ? Number(pp.data.asInt) : undefined))
+                : undefined;
+              if (!pp.success) {
+                out.reject(1, zodFieldErrors(pp.error, [...path, kind, 'dataPoints', d]));
+                return;
+              }
               if (value === undefined) {
-                return out.reject(1, [{ field: `${fieldPath(path)}.${kind}.dataPoints[${d}]`, message: 'a data point needs asDouble or asInt' }]);
+                out.reject(1, [{ field: `${fieldPath(path)}.${kind}.dataPoints[${d}]`, message: 'a data point needs asDouble or asInt' }]);
+                return;
               }
               emit(pp.data, value);
               out.accepted++;
             });
           if (m.gauge) {
-            numberPoints('gauge', m.gauge.dataPoints, (p, value) => gauge.push([...head(p), value, p.flags ?? 0, ...exemplarColumns(p.exemplars)]));
+            numberPoints('gauge', m.gauge.dataPoints, (p, value) =>
+              gauge.push([...head(p), value, p.flags ?? 0, ...exemplarColumns(p.exemplars)]),
+            );
           } else if (m.sum) {
             const temporality = m.sum.aggregationTemporality ?? 0;
             const monotonic = m.sum.isMonotonic ?? false;
@@ -247,7 +267,10 @@ export class TelemetryIngest {
             const temporality = m.histogram.aggregationTemporality ?? 0;
             m.histogram.dataPoints?.forEach((raw, d) => {
               const pp = HistogramDataPoint.safeParse(raw);
-              if (!pp.success) return out.reject(1, zodFieldErrors(pp.error, [...path, 'histogram', 'dataPoints', d]));
+              if (!pp.success) {
+                out.reject(1, zodFieldErrors(pp.error, [...path, 'histogram', 'dataPoints', d]));
+                return;
+              }
               const p = pp.data;
               histogram.push([
                 ...head(p),
@@ -309,7 +332,10 @@ function parseEnvelope<T extends z.ZodType>(schema: T, body: unknown): z.output<
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw problems.validation('the OTLP request does not match the OTLP/JSON schema', zodFieldErrors(parsed.error).slice(0, MAX_REPORTED_ERRORS));
+    throw problems.validation(
+      'the OTLP request does not match the OTLP/JSON schema',
+      zodFieldErrors(parsed.error).slice(0, MAX_REPORTED_ERRORS),
+    );
   }
   return parsed.data;
 }

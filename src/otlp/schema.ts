@@ -19,9 +19,7 @@ export const TimeNanos = Uint64.refine((v) => v.length < 19 || (v.length === 19 
   message: 'timestamp is out of range (after the year 2261)',
 });
 
-const Int64 = z
-  .union([z.string().regex(/^-?\d{1,19}$/, 'expected an integer'), z.number().int()])
-  .transform((v) => String(v));
+const Int64 = z.union([z.string().regex(/^-?\d{1,19}$/, 'expected an integer'), z.number().int()]).transform((v) => String(v));
 
 const hexId = (len: number, what: string) =>
   z
@@ -55,9 +53,7 @@ export const AnyValue: z.ZodType<AnyValue, unknown> = z.lazy(() =>
   }),
 );
 
-export const KeyValue: z.ZodType<KeyValue, unknown> = z.lazy(() =>
-  z.object({ key: z.string().max(1024), value: AnyValue.optional() }),
-);
+export const KeyValue: z.ZodType<KeyValue, unknown> = z.lazy(() => z.object({ key: z.string().max(1024), value: AnyValue.optional() }));
 
 const Attributes = z.array(KeyValue).max(1024).optional();
 
@@ -70,7 +66,11 @@ export const Scope = z.object({
 
 const enumOf = <T extends string>(names: readonly T[], prefix: string) =>
   z.union([
-    z.number().int().min(0).max(names.length - 1),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(names.length - 1),
     z.string().transform((s, ctx) => {
       const i = names.findIndex((n) => n === s || `${prefix}${n.toUpperCase()}` === s);
       if (i < 0) {
@@ -172,9 +172,7 @@ export const ExportLogsRequest = z.object({
       z.object({
         resource: Resource.optional(),
         schemaUrl: z.string().optional(),
-        scopeLogs: z
-          .array(z.object({ scope: Scope.optional(), schemaUrl: z.string().optional(), logRecords: records }))
-          .optional(),
+        scopeLogs: z.array(z.object({ scope: Scope.optional(), schemaUrl: z.string().optional(), logRecords: records })).optional(),
       }),
     )
     .optional(),
@@ -187,9 +185,7 @@ export const ExportTracesRequest = z.object({
       z.object({
         resource: Resource.optional(),
         schemaUrl: z.string().optional(),
-        scopeSpans: z
-          .array(z.object({ scope: Scope.optional(), schemaUrl: z.string().optional(), spans: records }))
-          .optional(),
+        scopeSpans: z.array(z.object({ scope: Scope.optional(), schemaUrl: z.string().optional(), spans: records })).optional(),
       }),
     )
     .optional(),

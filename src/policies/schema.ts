@@ -44,13 +44,18 @@ export const ToolsPolicy = z
     resource_metrics: z
       .object({
         cpu_usage: z.array(z.string()).min(1).default(['k8s.pod.cpu.usage', 'container.cpu.usage', 'k8s.container.cpu.usage']),
-        memory_usage: z.array(z.string()).min(1).default(['k8s.pod.memory.working_set', 'container.memory.working_set', 'k8s.pod.memory.usage']),
+        memory_usage: z
+          .array(z.string())
+          .min(1)
+          .default(['k8s.pod.memory.working_set', 'container.memory.working_set', 'k8s.pod.memory.usage']),
         cpu_request: z.array(z.string()).min(1).default(['k8s.container.cpu_request', 'k8s.container.cpu.request']),
         cpu_limit: z.array(z.string()).min(1).default(['k8s.container.cpu_limit', 'k8s.container.cpu.limit']),
         memory_request: z.array(z.string()).min(1).default(['k8s.container.memory_request', 'k8s.container.memory.request']),
         memory_limit: z.array(z.string()).min(1).default(['k8s.container.memory_limit', 'k8s.container.memory.limit']),
         cpu_periods: z.array(z.string()).default(['container_cpu_cfs_periods_total', 'container.cpu.throttling_data.periods']),
-        cpu_throttled_periods: z.array(z.string()).default(['container_cpu_cfs_throttled_periods_total', 'container.cpu.throttling_data.throttled_periods']),
+        cpu_throttled_periods: z
+          .array(z.string())
+          .default(['container_cpu_cfs_throttled_periods_total', 'container.cpu.throttling_data.throttled_periods']),
       })
       .strict()
       .prefault({}),
@@ -59,7 +64,9 @@ export const ToolsPolicy = z
         /** Log bodies that report a failed authentication (case-insensitive RE2). */
         body_pattern: z
           .string()
-          .default('(login|logon|sign-in|authentication|auth)\\s+(failed|failure)|failed\\s+(login|password|authentication)|invalid\\s+(password|credentials)|bad\\s+credentials|unauthori[sz]ed'),
+          .default(
+            '(login|logon|sign-in|authentication|auth)\\s+(failed|failure)|failed\\s+(login|password|authentication)|invalid\\s+(password|credentials)|bad\\s+credentials|unauthori[sz]ed',
+          ),
         /** Cheap substring test run before the pattern: every failed-authentication message holds one of these (case-insensitive). */
         body_prefilter: z
           .array(z.string().min(2))
@@ -139,14 +146,17 @@ export const PrivacyPolicy = z
           .object({
             name: z.string().min(1),
             /** JavaScript regular expression, applied globally. */
-            pattern: z.string().min(1).refine((p) => {
-              try {
-                new RegExp(p, 'g');
-                return true;
-              } catch {
-                return false;
-              }
-            }, 'not a valid regular expression'),
+            pattern: z
+              .string()
+              .min(1)
+              .refine((p) => {
+                try {
+                  new RegExp(p, 'g');
+                  return true;
+                } catch {
+                  return false;
+                }
+              }, 'not a valid regular expression'),
             replacement: z.string().default('[redacted]'),
           })
           .strict(),
@@ -172,8 +182,14 @@ export const KnowledgePolicy = z
     embedding_timeout_ms: z.number().int().min(100).default(5000),
     qdrant: z
       .object({
-        collection: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('aiops_knowledge'),
-        incidents_collection: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('aiops_incidents'),
+        collection: z
+          .string()
+          .regex(/^[a-zA-Z0-9_-]+$/)
+          .default('aiops_knowledge'),
+        incidents_collection: z
+          .string()
+          .regex(/^[a-zA-Z0-9_-]+$/)
+          .default('aiops_incidents'),
         /** After a failure, how long to use the embedded index before trying Qdrant again. */
         retry_after_s: z.number().int().min(1).default(30),
       })
@@ -281,7 +297,10 @@ export const AlertsPolicy = z
       )
       .default([]),
     /** Labels that may name the service, first present wins. */
-    service_labels: z.array(z.string().min(1)).min(1).default(['service', 'service_name', 'app', 'app_kubernetes_io_name', 'deployment', 'container', 'job']),
+    service_labels: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['service', 'service_name', 'app', 'app_kubernetes_io_name', 'deployment', 'container', 'job']),
     window: z
       .object({ before_start: Duration.default('15m'), min: Duration.default('30m'), max: Duration.default('6h') })
       .strict()

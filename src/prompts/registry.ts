@@ -50,7 +50,10 @@ export class PromptRegistry {
     dir: string,
     private readonly active: Record<string, number>,
   ) {
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+    for (const name of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.md'))
+      .sort()) {
       const file = path.join(dir, name);
       const p = parsePrompt(file, fs.readFileSync(file, 'utf8'));
       const key = `${p.id}@${p.version}`;

@@ -32,10 +32,10 @@ export class Readiness {
 
   async check(): Promise<{ ready: boolean; checks: Record<string, Check> }> {
     const checks: Record<string, Check> = {};
-    checks['clickhouse'] = await this.clickhouse();
+    checks.clickhouse = await this.clickhouse();
     if (this.demo) {
       const s = this.demo.status;
-      checks['demo'] = {
+      checks.demo = {
         status: s === 'ready' ? 'ok' : s,
         required: s === 'seeding' || s === 'starting',
         ...(this.demo.lastError ? { detail: this.demo.lastError } : {}),

@@ -60,7 +60,9 @@ export async function openTelemetry(config: Config, logger?: Logger): Promise<{ 
 }
 
 /** Where conversations live: files in the data folder, or PostgreSQL shared by replicas. */
-export async function openConversations(config: Config): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
+export async function openConversations(
+  config: Config,
+): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
   if (config.POSTGRES_URL) {
     const saver = PostgresSaver.fromConnString(config.POSTGRES_URL);
     await saver.setup();
@@ -114,7 +116,13 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       : new DemoController(
           store,
           ingest,
-          { mode: config.demo, scenario: config.AIOPS_DEMO_SCENARIO, seed: config.AIOPS_DEMO_SEED, hours: config.AIOPS_DEMO_HOURS, tenantAttribute: config.TENANT_ATTRIBUTE },
+          {
+            mode: config.demo,
+            scenario: config.AIOPS_DEMO_SCENARIO,
+            seed: config.AIOPS_DEMO_SEED,
+            hours: config.AIOPS_DEMO_HOURS,
+            tenantAttribute: config.TENANT_ATTRIBUTE,
+          },
           logger,
         );
   const readiness = new Readiness(
@@ -134,7 +142,9 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     logger,
     runbooksDir: config.AIOPS_RUNBOOKS_DIR,
     cacheDir: path.join(config.dataDir, 'knowledge'),
-    ...(config.OLLAMA_URL ? { embeddings: ollamaEmbeddings(config.OLLAMA_URL, kp.embedding_model, kp.embedding_timeout_ms), embeddingModel: kp.embedding_model } : {}),
+    ...(config.OLLAMA_URL
+      ? { embeddings: ollamaEmbeddings(config.OLLAMA_URL, kp.embedding_model, kp.embedding_timeout_ms), embeddingModel: kp.embedding_model }
+      : {}),
     ...(config.QDRANT_URL ? { qdrant: qdrantClient(config.QDRANT_URL, config.QDRANT_API_KEY, 3000) } : {}),
     refreshMs: kp.refresh_s * 1000,
   });
@@ -150,19 +160,38 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     store: conversations.approvals,
     audit: new AuditLog(store),
     policies,
-    ...(config.CONTROL_PLANE_URL ? { controlPlane: new ControlPlaneClient(config.CONTROL_PLANE_URL, policies.remediate.control_plane) } : {}),
+    ...(config.CONTROL_PLANE_URL
+      ? { controlPlane: new ControlPlaneClient(config.CONTROL_PLANE_URL, policies.remediate.control_plane) }
+      : {}),
     logger,
     telemetry: store,
     tenantAttribute: config.TENANT_ATTRIBUTE,
     checkpointer: conversations.checkpointer,
   });
   const chat = new ChatService(
-    { store, policies, prompts, model, modelName: model ? (opts.modelName ?? policies.llm.model) : undefined, tenantAttribute: config.TENANT_ATTRIBUTE, logger, knowledge },
+    {
+      store,
+      policies,
+      prompts,
+      model,
+      modelName: model ? (opts.modelName ?? policies.llm.model) : undefined,
+      tenantAttribute: config.TENANT_ATTRIBUTE,
+      logger,
+      knowledge,
+    },
     buildChatGraph(conversations.checkpointer),
     conversations.threads,
     approvals,
   );
-  const alerts = new AlertIntake({ chat, threads: conversations.threads, policies, logger, store, tenantAttribute: config.TENANT_ATTRIBUTE, knowledge });
+  const alerts = new AlertIntake({
+    chat,
+    threads: conversations.threads,
+    policies,
+    logger,
+    store,
+    tenantAttribute: config.TENANT_ATTRIBUTE,
+    knowledge,
+  });
   let slack: SlackAdapter | undefined;
   if (policies.slack.enabled) {
     const missing = (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] as const).filter((k) => !config[k]);
@@ -171,9 +200,31 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       await store.close();
       throw new ConfigError(missing.map((variable) => ({ variable, message: 'required when policies/slack.yaml has enabled: true' })));
     }
-    slack = new SlackAdapter(new SlackClient(config.SLACK_API_URL, config.SLACK_BOT_TOKEN!), policies.slack, conversations.threads, chat, logger);
+    slack = new SlackAdapter(
+      new SlackClient(config.SLACK_API_URL, config.SLACK_BOT_TOKEN!),
+      policies.slack,
+      conversations.threads,
+      chat,
+      logger,
+    );
   }
-  const deps: AppDeps = { config, logger, policies, verifier, store, ingest, metrics, wideEvents, readiness, demo, chat, knowledge, approvals, alerts, ...(slack ? { slack } : {}) };
+  const deps: AppDeps = {
+    config,
+    logger,
+    policies,
+    verifier,
+    store,
+    ingest,
+    metrics,
+    wideEvents,
+    readiness,
+    demo,
+    chat,
+    knowledge,
+    approvals,
+    alerts,
+    ...(slack ? { slack } : {}),
+  };
   const app = createApp(deps);
   return {
     deps,

@@ -32,13 +32,13 @@ export const SlackEnvelope = z.discriminatedUnion('type', [
 export type SlackEnvelope = z.infer<typeof SlackEnvelope>;
 
 /** Slack mrkdwn: &, < and > are the only characters to escape. */
-const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeMrkdwn = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Section blocks of at most 3000 characters (Slack's limit), split at paragraphs. */
 function sections(text: string): unknown[] {
   const out: unknown[] = [];
   let current = '';
-  for (const para of escape(text).split('\n\n')) {
+  for (const para of escapeMrkdwn(text).split('\n\n')) {
     if (current && current.length + para.length + 2 > 2900) {
       out.push({ type: 'section', text: { type: 'mrkdwn', text: current } });
       current = '';
@@ -88,20 +88,28 @@ export class SlackAdapter implements ThreadObserver {
       const alert = fresh.meta?.alert;
       const firing = alert?.alerts.filter((a) => a.status === 'firing') ?? [];
       const summary = alert?.common_annotations.summary ?? firing[0]?.annotations.summary ?? '';
-      const text = `:rotating_light: *${escape(fresh.title)}* ${fresh.status === 'resolved' ? 'resolved' : 'firing'}${alert?.common_labels.severity ? ` (${escape(alert.common_labels.severity)})` : ''}${summary ? `: ${escape(summary)}` : ''}`;
+      const text = `:rotating_light: *${escapeMrkdwn(fresh.title)}* ${fresh.status === 'resolved' ? 'resolved' : 'firing'}${alert?.common_labels.severity ? ` (${escapeMrkdwn(alert.common_labels.severity)})` : ''}${summary ? `: ${escapeMrkdwn(summary)}` : ''}`;
       const posted = await this.client.postMessage({
         channel,
         text,
         blocks: [
           { type: 'section', text: { type: 'mrkdwn', text } },
-          { type: 'context', elements: [{ type: 'mrkdwn', text: `workspace ${escape(fresh.workspace)} · thread ${fresh.id} · reply here to ask the agents` }] },
+          {
+            type: 'context',
+            elements: [
+              { type: 'mrkdwn', text: `workspace ${escapeMrkdwn(fresh.workspace)} · thread ${fresh.id} · reply here to ask the agents` },
+            ],
+          },
         ],
       });
       const slack = { channel: posted.channel, ts: posted.ts };
       await this.threads.update(fresh.id, { meta: { ...fresh.meta, slack } });
       return slack;
     });
-    this.rootLocks.set(thread.id, run.catch(() => undefined));
+    this.rootLocks.set(
+      thread.id,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
@@ -110,7 +118,7 @@ export class SlackAdapter implements ThreadObserver {
     const u = new URL(this.policy.approval_url);
     u.searchParams.set('thread', threadId);
     u.searchParams.set('approval', approvalId);
-    return `<${escape(u.toString())}|approve or reject in the platform UI>`;
+    return `<${escapeMrkdwn(u.toString())}|approve or reject in the platform UI>`;
   }
 
   async answered(thread: ThreadRecord, answer: ChatAnswer): Promise<void> {
@@ -120,10 +128,21 @@ export class SlackAdapter implements ThreadObserver {
     for (const a of answer.approvals) {
       blocks.push({
         type: 'section',
-        text: { type: 'mrkdwn', text: `*Proposed:* ${escape(a.summary)} (risk ${a.risk}; approvers: ${escape(a.approvers.join(' or '))}). Not approvable from Slack: ${this.approvalLink(thread.id, a.approval_id)}.` },
+        text: {
+          type: 'mrkdwn',
+          text: `*Proposed:* ${escapeMrkdwn(a.summary)} (risk ${a.risk}; approvers: ${escapeMrkdwn(a.approvers.join(' or '))}). Not approvable from Slack: ${this.approvalLink(thread.id, a.approval_id)}.`,
+        },
       });
     }
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${answer.path === 'llm' ? `written by ${escape(answer.model ?? 'the model')}` : 'deterministic narrator'} · ${answer.evidence.length} evidence items · turn ${answer.turn}` }] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `${answer.path === 'llm' ? `written by ${escapeMrkdwn(answer.model ?? 'the model')}` : 'deterministic narrator'} · ${answer.evidence.length} evidence items · turn ${answer.turn}`,
+        },
+      ],
+    });
     await this.client.postMessage({ channel: root.channel, thread_ts: root.ts, text: answer.answer.slice(0, 3000), blocks });
   }
 
@@ -144,9 +163,19 @@ export class SlackAdapter implements ThreadObserver {
     if (this.seen.has(envelope.event_id)) return { handled: 'duplicate' };
     this.seen.set(envelope.event_id, now);
     const e = envelope.event;
-    const isReply = (e.type === 'message' || e.type === 'app_mention') && !e.subtype && !e.bot_id && e.user && e.channel && e.thread_ts && e.thread_ts !== e.ts && e.text;
+    const isReply =
+      (e.type === 'message' || e.type === 'app_mention') &&
+      !e.subtype &&
+      !e.bot_id &&
+      e.user &&
+      e.channel &&
+      e.thread_ts &&
+      e.thread_ts !== e.ts &&
+      e.text;
     if (!isReply) return { handled: 'ignored' };
-    const job = this.reply(e.channel!, e.thread_ts!, e.user!, e.text!, trackingId).catch((err: unknown) => this.logger.warn({ tracking_id: trackingId, err: (err as Error).message }, 'a Slack reply could not be handled'));
+    const job = this.reply(e.channel!, e.thread_ts!, e.user!, e.text!, trackingId).catch((err: unknown) =>
+      this.logger.warn({ tracking_id: trackingId, err: (err as Error).message }, 'a Slack reply could not be handled'),
+    );
     this.work.add(job);
     void job.finally(() => this.work.delete(job));
     return { handled: 'queued' };
@@ -158,8 +187,15 @@ export class SlackAdapter implements ThreadObserver {
     if (!thread) return;
     const who = this.policy.users[user];
     if (!who || who.workspace !== thread.workspace) {
-      this.logger.warn({ tracking_id: trackingId, slack_user: user, thread_id: thread.id }, 'a Slack user without a mapping to this workspace replied; ignored');
-      await this.client.postMessage({ channel, thread_ts: threadTs, text: `<@${user}>, your Slack user is not mapped to workspace ${thread.workspace} (policies/slack.yaml), so I cannot answer you here.` });
+      this.logger.warn(
+        { tracking_id: trackingId, slack_user: user, thread_id: thread.id },
+        'a Slack user without a mapping to this workspace replied; ignored',
+      );
+      await this.client.postMessage({
+        channel,
+        thread_ts: threadTs,
+        text: `<@${user}>, your Slack user is not mapped to workspace ${thread.workspace} (policies/slack.yaml), so I cannot answer you here.`,
+      });
       return;
     }
     const principal = { sub: `slack:${user}`, roles: who.roles, workspaces: [who.workspace] };
@@ -168,19 +204,32 @@ export class SlackAdapter implements ThreadObserver {
     try {
       this.chat.authorise(principal);
     } catch {
-      await this.client.postMessage({ channel, thread_ts: threadTs, text: `<@${user}>, your mapped roles (${who.roles.join(', ')}) do not allow asking the agents.` });
+      await this.client.postMessage({
+        channel,
+        thread_ts: threadTs,
+        text: `<@${user}>, your mapped roles (${who.roles.join(', ')}) do not allow asking the agents.`,
+      });
       return;
     }
     let release: () => void;
     try {
       release = await this.chat.claim(thread.id);
     } catch {
-      await this.client.postMessage({ channel, thread_ts: threadTs, text: `<@${user}>, I am answering another message in this thread; send yours again when it is done.` });
+      await this.client.postMessage({
+        channel,
+        thread_ts: threadTs,
+        text: `<@${user}>, I am answering another message in this thread; send yours again when it is done.`,
+      });
       return;
     }
     try {
       // The answer reaches Slack through `answered`.
-      await this.chat.turn({ principal, workspace: who.workspace, trackingId: trackingId || randomUUID() }, thread, message.slice(0, 4000), () => undefined);
+      await this.chat.turn(
+        { principal, workspace: who.workspace, trackingId: trackingId || randomUUID() },
+        thread,
+        message.slice(0, 4000),
+        () => undefined,
+      );
     } finally {
       release();
     }

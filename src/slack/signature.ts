@@ -8,9 +8,16 @@ export const MAX_SKEW_S = 300;
  * `v0:{timestamp}:{raw body}`, hex, compared in constant time; the timestamp
  * within five minutes of now.
  */
-export function verifySlackRequest(secret: string, timestamp: string | undefined, signature: string | undefined, rawBody: string, nowMs = Date.now()): { ok: true } | { ok: false; reason: string } {
+export function verifySlackRequest(
+  secret: string,
+  timestamp: string | undefined,
+  signature: string | undefined,
+  rawBody: string,
+  nowMs = Date.now(),
+): { ok: true } | { ok: false; reason: string } {
   if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Slack-Request-Timestamp is missing or not a number' };
-  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_SKEW_S) return { ok: false, reason: 'the request timestamp is more than five minutes away from now' };
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_SKEW_S)
+    return { ok: false, reason: 'the request timestamp is more than five minutes away from now' };
   if (!signature || !/^v0=[0-9a-f]{64}$/.test(signature)) return { ok: false, reason: 'X-Slack-Signature is missing or malformed' };
   const expected = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`);
   const given = Buffer.from(signature);

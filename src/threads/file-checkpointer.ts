@@ -39,7 +39,8 @@ export class FileCheckpointSaver extends MemorySaver {
       this.storage[threadId] = storage as never;
       for (const [key, ws] of Object.entries(data.writes)) {
         const restored: Record<string, StoredWrite> = {};
-        for (const [k, [task, channel, value, taskPath]] of Object.entries(ws)) restored[k] = [task, channel, bytes(value), ...(taskPath === null ? [] : [taskPath])] as StoredWrite;
+        for (const [k, [task, channel, value, taskPath]] of Object.entries(ws))
+          restored[k] = [task, channel, bytes(value), ...(taskPath === null ? [] : [taskPath])] as StoredWrite;
         this.writes[key] = restored as never;
       }
     }
@@ -69,7 +70,10 @@ export class FileCheckpointSaver extends MemorySaver {
   /** Writes one thread's checkpoints, one write at a time per thread. */
   private persist(threadId: string): Promise<void> {
     const next = (this.pending.get(threadId) ?? Promise.resolve()).then(() => this.write(threadId));
-    this.pending.set(threadId, next.catch(() => undefined));
+    this.pending.set(
+      threadId,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -95,7 +99,8 @@ export class FileCheckpointSaver extends MemorySaver {
         continue;
       }
       data.writes[key] = {};
-      for (const [k, [task, channel, value, taskPath]] of Object.entries(writes[key]!)) data.writes[key]![k] = [task, channel, b64(value), taskPath ?? null];
+      for (const [k, [task, channel, value, taskPath]] of Object.entries(writes[key]!))
+        data.writes[key]![k] = [task, channel, b64(value), taskPath ?? null];
     }
     const file = this.file(threadId);
     const tmp = `${file}.${process.pid}.tmp`;

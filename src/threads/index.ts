@@ -108,7 +108,13 @@ export class FileThreadIndex implements ThreadIndex {
   }
   async list(q: ThreadQuery) {
     return [...this.threads.values()]
-      .filter((t) => t.workspace === q.workspace && (!q.owner || t.owner === q.owner) && (!q.kind || t.kind === q.kind) && (!q.status || t.status === q.status))
+      .filter(
+        (t) =>
+          t.workspace === q.workspace &&
+          (!q.owner || t.owner === q.owner) &&
+          (!q.kind || t.kind === q.kind) &&
+          (!q.status || t.status === q.status),
+      )
       .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
       .slice(0, q.limit)
       .map((t) => structuredClone(t));
@@ -177,7 +183,20 @@ export class PostgresThreadIndex implements ThreadIndex {
       await this.pool.query(
         `INSERT INTO aiops_threads (id, workspace, owner, title, kind, status, created_at, updated_at, turns, last_path, alert_key, meta)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [t.id, t.workspace, t.owner, t.title, t.kind, t.status, t.created_at, t.updated_at, t.turns, t.last_path, t.alert_key, t.meta ? JSON.stringify(t.meta) : null],
+        [
+          t.id,
+          t.workspace,
+          t.owner,
+          t.title,
+          t.kind,
+          t.status,
+          t.created_at,
+          t.updated_at,
+          t.turns,
+          t.last_path,
+          t.alert_key,
+          t.meta ? JSON.stringify(t.meta) : null,
+        ],
       );
     } catch (err) {
       if ((err as { code?: string }).code === '23505' && t.alert_key !== null) throw new DuplicateAlertThread(t.workspace, t.alert_key);
@@ -189,7 +208,10 @@ export class PostgresThreadIndex implements ThreadIndex {
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
   async bySlack(channel: string, ts: string) {
-    const r = await this.pool.query("SELECT * FROM aiops_threads WHERE meta ? 'slack' AND meta->'slack'->>'channel' = $1 AND meta->'slack'->>'ts' = $2", [channel, ts]);
+    const r = await this.pool.query(
+      "SELECT * FROM aiops_threads WHERE meta ? 'slack' AND meta->'slack'->>'channel' = $1 AND meta->'slack'->>'ts' = $2",
+      [channel, ts],
+    );
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
   async get(id: string) {
@@ -197,10 +219,15 @@ export class PostgresThreadIndex implements ThreadIndex {
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
   async update(id: string, patch: Partial<ThreadRecord>) {
-    const keys = Object.keys(patch).filter((k) => ['title', 'kind', 'status', 'updated_at', 'turns', 'last_path', 'alert_key', 'meta'].includes(k));
+    const keys = Object.keys(patch).filter((k) =>
+      ['title', 'kind', 'status', 'updated_at', 'turns', 'last_path', 'alert_key', 'meta'].includes(k),
+    );
     if (!keys.length) return;
     const value = (k: string) => (k === 'meta' ? JSON.stringify(patch.meta ?? null) : patch[k as keyof ThreadRecord]);
-    await this.pool.query(`UPDATE aiops_threads SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1`, [id, ...keys.map(value)]);
+    await this.pool.query(`UPDATE aiops_threads SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1`, [
+      id,
+      ...keys.map(value),
+    ]);
   }
   async list(q: ThreadQuery) {
     const r = await this.pool.query(
@@ -217,17 +244,17 @@ export class PostgresThreadIndex implements ThreadIndex {
 
 function row(r: Record<string, unknown>): ThreadRecord {
   return {
-    id: String(r['id']),
-    workspace: String(r['workspace']),
-    owner: String(r['owner']),
-    title: String(r['title']),
-    kind: r['kind'] as ThreadRecord['kind'],
-    status: r['status'] as ThreadRecord['status'],
-    created_at: new Date(r['created_at'] as string).toISOString(),
-    updated_at: new Date(r['updated_at'] as string).toISOString(),
-    turns: Number(r['turns']),
-    last_path: (r['last_path'] as string | null) ?? null,
-    alert_key: (r['alert_key'] as string | null) ?? null,
-    ...(r['meta'] ? { meta: r['meta'] as ThreadMeta } : {}),
+    id: String(r.id),
+    workspace: String(r.workspace),
+    owner: String(r.owner),
+    title: String(r.title),
+    kind: r.kind as ThreadRecord['kind'],
+    status: r.status as ThreadRecord['status'],
+    created_at: new Date(r.created_at as string).toISOString(),
+    updated_at: new Date(r.updated_at as string).toISOString(),
+    turns: Number(r.turns),
+    last_path: (r.last_path as string | null) ?? null,
+    alert_key: (r.alert_key as string | null) ?? null,
+    ...(r.meta ? { meta: r.meta as ThreadMeta } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { problems, zodFieldErrors } from '../api/problem.ts';
 import { renderEvidence, type Evidence, type TimeRange } from './evidence.ts';
 import { hhmm } from './window.ts';

@@ -96,7 +96,11 @@ export class ToolRun {
    * budget. The SQL must filter with IN_WORKSPACE; values go only as
    * parameters. Time limits become a clear 504, not a hang.
    */
-  async query<T>(sql: string, params: Record<string, unknown> = {}, settings: ClickHouseSettings = {}): Promise<{ rows: T[]; queryId: string }> {
+  async query<T>(
+    sql: string,
+    params: Record<string, unknown> = {},
+    settings: ClickHouseSettings = {},
+  ): Promise<{ rows: T[]; queryId: string }> {
     if (!sql.includes('{workspace:String}')) throw new Error(`${this.tool}: a telemetry query without the workspace filter`);
     const queryId = `${this.ctx.trackingId}:${this.tool}:${++this.queries}`;
     this.queryIds.push(queryId);
@@ -109,7 +113,13 @@ export class ToolRun {
     };
     if (this.ctx.recordQueries) this.recorded.push({ sql, params: allParams, settings: allSettings });
     try {
-      const rows = await readRows<T>(this.ctx.store, { query: sql, params: allParams, queryId, signal: this.ctx.signal, settings: allSettings });
+      const rows = await readRows<T>(this.ctx.store, {
+        query: sql,
+        params: allParams,
+        queryId,
+        signal: this.ctx.signal,
+        settings: allSettings,
+      });
       return { rows, queryId };
     } catch (err) {
       throw this.explain(err);
@@ -126,7 +136,9 @@ export class ToolRun {
   private explain(err: unknown): unknown {
     const e = err as { code?: string; type?: string; message?: string; name?: string };
     if (e.code === '159' || e.type === 'TIMEOUT_EXCEEDED') {
-      return problems.timeout(`${this.tool} ran past its ${this.budget.max_execution_time_s} s query limit; narrow the window or add a service filter`);
+      return problems.timeout(
+        `${this.tool} ran past its ${this.budget.max_execution_time_s} s query limit; narrow the window or add a service filter`,
+      );
     }
     if (e.code === '396' || e.type === 'TOO_MANY_ROWS_OR_BYTES') {
       return new Problem({

@@ -10,7 +10,9 @@ export const windowArgs = {
   last: duration.optional().describe('window ending now (or at `to`), e.g. 30m, 2h'),
   from: isoTime.optional().describe('window start, ISO 8601'),
   to: isoTime.optional().describe('window end, ISO 8601 (default now)'),
-  baseline_last: duration.optional().describe('baseline length, ending where the window starts (default four times the window, at least 1h)'),
+  baseline_last: duration
+    .optional()
+    .describe('baseline length, ending where the window starts (default four times the window, at least 1h)'),
   baseline_from: isoTime.optional().describe('baseline start, ISO 8601'),
   baseline_to: isoTime.optional().describe('baseline end, ISO 8601'),
 };
@@ -31,7 +33,11 @@ const MIN = 60_000;
  * baseline explicit, as a length before the window, or by default. Bad
  * combinations are 400s naming the field.
  */
-export function resolveWindow(input: WindowInput, now: number, defaults: { last: string; maxWindowMs: number; baselineLast?: string }): ResolvedWindow {
+export function resolveWindow(
+  input: WindowInput,
+  now: number,
+  defaults: { last: string; maxWindowMs: number; baselineLast?: string },
+): ResolvedWindow {
   const errors: FieldError[] = [];
   const ms = (v: string | undefined) => (v === undefined ? undefined : Date.parse(v));
   const last = input.last ? parseDuration(input.last)! : undefined;
@@ -45,7 +51,8 @@ export function resolveWindow(input: WindowInput, now: number, defaults: { last:
   if (from === undefined) from = to - (last ?? parseDuration(defaults.last)!);
   if (from >= to) errors.push({ field: input.from ? 'from' : 'last', message: 'the window must end after it starts' });
   if (to > now + 5 * MIN) errors.push({ field: 'to', message: 'the window cannot end in the future' });
-  if (to - from > defaults.maxWindowMs) errors.push({ field: 'last', message: `the window may be at most ${formatDuration(defaults.maxWindowMs)}` });
+  if (to - from > defaults.maxWindowMs)
+    errors.push({ field: 'last', message: `the window may be at most ${formatDuration(defaults.maxWindowMs)}` });
 
   let baselineFrom = ms(input.baseline_from);
   let baselineTo = ms(input.baseline_to);
@@ -58,12 +65,15 @@ export function resolveWindow(input: WindowInput, now: number, defaults: { last:
     baselineFrom ??= baselineTo - (baselineLast ?? to - from);
   } else {
     baselineTo = from;
-    const fallback = defaults.baselineLast ? parseDuration(defaults.baselineLast)! : Math.min(24 * 60 * MIN, Math.max(60 * MIN, 4 * (to - from)));
+    const fallback = defaults.baselineLast
+      ? parseDuration(defaults.baselineLast)!
+      : Math.min(24 * 60 * MIN, Math.max(60 * MIN, 4 * (to - from)));
     baselineFrom = from - (baselineLast ?? fallback);
   }
   if (baselineFrom >= baselineTo) errors.push({ field: 'baseline_from', message: 'the baseline must end after it starts' });
   if (baselineTo > from) errors.push({ field: 'baseline_to', message: 'the baseline must end before the window starts' });
-  if (baselineTo - baselineFrom > defaults.maxWindowMs) errors.push({ field: 'baseline_last', message: `the baseline may be at most ${formatDuration(defaults.maxWindowMs)}` });
+  if (baselineTo - baselineFrom > defaults.maxWindowMs)
+    errors.push({ field: 'baseline_last', message: `the baseline may be at most ${formatDuration(defaults.maxWindowMs)}` });
   if (errors.length) throw problems.validation('the time window is not valid', errors);
   return { from, to, baselineFrom, baselineTo };
 }

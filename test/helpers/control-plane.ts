@@ -48,11 +48,23 @@ export async function controlPlaneServer(opts: { publicJwk: JWK; issuer: string;
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
     const record = (status: number) => requests.push({ action: m?.[1] ?? '', sub, token, idempotencyKey, body, status });
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-    if (!m || req.method !== 'POST') return record(404), send({ status: 404, body: { title: 'Not found' } });
-    if (!sub) return record(401), send({ status: 401, body: { title: 'Unauthorized', detail: 'the token did not verify' } });
-    if (!idempotencyKey) return record(400), send({ status: 400, body: { title: 'Bad request', detail: 'an Idempotency-Key header is required' } });
+    if (!m || req.method !== 'POST') {
+      record(404);
+      return send({ status: 404, body: { title: 'Not found' } });
+    }
+    if (!sub) {
+      record(401);
+      return send({ status: 401, body: { title: 'Unauthorized', detail: 'the token did not verify' } });
+    }
+    if (!idempotencyKey) {
+      record(400);
+      return send({ status: 400, body: { title: 'Bad request', detail: 'an Idempotency-Key header is required' } });
+    }
     const seen = outcomes.get(idempotencyKey);
-    if (seen) return record(seen.status), send(seen);
+    if (seen) {
+      record(seen.status);
+      return send(seen);
+    }
     const reply = script.shift() ?? { status: 202, body: { operation_id: `op-${++n}`, status: 'accepted' } };
     record(reply.status);
     // 5xx means "not done": the key stays free for a retry. Anything else is the outcome of this key.

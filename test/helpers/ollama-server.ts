@@ -36,7 +36,15 @@ export async function ollamaServer(
         return void res.end(JSON.stringify({ error: 'invalid input type' }));
       }
       embedRequests.push({ model: body.model, input: input as string[] });
-      return void res.end(JSON.stringify({ model: body.model, embeddings: (input as string[]).map(embed), total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: raw.length / 4 }));
+      return void res.end(
+        JSON.stringify({
+          model: body.model,
+          embeddings: (input as string[]).map(embed),
+          total_duration: 1_000_000,
+          load_duration: 1000,
+          prompt_eval_count: raw.length / 4,
+        }),
+      );
     }
     if (req.method !== 'POST' || req.url !== '/api/chat') {
       res.statusCode = 404;
@@ -61,7 +69,16 @@ export async function ollamaServer(
       return void res.end(JSON.stringify({ error: out.error }));
     }
     const created_at = new Date().toISOString();
-    const final = { model: body.model, created_at, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', total_duration: 1_000_000, prompt_eval_count: Math.ceil(raw.length / 4), eval_count: Math.ceil(out.content.length / 4) };
+    const final = {
+      model: body.model,
+      created_at,
+      message: { role: 'assistant', content: '' },
+      done: true,
+      done_reason: 'stop',
+      total_duration: 1_000_000,
+      prompt_eval_count: Math.ceil(raw.length / 4),
+      eval_count: Math.ceil(out.content.length / 4),
+    };
     if (body.stream === false) {
       res.setHeader('Content-Type', 'application/json');
       return void res.end(JSON.stringify({ ...final, message: { role: 'assistant', content: out.content } }));
@@ -73,7 +90,12 @@ export async function ollamaServer(
     res.end(`${JSON.stringify(final)}\n`);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, embedRequests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    embedRequests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /**
@@ -83,7 +105,10 @@ export async function ollamaServer(
  */
 export function hashedEmbedding(text: string): number[] {
   const v = new Array<number>(64).fill(0);
-  for (const w of text.toLowerCase().split(/[^a-z0-9]+/).filter((x) => x.length > 2)) {
+  for (const w of text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((x) => x.length > 2)) {
     let h = 2166136261;
     for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
     v[(h >>> 0) % 64]! += 1;

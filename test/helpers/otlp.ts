@@ -2,7 +2,14 @@
 export const kv = (attrs: Record<string, string | number | boolean>) =>
   Object.entries(attrs).map(([key, v]) => ({
     key,
-    value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : { stringValue: v },
+    value:
+      typeof v === 'number'
+        ? Number.isInteger(v)
+          ? { intValue: String(v) }
+          : { doubleValue: v }
+        : typeof v === 'boolean'
+          ? { boolValue: v }
+          : { stringValue: v },
   }));
 
 export const nanos = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;

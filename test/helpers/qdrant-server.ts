@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { sharedDir } from './shared.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: request bodies and OpenAPI documents are free-form JSON here
 type Json = any;
 
 /**
@@ -47,7 +48,12 @@ function loadSpec() {
     for (const [method, op] of Object.entries<Json>(ops)) {
       if (!['get', 'put', 'post', 'delete', 'patch'].includes(method)) continue;
       const names: string[] = [];
-      const regex = new RegExp(`^${template.replace(/\{([^}]+)\}/g, (_, n) => (names.push(n), '([^/]+)'))}$`);
+      const regex = new RegExp(
+        `^${template.replace(/\{([^}]+)\}/g, (_, n) => {
+          names.push(n);
+          return '([^/]+)';
+        })}$`,
+      );
       const req = op.requestBody?.content?.['application/json']?.schema;
       const res = op.responses?.['200']?.content?.['application/json']?.schema;
       operations.push({
@@ -158,15 +164,18 @@ export async function qdrantServer() {
       const weights: number[] | undefined = query?.rrf?.weights ?? undefined;
       if (!(query?.fusion === 'rrf' || query?.rrf)) throw new Error('only RRF fusion over prefetches is supported by the test server');
       const scores = new Map<string, { point: Point; score: number }>();
-      lists.forEach((list: { point: Point }[], i: number) =>
-        list.forEach(({ point }, rank) => {
+      for (const [i, list] of (lists as { point: Point }[][]).entries()) {
+        for (const [rank, { point }] of list.entries()) {
           const key = String(point.id);
           const prev = scores.get(key) ?? { point, score: 0 };
           prev.score += (weights?.[i] ?? 1) / (k + rank + 1);
           scores.set(key, prev);
-        }),
-      );
-      return [...scores.values()].filter((s) => filterOk(s.point, q.filter)).sort((a, b) => b.score - a.score).slice(0, limit);
+        }
+      }
+      return [...scores.values()]
+        .filter((s) => filterOk(s.point, q.filter))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, limit);
     }
     const query = q.query?.nearest ?? q.query;
     const using = q.using ?? '';
@@ -201,7 +210,8 @@ export async function qdrantServer() {
   const view = (p: Point, withPayload: Json, withVector: Json) => {
     let payload: Json = null;
     if (withPayload === true || withPayload === undefined) payload = p.payload;
-    else if (Array.isArray(withPayload)) payload = Object.fromEntries(withPayload.filter((k: string) => k in p.payload).map((k: string) => [k, p.payload[k]]));
+    else if (Array.isArray(withPayload))
+      payload = Object.fromEntries(withPayload.filter((k: string) => k in p.payload).map((k: string) => [k, p.payload[k]]));
     return { id: p.id, payload, ...(withVector ? { vector: p.vector } : {}) };
   };
 
@@ -234,11 +244,20 @@ export async function qdrantServer() {
             points_count: col.points.size,
             indexed_vectors_count: 0,
             config: {
-              params: { vectors: col.config.vectors ?? {}, ...(col.config.sparse_vectors ? { sparse_vectors: col.config.sparse_vectors } : {}), shard_number: 1, replication_factor: 1, write_consistency_factor: 1, on_disk_payload: true },
+              params: {
+                vectors: col.config.vectors ?? {},
+                ...(col.config.sparse_vectors ? { sparse_vectors: col.config.sparse_vectors } : {}),
+                shard_number: 1,
+                replication_factor: 1,
+                write_consistency_factor: 1,
+                on_disk_payload: true,
+              },
               hnsw_config: { m: 16, ef_construct: 100, full_scan_threshold: 10000 },
               optimizer_config: { default_segment_number: 0, flush_interval_sec: 5 },
             },
-            payload_schema: Object.fromEntries(Object.entries(col.indexes).map(([field, type]) => [field, { data_type: type, points: col.points.size }])),
+            payload_schema: Object.fromEntries(
+              Object.entries(col.indexes).map(([field, type]) => [field, { data_type: type, points: col.points.size }]),
+            ),
           },
         };
       }
@@ -254,8 +273,10 @@ export async function qdrantServer() {
           const vector = Array.isArray(p.vector) ? { '': p.vector } : p.vector;
           for (const [vname, v] of Object.entries<Json>(vector)) {
             const dense = (vname === '' ? col.config.vectors : col.config.vectors?.[vname]) as { size?: number } | undefined;
-            if (Array.isArray(v) && dense?.size !== v.length) return { status: 400, error: `Wrong input: Vector dimension error: expected dim: ${dense?.size}, got ${v.length}` };
-            if (!Array.isArray(v) && !col.config.sparse_vectors?.[vname]) return { status: 400, error: `Wrong input: Not existing vector name error: ${vname}` };
+            if (Array.isArray(v) && dense?.size !== v.length)
+              return { status: 400, error: `Wrong input: Vector dimension error: expected dim: ${dense?.size}, got ${v.length}` };
+            if (!Array.isArray(v) && !col.config.sparse_vectors?.[vname])
+              return { status: 400, error: `Wrong input: Not existing vector name error: ${vname}` };
           }
           col.points.set(String(p.id), { id: p.id, vector, payload: p.payload ?? {} });
         }
@@ -264,11 +285,19 @@ export async function qdrantServer() {
       case 'get_points': {
         const col = need();
         const withPayload = body.with_payload;
-        return { status: 200, result: body.ids.map(String).filter((id: string) => col.points.has(id)).map((id: string) => view(col.points.get(id)!, withPayload, body.with_vector)) };
+        return {
+          status: 200,
+          result: body.ids
+            .map(String)
+            .filter((id: string) => col.points.has(id))
+            .map((id: string) => view(col.points.get(id)!, withPayload, body.with_vector)),
+        };
       }
       case 'scroll_points': {
         const col = need();
-        const all = [...col.points.values()].filter((p) => filterOk(p, body.filter)).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+        const all = [...col.points.values()]
+          .filter((p) => filterOk(p, body.filter))
+          .sort((a, b) => String(a.id).localeCompare(String(b.id)));
         const start = body.offset != null ? all.findIndex((p) => String(p.id) >= String(body.offset)) : 0;
         const limit = body.limit ?? 10;
         const page = start < 0 ? [] : all.slice(start, start + limit);
@@ -284,7 +313,12 @@ export async function qdrantServer() {
       case 'query_points': {
         const col = need();
         const hits = run(col, body).slice(body.offset ?? 0);
-        return { status: 200, result: { points: hits.map((h) => ({ ...view(h.point, body.with_payload ?? false, body.with_vector), score: h.score, version: 1 })) } };
+        return {
+          status: 200,
+          result: {
+            points: hits.map((h) => ({ ...view(h.point, body.with_payload ?? false, body.with_vector), score: h.score, version: 1 })),
+          },
+        };
       }
       default:
         return { status: 501, error: `the test server does not implement ${op.id}` };
@@ -309,7 +343,7 @@ export async function qdrantServer() {
     if (!op) return send(404, { status: { error: `no route ${req.method} ${url.pathname}` }, time: 0 });
     const m = op.regex.exec(url.pathname)!;
     const params = Object.fromEntries(op.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
-    let body: Json = undefined;
+    let body: Json;
     try {
       body = raw ? JSON.parse(raw) : undefined;
     } catch {
@@ -325,7 +359,8 @@ export async function qdrantServer() {
       const out = handle(op, params, body);
       if (out.error) return send(out.status, { status: { error: out.error }, time: 0.0001 });
       const payload = { result: out.result, status: 'ok', time: 0.0001 };
-      if (op.response && !op.response(payload)) responseErrors.push({ operation: op.id, errors: JSON.stringify(op.response.errors?.slice(0, 3)) });
+      if (op.response && !op.response(payload))
+        responseErrors.push({ operation: op.id, errors: JSON.stringify(op.response.errors?.slice(0, 3)) });
       send(200, payload);
     } catch (err) {
       send((err as { status?: number }).status ?? 500, { status: { error: (err as Error).message }, time: 0 });

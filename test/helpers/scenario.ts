@@ -20,7 +20,11 @@ const policy = loadPolicies('policies').tools;
 
 /** Runs a tool as the demo's clock sees it (now = the end of the seeded window). */
 export function tool(store: Store, name: string, args: Record<string, unknown> = {}, workspace = 'shop'): Promise<ToolResult> {
-  return runTool(findTool(name)!, { store, workspace, tenantAttribute: 'k8s.namespace.name', trackingId: 'test', policy, now: SCENARIO_END }, args);
+  return runTool(
+    findTool(name)!,
+    { store, workspace, tenantAttribute: 'k8s.namespace.name', trackingId: 'test', policy, now: SCENARIO_END },
+    args,
+  );
 }
 
 export const services = (e: Evidence[]) => e.map((x) => x.service).filter(Boolean);

@@ -36,8 +36,15 @@ export interface TestService {
 
 /** The whole service on a fresh data folder, without a port: tests call app.request(). */
 export async function startTestService(env: Record<string, string> = {}, opts: BuildOptions = {}): Promise<TestService> {
-  const dataDir = env['AIOPS_DATA_DIR'] ?? tempDir();
-  const config = loadConfig({ AIOPS_DEMO: 'off', LOG_LEVEL: 'debug', AIOPS_POLICIES_DIR: path.resolve('policies'), AIOPS_PROMPTS_DIR: path.resolve('prompts'), ...env, AIOPS_DATA_DIR: dataDir });
+  const dataDir = env.AIOPS_DATA_DIR ?? tempDir();
+  const config = loadConfig({
+    AIOPS_DEMO: 'off',
+    LOG_LEVEL: 'debug',
+    AIOPS_POLICIES_DIR: path.resolve('policies'),
+    AIOPS_PROMPTS_DIR: path.resolve('prompts'),
+    ...env,
+    AIOPS_DATA_DIR: dataDir,
+  });
   const { logger, lines } = capturingLogger();
   const service = await buildService(config, logger, { defaultMetrics: false, ...opts });
   await service.start();

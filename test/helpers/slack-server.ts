@@ -18,14 +18,20 @@ export async function slackServer(botToken: string) {
     for await (const chunk of req) raw += chunk;
     res.setHeader('Content-Type', 'application/json');
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    if (req.url !== '/api/chat.postMessage' || req.method !== 'POST') return void res.end(JSON.stringify({ ok: false, error: 'unknown_method' }));
+    if (req.url !== '/api/chat.postMessage' || req.method !== 'POST')
+      return void res.end(JSON.stringify({ ok: false, error: 'unknown_method' }));
     if (token !== botToken) return void res.end(JSON.stringify({ ok: false, error: 'invalid_auth' }));
     const body = JSON.parse(raw) as PostedMessage;
     if (!body.channel || typeof body.text !== 'string') return void res.end(JSON.stringify({ ok: false, error: 'invalid_arguments' }));
-    if (body.blocks && (!Array.isArray(body.blocks) || body.blocks.length > 50)) return void res.end(JSON.stringify({ ok: false, error: 'invalid_blocks' }));
+    if (body.blocks && (!Array.isArray(body.blocks) || body.blocks.length > 50))
+      return void res.end(JSON.stringify({ ok: false, error: 'invalid_blocks' }));
     posted.push({ ...body, token });
     res.end(JSON.stringify({ ok: true, channel: body.channel, ts: `1700000000.${String(++n).padStart(6, '0')}` }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, posted, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
+    posted,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

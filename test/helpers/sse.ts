@@ -7,7 +7,11 @@ export async function readSse(res: Response): Promise<{ event: string; id?: stri
     .filter(Boolean)
     .map((block) => {
       const lines = block.split('\n');
-      const field = (name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).trimStart()).join('\n');
+      const field = (name: string) =>
+        lines
+          .filter((l) => l.startsWith(`${name}:`))
+          .map((l) => l.slice(name.length + 1).trimStart())
+          .join('\n');
       return { event: field('event'), id: field('id') || undefined, data: JSON.parse(field('data') || '{}') as Record<string, unknown> };
     });
 }

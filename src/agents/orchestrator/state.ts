@@ -53,7 +53,17 @@ export interface AnswerMeta {
   tracking_id: string;
   usage: { llm_calls: number; prompt_tokens: number; completion_tokens: number };
   /** Actions proposed in this answer, each waiting for a person to approve it. */
-  approvals: { approval_id: string; action: string; params: Record<string, unknown>; summary: string; reason: string; risk: string; approvers: string[]; evidence_ids: string[]; status: string }[];
+  approvals: {
+    approval_id: string;
+    action: string;
+    params: Record<string, unknown>;
+    summary: string;
+    reason: string;
+    risk: string;
+    approvers: string[];
+    evidence_ids: string[];
+    status: string;
+  }[];
   /** Actions the person asked for that were not proposed, and why. */
   refused_actions: string[];
   /** Runbook sections the answer points to. */

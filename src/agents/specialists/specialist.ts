@@ -81,7 +81,15 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
     return {
       evidence: result.evidence,
-      run: { agent, tool: step.tool, args: step.args, evidence_ids: result.evidence.map((e) => e.id), notes: result.notes, rendered: result.rendered, elapsed_ms: elapsed },
+      run: {
+        agent,
+        tool: step.tool,
+        args: step.args,
+        evidence_ids: result.evidence.map((e) => e.id),
+        notes: result.notes,
+        rendered: result.rendered,
+        elapsed_ms: elapsed,
+      },
     };
   } catch (err) {
     if (rc.signal?.aborted) throw err;
@@ -90,7 +98,16 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'failed', detail } });
     return {
       evidence: [],
-      run: { agent, tool: step.tool, args: step.args, evidence_ids: [], notes: [], rendered: '', elapsed_ms: Math.round(performance.now() - started), error: detail },
+      run: {
+        agent,
+        tool: step.tool,
+        args: step.args,
+        evidence_ids: [],
+        notes: [],
+        rendered: '',
+        elapsed_ms: Math.round(performance.now() - started),
+        error: detail,
+      },
     };
   }
 }
@@ -135,7 +152,15 @@ export function buildSpecialist(def: SpecialistDefinition) {
     .addNode('assess', async (state, config: LangGraphRunnableConfig) => {
       const rc = runContext(config);
       const hypotheses = await def.assess(state, rc);
-      rc.emit({ event: 'agent.step', data: { agent: def.name, step: 'assess', status: 'done', detail: hypotheses.length ? `${hypotheses.length} candidate(s), first ${hypotheses[0]!.service}` : 'no fault found' } });
+      rc.emit({
+        event: 'agent.step',
+        data: {
+          agent: def.name,
+          step: 'assess',
+          status: 'done',
+          detail: hypotheses.length ? `${hypotheses.length} candidate(s), first ${hypotheses[0]!.service}` : 'no fault found',
+        },
+      });
       return { hypotheses };
     })
     .addNode('consult', async (state, config: LangGraphRunnableConfig) => {

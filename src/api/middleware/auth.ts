@@ -23,14 +23,18 @@ export function webhookWorkspace(token: string, secrets: { workspace: string; se
  * Under /v1/alerts, a configured webhook secret also authenticates, as role
  * `alerts` in its one workspace.
  */
-export function authenticate(verifier: TokenVerifier, opts: { webhookSecrets?: { workspace: string; secret: string }[] } = {}): MiddlewareHandler<AppEnv> {
+export function authenticate(
+  verifier: TokenVerifier,
+  opts: { webhookSecrets?: { workspace: string; secret: string }[] } = {},
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (!header) throw problems.unauthorized('a bearer token is required (Authorization: Bearer <token>)');
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!m) throw problems.unauthorized('the Authorization header must use the Bearer scheme');
     const token = m[1]!;
-    const hook = opts.webhookSecrets?.length && /^\/v1\/alerts(\/|$)/.test(c.req.path) ? webhookWorkspace(token, opts.webhookSecrets) : undefined;
+    const hook =
+      opts.webhookSecrets?.length && /^\/v1\/alerts(\/|$)/.test(c.req.path) ? webhookWorkspace(token, opts.webhookSecrets) : undefined;
     const principal: Principal = hook ? { sub: `webhook:${hook}`, roles: ['alerts'], workspaces: [hook] } : await verifier.verify(token);
     c.set('principal', principal);
     c.set('token', token);
@@ -60,13 +64,17 @@ export function requireScope(c: Context<AppEnv>, ...roles: string[]): Scope {
   const principal = c.get('principal');
   if (!principal) throw problems.unauthorized('a bearer token is required');
   if (roles.length > 0 && !hasRole(principal, ...roles)) {
-    throw problems.forbidden(`this needs the role ${roles.map((r) => `"${r}"`).join(' or ')}; the token has ${principal.roles.length ? principal.roles.join(', ') : 'no roles'}`);
+    throw problems.forbidden(
+      `this needs the role ${roles.map((r) => `"${r}"`).join(' or ')}; the token has ${principal.roles.length ? principal.roles.join(', ') : 'no roles'}`,
+    );
   }
   const workspace = c.get('workspace');
   if (!workspace) {
     throw principal.workspaces.length === 0
       ? problems.forbidden('the token grants no workspace')
-      : problems.badRequest(`the token grants several workspaces (${principal.workspaces.join(', ')}); choose one with the X-Workspace header`);
+      : problems.badRequest(
+          `the token grants several workspaces (${principal.workspaces.join(', ')}); choose one with the X-Workspace header`,
+        );
   }
   return { principal, workspace };
 }

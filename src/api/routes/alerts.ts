@@ -25,7 +25,10 @@ export function alertRoutes(deps: AppDeps, intake: AlertIntake) {
     requireScope(c, 'alerts');
     const body = await jsonBody(c, AlertmanagerWebhook, deps.config.AIOPS_MAX_BODY_BYTES);
     const max = deps.policies.alerts.max_alerts;
-    if (body.alerts.length > max) throw problems.validation(`at most ${max} alerts per notification`, [{ field: 'alerts', message: `${body.alerts.length} alerts; set max_alerts in Alertmanager's webhook_config` }]);
+    if (body.alerts.length > max)
+      throw problems.validation(`at most ${max} alerts per notification`, [
+        { field: 'alerts', message: `${body.alerts.length} alerts; set max_alerts in Alertmanager's webhook_config` },
+      ]);
     return accept(c, fromAlertmanager(body));
   });
 

@@ -48,7 +48,8 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
     const { principal, workspace } = requireScope(c);
     const threadId = c.req.param('id');
     const approvalId = c.req.param('approval_id');
-    if (!Id.safeParse(threadId).success || !Id.safeParse(approvalId).success) throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
+    if (!Id.safeParse(threadId).success || !Id.safeParse(approvalId).success)
+      throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
     const body = await jsonBody(c, DecisionBody, deps.config.AIOPS_MAX_BODY_BYTES);
     const scope: DecisionScope = { principal, workspace, trackingId: c.get('trackingId') };
     c.set('eventAttributes', { approval_id: approvalId, decision: body.decision });
@@ -61,7 +62,9 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
       let writing: Promise<unknown> = Promise.resolve();
       const emit = (e: ChatEvent) => {
         const id = String(++seq);
-        writing = writing.then(() => (stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) })));
+        writing = writing.then(() =>
+          stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) }),
+        );
       };
       try {
         const record = await approvals.decide(scope, token, threadId, approvalId, body, emit);
@@ -79,7 +82,14 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
   app.get('/audit', async (c) => {
     const { workspace } = requireScope(c, ...policy.audit_roles);
     const q = queryParams(c, AuditQuery);
-    const entries = await approvals.audit({ workspace, thread_id: q.thread_id, approval_id: q.approval_id, kind: q.kind, since: q.since ? Date.parse(q.since) : undefined, limit: q.limit });
+    const entries = await approvals.audit({
+      workspace,
+      thread_id: q.thread_id,
+      approval_id: q.approval_id,
+      kind: q.kind,
+      since: q.since ? Date.parse(q.since) : undefined,
+      limit: q.limit,
+    });
     return c.json({ workspace, entries });
   });
 

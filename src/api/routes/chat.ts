@@ -30,13 +30,25 @@ const wantsStream = (c: Context) => (c.req.header('accept') ?? '').includes('tex
  * One chat turn on a thread, as JSON or as a stream of the service's own
  * events. A client that goes away cancels the run.
  */
-async function answer(c: Context<AppEnv>, chat: ChatService, scope: ChatScope, thread: ThreadRecord, message: string, logger: AppDeps['logger']) {
+async function answer(
+  c: Context<AppEnv>,
+  chat: ChatService,
+  scope: ChatScope,
+  thread: ThreadRecord,
+  message: string,
+  logger: AppDeps['logger'],
+) {
   const release = await chat.claim(thread.id);
   c.set('eventAttributes', { thread_id: thread.id });
   if (!wantsStream(c)) {
     try {
       const result = await chat.turn(scope, thread, message, () => undefined, c.req.raw.signal);
-      c.set('eventAttributes', { thread_id: thread.id, path: result.path, agents: result.agents.join(','), hypotheses: String(result.hypotheses.length) });
+      c.set('eventAttributes', {
+        thread_id: thread.id,
+        path: result.path,
+        agents: result.agents.join(','),
+        hypotheses: String(result.hypotheses.length),
+      });
       return c.json(result);
     } finally {
       release();
@@ -49,14 +61,17 @@ async function answer(c: Context<AppEnv>, chat: ChatService, scope: ChatScope, t
     let seq = 0;
     const emit = (e: ChatEvent) => {
       const id = String(++seq);
-      writing = writing.then(() => (stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) })));
+      writing = writing.then(() =>
+        stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) }),
+      );
     };
     try {
       await chat.turn(scope, thread, message, emit, controller.signal);
     } catch (err) {
       if (!controller.signal.aborted) {
         const p = err instanceof Problem ? err : problems.internal();
-        if (!(err instanceof Problem)) logger.error({ tracking_id: scope.trackingId, err: (err as Error).message, stack: (err as Error).stack }, 'chat turn failed');
+        if (!(err instanceof Problem))
+          logger.error({ tracking_id: scope.trackingId, err: (err as Error).message, stack: (err as Error).stack }, 'chat turn failed');
         emit({ event: 'error', data: { type: `urn:hks-aiops:problem:${p.type}`, title: p.title, status: p.status, detail: p.detail } });
         emit({ event: 'done', data: { run_id: '' } });
       }
@@ -76,7 +91,8 @@ export function chatRoutes(deps: AppDeps) {
     return { principal, workspace, trackingId: c.get('trackingId') };
   };
   const owned = (scope: ChatScope, t: ThreadRecord) => {
-    if (t.kind === 'chat' && t.owner !== scope.principal.sub) throw problems.forbidden(`thread ${t.id} belongs to another user; start your own thread`);
+    if (t.kind === 'chat' && t.owner !== scope.principal.sub)
+      throw problems.forbidden(`thread ${t.id} belongs to another user; start your own thread`);
     return t;
   };
 

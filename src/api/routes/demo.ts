@@ -11,7 +11,12 @@ import type { AppEnv } from '../env.ts';
 const SeedRequest = z
   .object({
     scenario: z.enum(SCENARIO_NAMES as [string, ...string[]], { message: `expected one of ${SCENARIO_NAMES.join(', ')}` }),
-    seed: z.number().int().min(0).max(2 ** 31).default(7),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .default(7),
     hours: z.number().min(0.25).max(48).default(6),
     end: z.iso.datetime({ offset: true }).optional(),
   })
@@ -22,7 +27,12 @@ export function demoRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.get('/demo/scenarios', (c) =>
     c.json({
-      scenarios: Object.values(SCENARIOS).map((s) => ({ name: s.name, workspace: s.workspace, category: s.category, ground_truth: s.truth })),
+      scenarios: Object.values(SCENARIOS).map((s) => ({
+        name: s.name,
+        workspace: s.workspace,
+        category: s.category,
+        ground_truth: s.truth,
+      })),
     }),
   );
   app.get('/demo/state', async (c) => {
@@ -42,10 +52,18 @@ export function demoRoutes(deps: AppDeps) {
   app.post('/demo/seed', async (c) => {
     const p = requireRole(c, 'ingest', 'admin');
     const missing = DEMO_WORKSPACES.filter((w) => !p.workspaces.includes(w));
-    if (missing.length) throw problems.forbidden(`loading demo data replaces the workspaces ${DEMO_WORKSPACES.join(' and ')}; the token lacks ${missing.join(', ')}`);
+    if (missing.length)
+      throw problems.forbidden(
+        `loading demo data replaces the workspaces ${DEMO_WORKSPACES.join(' and ')}; the token lacks ${missing.join(', ')}`,
+      );
     const req = await jsonBody(c, SeedRequest, deps.config.AIOPS_MAX_BODY_BYTES);
     if (!deps.demo) throw problems.conflict('the demo simulator is turned off (AIOPS_DEMO=off)');
-    const result = await deps.demo.seed({ scenario: req.scenario, seed: req.seed, hours: req.hours, end: req.end ? Date.parse(req.end) : undefined });
+    const result = await deps.demo.seed({
+      scenario: req.scenario,
+      seed: req.seed,
+      hours: req.hours,
+      end: req.end ? Date.parse(req.end) : undefined,
+    });
     return c.json(result);
   });
   return app;

@@ -17,7 +17,10 @@ export const MAX_DOCUMENTS_PER_REQUEST = 100;
 export const DocumentPath = z
   .string()
   .max(300, 'at most 300 characters')
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.\- ]*(\/[A-Za-z0-9_][A-Za-z0-9_.\- ]*)*\.(md|markdown)$/, 'expected a relative path of letters, digits, "_", "-", "." and "/" ending in .md')
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.\- ]*(\/[A-Za-z0-9_][A-Za-z0-9_.\- ]*)*\.(md|markdown)$/,
+    'expected a relative path of letters, digits, "_", "-", "." and "/" ending in .md',
+  )
   .refine((p) => !p.split('/').some((seg) => seg === '..' || seg === '.'), 'may not contain "." or ".." segments');
 
 const PutDocuments = z
@@ -67,7 +70,15 @@ export function knowledgeRoutes(deps: AppDeps) {
     const q = queryParams(c, SearchQuery);
     const result = await kb.searchRunbooks(workspace, q.q, { k: q.k, alertname: q.alertname, mode: q.mode });
     c.set('eventAttributes', { backend: result.backend, hits: String(result.hits.length) });
-    return c.json({ query: q.q, ...(q.alertname ? { alertname: q.alertname } : {}), mode: q.mode, backend: result.backend, dense: result.dense, notes: result.notes, hits: result.hits });
+    return c.json({
+      query: q.q,
+      ...(q.alertname ? { alertname: q.alertname } : {}),
+      mode: q.mode,
+      backend: result.backend,
+      dense: result.dense,
+      notes: result.notes,
+      hits: result.hits,
+    });
   });
 
   app.get('/knowledge', (c) => {
@@ -85,12 +96,17 @@ export function knowledgeRoutes(deps: AppDeps) {
     const body = await jsonBody(c, PutDocuments, deps.config.AIOPS_MAX_BODY_BYTES);
     try {
       const result = await kb.putDocuments(workspace, principal.sub, body.documents);
-      c.set('eventAttributes', { documents: String(body.documents.length), changed: String(result.changes.filter((x) => x.status !== 'unchanged').length) });
+      c.set('eventAttributes', {
+        documents: String(body.documents.length),
+        changed: String(result.changes.filter((x) => x.status !== 'unchanged').length),
+      });
       return c.json({ workspace, ...result });
     } catch (err) {
       if (err instanceof DocumentError) {
         const i = (err as DocumentError & { index?: number }).index ?? 0;
-        throw problems.validation('a document cannot be indexed; nothing was written', [{ field: `documents[${i}].markdown`, message: err.reason }]);
+        throw problems.validation('a document cannot be indexed; nothing was written', [
+          { field: `documents[${i}].markdown`, message: err.reason },
+        ]);
       }
       throw err;
     }

@@ -15,7 +15,8 @@ const MAX_EVENT_BYTES = 256 * 1024;
 export function slackRoutes(deps: AppDeps, adapter: SlackAdapter | undefined, signingSecret: string | undefined) {
   const app = new Hono<AppEnv>();
   app.post('/slack/events', async (c) => {
-    if (!adapter || !signingSecret) throw problems.notFound('the Slack adapter is not enabled (policies/slack.yaml, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)');
+    if (!adapter || !signingSecret)
+      throw problems.notFound('the Slack adapter is not enabled (policies/slack.yaml, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)');
     if (Number(c.req.header('content-length') ?? 0) > MAX_EVENT_BYTES) throw problems.tooLarge(MAX_EVENT_BYTES);
     const raw = await c.req.text();
     if (Buffer.byteLength(raw) > MAX_EVENT_BYTES) throw problems.tooLarge(MAX_EVENT_BYTES);

@@ -24,15 +24,19 @@ export function toolRoutes(deps: AppDeps) {
     const { workspace } = requireScope(c, ...toolRoles(policy, tool.name));
     const hasBody = (c.req.header('content-length') ?? '') !== '0' && c.req.raw.body !== null;
     const args = hasBody ? (await readJson(c, deps.config.AIOPS_MAX_BODY_BYTES)).value : {};
-    const result = await runTool(tool, {
-      store: deps.store,
-      workspace,
-      tenantAttribute: deps.config.TENANT_ATTRIBUTE,
-      trackingId: c.get('trackingId'),
-      policy,
-      signal: c.req.raw.signal,
-      knowledge: deps.knowledge,
-    }, args);
+    const result = await runTool(
+      tool,
+      {
+        store: deps.store,
+        workspace,
+        tenantAttribute: deps.config.TENANT_ATTRIBUTE,
+        trackingId: c.get('trackingId'),
+        policy,
+        signal: c.req.raw.signal,
+        knowledge: deps.knowledge,
+      },
+      args,
+    );
     c.set('eventAttributes', { tool: tool.name, evidence: String(result.evidence.length), queries: String(result.stats.queries) });
     return c.json(result);
   });

@@ -13,13 +13,19 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamE
   let buffer = '';
   for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = buffer.indexOf('\n\n')) >= 0) {
+    for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, at);
       buffer = buffer.slice(at + 2);
       const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
-      const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      const event =
+        lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim() ?? 'message';
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
       if (data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
     }
   }
@@ -38,8 +44,16 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
   });
   const message = positionals.join(' ').trim();
   if (!message) throw new CliError('usage: aiops chat "your question" [--thread ID] [--workspace W] [--json]', 2);
-  const client = new ServiceClient(config.serviceUrl, cliToken(config, { workspaces: [values.workspace], roles: ['sre', 'security', 'efficiency'] }));
-  const res = await client.request('POST', '/v1/chat', { message, ...(values.thread ? { thread_id: values.thread } : {}) }, { Accept: 'text/event-stream', 'X-Workspace': values.workspace });
+  const client = new ServiceClient(
+    config.serviceUrl,
+    cliToken(config, { workspaces: [values.workspace], roles: ['sre', 'security', 'efficiency'] }),
+  );
+  const res = await client.request(
+    'POST',
+    '/v1/chat',
+    { message, ...(values.thread ? { thread_id: values.thread } : {}) },
+    { Accept: 'text/event-stream', 'X-Workspace': values.workspace },
+  );
   if (!res.ok || !res.body) {
     const text = await res.text();
     let detail = text;
@@ -56,18 +70,18 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
     const d = e.data;
     switch (e.event) {
       case 'run.started':
-        err.write(`thread ${d['thread_id']} (turn ${d['turn']})\n`);
+        err.write(`thread ${d.thread_id} (turn ${d.turn})\n`);
         break;
       case 'agent.step':
-        if (d['tool']) {
-          if (d['status'] === 'started') err.write(`  ${d['agent']}: ${d['tool']}…\n`);
-          if (d['status'] === 'failed') err.write(`  ${d['agent']}: ${d['tool']} failed: ${d['detail']}\n`);
-        } else if (d['step'] === 'route' && d['status'] === 'done') err.write(`  routed to ${d['detail']}\n`);
-        else if (d['status'] === 'skipped') err.write(`  ${d['agent']} skipped: ${d['detail']}\n`);
-        else if (d['step'] === 'verify') err.write(`  check: ${d['detail']}\n`);
+        if (d.tool) {
+          if (d.status === 'started') err.write(`  ${d.agent}: ${d.tool}…\n`);
+          if (d.status === 'failed') err.write(`  ${d.agent}: ${d.tool} failed: ${d.detail}\n`);
+        } else if (d.step === 'route' && d.status === 'done') err.write(`  routed to ${d.detail}\n`);
+        else if (d.status === 'skipped') err.write(`  ${d.agent} skipped: ${d.detail}\n`);
+        else if (d.step === 'verify') err.write(`  check: ${d.detail}\n`);
         break;
       case 'token':
-        if (!values.json) process.stdout.write(String(d['text']));
+        if (!values.json) process.stdout.write(String(d.text));
         streamed = true;
         break;
       case 'answer':
@@ -75,14 +89,14 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
         else {
           // A streamed draft may have been trimmed by the grounding check: print the final text.
           if (streamed) process.stdout.write('\n\n--- checked answer ---\n');
-          process.stdout.write(`${d['answer']}\n`);
-          const hyps = (d['hypotheses'] as { service: string; kind: string; score: number }[]) ?? [];
+          process.stdout.write(`${d.answer}\n`);
+          const hyps = (d.hypotheses as { service: string; kind: string; score: number }[]) ?? [];
           if (hyps.length) err.write(`\nhypotheses: ${hyps.map((h) => `${h.service} (${h.kind}, ${h.score})`).join('; ')}\n`);
-          err.write(`path: ${d['path']}${d['model'] ? ` (${d['model']})` : ''} · thread ${d['thread_id']}\n`);
+          err.write(`path: ${d.path}${d.model ? ` (${d.model})` : ''} · thread ${d.thread_id}\n`);
         }
         break;
       case 'error':
-        throw new CliError(`the answer failed: ${d['detail']}`);
+        throw new CliError(`the answer failed: ${d.detail}`);
     }
   }
 }

@@ -18,11 +18,14 @@ export async function demoCommand(config: Config, argv: string[]): Promise<void>
       return;
     case 'state': {
       const client = new ServiceClient(config.serviceUrl, cliToken(config, { workspaces: DEMO_WORKSPACES, roles: ['sre'] }));
-      process.stdout.write(JSON.stringify(await client.json('GET', '/v1/demo/state'), null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(await client.json('GET', '/v1/demo/state'), null, 2)}\n`);
       return;
     }
     default:
-      throw new CliError('usage: aiops demo seed [--scenario NAME] [--seed N] [--hours H] [--end ISO-TIME] | aiops demo scenarios | aiops demo state', 2);
+      throw new CliError(
+        'usage: aiops demo seed [--scenario NAME] [--seed N] [--hours H] [--end ISO-TIME] | aiops demo scenarios | aiops demo state',
+        2,
+      );
   }
 }
 
@@ -60,7 +63,9 @@ async function seed(config: Config, argv: string[]): Promise<void> {
       ...(end ? { end: new Date(end).toISOString() } : {}),
     });
   } else {
-    process.stderr.write(`no service answers at ${config.serviceUrl}; writing to ${config.CLICKHOUSE_URL ? 'ClickHouse' : config.dataDir} directly\n`);
+    process.stderr.write(
+      `no service answers at ${config.serviceUrl}; writing to ${config.CLICKHOUSE_URL ? 'ClickHouse' : config.dataDir} directly\n`,
+    );
     const logger = createLogger({ level: 'warn', stream: 'stderr' });
     const { store, ingest } = await openTelemetry(config, logger);
     try {
@@ -70,5 +75,5 @@ async function seed(config: Config, argv: string[]): Promise<void> {
       await store.close();
     }
   }
-  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -54,24 +54,37 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
     strict: true,
   });
   const [sub, arg] = positionals;
-  const client = new ServiceClient(config.serviceUrl, cliToken(config, { workspaces: [values.workspace], roles: ['knowledge-admin', 'sre'] }));
+  const client = new ServiceClient(
+    config.serviceUrl,
+    cliToken(config, { workspaces: [values.workspace], roles: ['knowledge-admin', 'sre'] }),
+  );
   const ws = { 'X-Workspace': values.workspace };
 
   if (sub === 'search') {
     if (!arg) throw new CliError('usage: aiops knowledge search "QUERY" [--alertname NAME] [--k N]', 2);
     const q = new URLSearchParams({ q: arg, k: values.k, ...(values.alertname ? { alertname: values.alertname } : {}) });
-    const res = await client.json<{ backend: string; notes: string[]; hits: { title: string; section: string; citation: string; snippet: string }[] }>('GET', `/v1/runbooks/search?${q}`, undefined, ws);
+    const res = await client.json<{
+      backend: string;
+      notes: string[];
+      hits: { title: string; section: string; citation: string; snippet: string }[];
+    }>('GET', `/v1/runbooks/search?${q}`, undefined, ws);
     if (values.json) return void process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     for (const n of res.notes) process.stderr.write(`note: ${n}\n`);
     for (const h of res.hits) process.stdout.write(`${h.citation}\n  ${h.title} › ${h.section}\n  ${h.snippet.slice(0, 160)}\n`);
     return;
   }
   if (sub === 'list') {
-    const res = await client.json<{ documents: { path: string; updated_at: string; updated_by: string }[] }>('GET', '/v1/knowledge/documents', undefined, ws);
+    const res = await client.json<{ documents: { path: string; updated_at: string; updated_by: string }[] }>(
+      'GET',
+      '/v1/knowledge/documents',
+      undefined,
+      ws,
+    );
     for (const d of res.documents) process.stdout.write(`${d.path}\t${d.updated_at}\t${d.updated_by}\n`);
     return;
   }
-  if (sub !== 'index' || !arg) throw new CliError('usage: aiops knowledge index FOLDER [--workspace W] [--prefix P] [--prune] [--dry-run] | search "QUERY" | list', 2);
+  if (sub !== 'index' || !arg)
+    throw new CliError('usage: aiops knowledge index FOLDER [--workspace W] [--prefix P] [--prune] [--dry-run] | search "QUERY" | list', 2);
 
   const folder = path.resolve(arg);
   if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`${arg} is not a folder`, 2);
@@ -108,7 +121,7 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
   for (const batch of batches(docs, Math.max(64 * 1024, config.AIOPS_MAX_BODY_BYTES - 4096))) {
     const res = await client.json<{ changes: Change[]; notes: string[] }>('POST', '/v1/knowledge/documents', { documents: batch }, ws);
     changes.push(...res.changes);
-    res.notes.forEach((n) => notes.add(n));
+    for (const n of res.notes) notes.add(n);
   }
   if (values.prune) {
     const listed = await client.json<{ documents: { path: string }[] }>('GET', '/v1/knowledge/documents', undefined, ws);
@@ -118,9 +131,12 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
       changes.push({ path: d.path, status: 'deleted', sections: 0 });
     }
   }
-  if (values.json) return void process.stdout.write(`${JSON.stringify({ workspace: values.workspace, changes, notes: [...notes] }, null, 2)}\n`);
+  if (values.json)
+    return void process.stdout.write(`${JSON.stringify({ workspace: values.workspace, changes, notes: [...notes] }, null, 2)}\n`);
   for (const c of changes) process.stdout.write(`${c.status.padEnd(9)} ${c.path}${c.sections ? ` (${c.sections} sections)` : ''}\n`);
   const count = (s: string) => changes.filter((c) => c.status === s).length;
-  process.stderr.write(`${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${values.prune ? `, ${count('deleted')} deleted` : ''}\n`);
+  process.stderr.write(
+    `${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${values.prune ? `, ${count('deleted')} deleted` : ''}\n`,
+  );
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
 }

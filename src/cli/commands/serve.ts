@@ -48,7 +48,11 @@ export async function serveCommand(config: Config): Promise<void> {
       '',
     );
   } else {
-    lines.push('  Call it with a token from the control plane, for example:', `    curl -s -H "Authorization: Bearer $TOKEN" ${running.url}/v1/whoami`, '');
+    lines.push(
+      '  Call it with a token from the control plane, for example:',
+      `    curl -s -H "Authorization: Bearer $TOKEN" ${running.url}/v1/whoami`,
+      '',
+    );
   }
-  process.stderr.write(lines.join('\n') + '\n');
+  process.stderr.write(`${lines.join('\n')}\n`);
 }

@@ -4,7 +4,11 @@ import { parseDuration } from '../../config/duration.ts';
 import { loadOrCreateDevKeys, signDevToken } from '../../auth/dev-keys.ts';
 import { CliError } from '../client.ts';
 
-const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+const list = (values: string[] | undefined) =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** Prints a dev-mode token, and nothing else, on stdout. */
 export async function tokenCommand(config: Config, argv: string[]): Promise<void> {
@@ -19,7 +23,10 @@ export async function tokenCommand(config: Config, argv: string[]): Promise<void
     strict: true,
   });
   if (!config.devAuth) {
-    throw new CliError('aiops token works in dev mode only; with AUTH_JWKS_URL or AUTH_PUBLIC_KEY set, tokens come from the control plane', 2);
+    throw new CliError(
+      'aiops token works in dev mode only; with AUTH_JWKS_URL or AUTH_PUBLIC_KEY set, tokens come from the control plane',
+      2,
+    );
   }
   if (!values.sub) throw new CliError('--sub is required (the user the token speaks for)', 2);
   const ttl = parseDuration(values.ttl);
@@ -38,5 +45,5 @@ export async function tokenCommand(config: Config, argv: string[]): Promise<void
     rolesClaim: config.AUTH_ROLES_CLAIM,
     workspacesClaim: config.AUTH_WORKSPACES_CLAIM,
   });
-  process.stdout.write(token + '\n');
+  process.stdout.write(`${token}\n`);
 }

@@ -6,7 +6,13 @@ import type { ToolRun } from '../run.ts';
 /** The knowledge base of a run, or a clear 503 when the service runs without one. */
 export function knowledgeOf(run: ToolRun) {
   const kb = run.ctx.knowledge;
-  if (!kb) throw new Problem({ status: 503, type: 'knowledge-unavailable', title: 'Knowledge unavailable', detail: 'the knowledge base is not loaded in this process' });
+  if (!kb)
+    throw new Problem({
+      status: 503,
+      type: 'knowledge-unavailable',
+      title: 'Knowledge unavailable',
+      detail: 'the knowledge base is not loaded in this process',
+    });
   return kb;
 }
 

@@ -34,13 +34,34 @@ const WEEKDAYS_MONTHS = new Set(
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /** Plain wording: letters, perhaps bracketed or followed by punctuation. Two different words mean two different events. */
-const WORD = /^[(\["']?[A-Za-z]+[.,:;!?)\]"']*$/;
+const WORD = /^[(["']?[A-Za-z]+[.,:;!?)\]"']*$/;
 /** Units belong to the number before them: `5.2 KB` and `93 B` are the same kind of value. */
-const UNITS = new Set(['b', 'kb', 'mb', 'gb', 'tb', 'kib', 'mib', 'gib', 'tib', 'bytes', 'ns', 'us', 'ms', 's', 'sec', 'secs', 'min', 'mins', 'h', 'hrs']);
+const UNITS = new Set([
+  'b',
+  'kb',
+  'mb',
+  'gb',
+  'tb',
+  'kib',
+  'mib',
+  'gib',
+  'tib',
+  'bytes',
+  'ns',
+  'us',
+  'ms',
+  's',
+  'sec',
+  'secs',
+  'min',
+  'mins',
+  'h',
+  'hrs',
+]);
 /** Words after which the next token names something (a user, a host): a value, not wording. */
 const NAMING = new Set(['user', 'username', 'host', 'hostname']);
 
-const bare = (t: string) => t.replace(/^[(\["']+|[.,:;!?)\]"']+$/g, '').toLowerCase();
+const bare = (t: string) => t.replace(/^[(["']+|[.,:;!?)\]"']+$/g, '').toLowerCase();
 
 /** Splits a message into tokens; `key=value` (with an identifier key) becomes `key=` and `value`. */
 export function tokenize(message: string): string[] {
@@ -101,7 +122,10 @@ export class PatternMiner {
     const tokens = mask(split.tokens);
     const key = this.keyOf(tokens);
     let bucket = this.buckets.get(key);
-    if (!bucket) this.buckets.set(key, (bucket = []));
+    if (!bucket) {
+      bucket = [];
+      this.buckets.set(key, bucket);
+    }
     let best: Template | undefined;
     let bestScore = -1;
     for (const t of bucket) {
@@ -162,7 +186,12 @@ function similarity(template: string[], tokens: string[]): number {
     if (t === WILDCARD) continue;
     constants++;
     if (t === tokens[i]) same++;
-    else if (WORD.test(t) && WORD.test(tokens[i]!) && !(UNITS.has(bare(t)) && UNITS.has(bare(tokens[i]!))) && !(i > 0 && NAMING.has(bare(template[i - 1]!)))) {
+    else if (
+      WORD.test(t) &&
+      WORD.test(tokens[i]!) &&
+      !(UNITS.has(bare(t)) && UNITS.has(bare(tokens[i]!))) &&
+      !(i > 0 && NAMING.has(bare(template[i - 1]!)))
+    ) {
       return -1;
     }
   }

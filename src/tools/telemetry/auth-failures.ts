@@ -53,7 +53,13 @@ export const authFailures = defineTool({
   async run(run, args) {
     const policy = run.ctx.policy.auth_failures;
     const scope = `${IN_WORKSPACE} AND ${FAILED_AUTH} AND ({service:String} = '' OR ServiceName = {service:String})`;
-    const params = { ...run.timeParams, pattern: policy.body_pattern, prefilter: policy.body_prefilter, service: args.service ?? '', top: args.top };
+    const params = {
+      ...run.timeParams,
+      pattern: policy.body_pattern,
+      prefilter: policy.body_prefilter,
+      service: args.service ?? '',
+      top: args.top,
+    };
     const time = `Timestamp >= fromUnixTimestamp64Milli(least({w_from:Int64}, {b_from:Int64})) AND Timestamp < fromUnixTimestamp64Milli(greatest({w_to:Int64}, {b_to:Int64}))`;
     const [sources, totals] = await Promise.all([
       run.query<SourceRow>(
@@ -106,7 +112,14 @@ export const authFailures = defineTool({
           kind: 'auth_burst',
           service: s.services[0],
           summary: `${s.source}: ${s.failures} failed logins ${hhmm(first)}–${hhmm(last)} UTC, peak ${s.peak}/min, against ${s.user_count} user${Number(s.user_count) === 1 ? '' : 's'} (${s.users.join(', ')}) on ${s.services.join(', ')}`,
-          numbers: { failures: Number(s.failures), peak_per_minute: Number(s.peak), users: Number(s.user_count), baseline_failures: Number(s.baseline), first_ms: first, last_ms: last },
+          numbers: {
+            failures: Number(s.failures),
+            peak_per_minute: Number(s.peak),
+            users: Number(s.user_count),
+            baseline_failures: Number(s.baseline),
+            first_ms: first,
+            last_ms: last,
+          },
           attributes: { source: s.source, users: s.users.join(','), services: s.services.join(',') },
           baseline: run.baselineRange,
           query_id: sources.queryId,
@@ -122,7 +135,14 @@ export const authFailures = defineTool({
           (bursts.length
             ? `; ${bursts.length} source${bursts.length > 1 ? 's' : ''} in bursts account for ${Math.round((100 * bursts.reduce((a, b) => a + Number(b.failures), 0)) / Math.max(1, failures))}%`
             : '; no source shows a burst, nothing suspicious'),
-        numbers: { failures, sources: Number(t.sources), users: Number(t.users), per_minute: round(failures / wMin), baseline_per_minute: round(baselinePerMin), burst_sources: bursts.length },
+        numbers: {
+          failures,
+          sources: Number(t.sources),
+          users: Number(t.users),
+          per_minute: round(failures / wMin),
+          baseline_per_minute: round(baselinePerMin),
+          burst_sources: bursts.length,
+        },
         baseline: run.baselineRange,
         query_id: totals.queryId,
         score: bursts.length ? 1 : 0,

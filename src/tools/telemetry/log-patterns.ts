@@ -32,7 +32,12 @@ export interface TemplateStats {
 }
 
 /** New (absent from the baseline), grew or shrank by a factor of 3 in rate, or steady. */
-export function templateStatus(count: number, baselineCount: number, windowMin: number, baselineMin: number): { status: TemplateStats['status']; growth: number } {
+export function templateStatus(
+  count: number,
+  baselineCount: number,
+  windowMin: number,
+  baselineMin: number,
+): { status: TemplateStats['status']; growth: number } {
   const rate = count / windowMin;
   const baseRate = baselineCount / baselineMin;
   const growth = baseRate > 0 ? rate / baseRate : count > 0 ? Infinity : 0;
@@ -93,14 +98,26 @@ export const logPatterns = defineTool({
     for (const r of rows) {
       const minerKey = `${r.service}\u0001${r.severity_text}`;
       let miner = miners.get(minerKey);
-      if (!miner) miners.set(minerKey, (miner = new PatternMiner()));
+      if (!miner) {
+        miner = new PatternMiner();
+        miners.set(minerKey, miner);
+      }
       const id = miner.add(r.example, Number(r.n) + Number(r.bn));
       const key = `${minerKey}#${id}`;
       const s = stats.get(key);
       const first = ms(r.first_seen);
       const last = ms(r.last_seen);
       if (!s) {
-        stats.set(key, { service: r.service, count: Number(r.n), baselineCount: Number(r.bn), firstSeen: first, lastSeen: last, severity: Number(r.severity), severityText: r.severity_text, example: r.example });
+        stats.set(key, {
+          service: r.service,
+          count: Number(r.n),
+          baselineCount: Number(r.bn),
+          firstSeen: first,
+          lastSeen: last,
+          severity: Number(r.severity),
+          severityText: r.severity_text,
+          example: r.example,
+        });
       } else {
         s.count += Number(r.n);
         s.baselineCount += Number(r.bn);
@@ -123,15 +140,30 @@ export const logPatterns = defineTool({
       templates.push({ ...s, template: t.text, ...templateStatus(s.count, s.baselineCount, wMin, bMin) });
     }
     const rank = (t: TemplateStats) =>
-      (t.status === 'new' ? 1000 : t.status === 'grew' ? 500 : 0) + (t.severity >= 17 ? 200 : t.severity >= 13 ? 50 : 0) + Math.log10(1 + t.count);
+      (t.status === 'new' ? 1000 : t.status === 'grew' ? 500 : 0) +
+      (t.severity >= 17 ? 200 : t.severity >= 13 ? 50 : 0) +
+      Math.log10(1 + t.count);
     const inWindow = templates.filter((t) => t.count > 0 || t.status === 'gone').sort((a, b) => rank(b) - rank(a));
     const evidence: Evidence[] = inWindow.slice(0, args.top).map((t) =>
       run.evidence({
         kind: 'log_template',
         service: t.service || undefined,
         summary: `${t.service || '(no service)'} ${t.severityText || 'log'} ${t.status}: "${t.template}" ×${t.count} (baseline ×${t.baselineCount}${t.status === 'grew' ? `, ${fmt.ratio(t.growth)} the rate` : ''})`,
-        numbers: { count: t.count, baseline_count: t.baselineCount, rate_per_min: round(t.count / wMin), baseline_rate_per_min: round(t.baselineCount / bMin), first_seen_ms: t.firstSeen, last_seen_ms: t.lastSeen },
-        attributes: { template: t.template, status: t.status, severity: t.severityText, first_seen: new Date(t.firstSeen).toISOString(), last_seen: new Date(t.lastSeen).toISOString() },
+        numbers: {
+          count: t.count,
+          baseline_count: t.baselineCount,
+          rate_per_min: round(t.count / wMin),
+          baseline_rate_per_min: round(t.baselineCount / bMin),
+          first_seen_ms: t.firstSeen,
+          last_seen_ms: t.lastSeen,
+        },
+        attributes: {
+          template: t.template,
+          status: t.status,
+          severity: t.severityText,
+          first_seen: new Date(t.firstSeen).toISOString(),
+          last_seen: new Date(t.lastSeen).toISOString(),
+        },
         baseline: run.baselineRange,
         query_id: queryId,
         score: rank(t),

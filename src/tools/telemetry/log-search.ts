@@ -25,12 +25,7 @@ export const logSearch = defineTool({
       service: z.string().min(1).max(200).optional(),
       severity: Severity.optional().describe('minimum severity'),
       text: z.string().min(1).max(200).optional().describe('case-insensitive substring of the body'),
-      pattern: z
-        .string()
-        .min(1)
-        .max(300)
-        .optional()
-        .describe('RE2 regular expression the body must match (case-insensitive)'),
+      pattern: z.string().min(1).max(300).optional().describe('RE2 regular expression the body must match (case-insensitive)'),
       attributes: z
         .record(z.string().min(1).max(128), z.string().max(256))
         .refine((a) => Object.keys(a).length <= 5, 'at most 5 attribute filters')
@@ -51,7 +46,12 @@ export const logSearch = defineTool({
     const attrs = Object.entries(args.attributes ?? {});
     // Attribute filters: the SQL shape is fixed per position; keys and values are parameters.
     const attrSql = attrs.map((_, i) => ` AND LogAttributes[{attr_key_${i}:String}] = {attr_value_${i}:String}`).join('');
-    const attrParams = Object.fromEntries(attrs.flatMap(([k, v], i) => [[`attr_key_${i}`, k], [`attr_value_${i}`, v]]));
+    const attrParams = Object.fromEntries(
+      attrs.flatMap(([k, v], i) => [
+        [`attr_key_${i}`, k],
+        [`attr_value_${i}`, v],
+      ]),
+    );
     const where = `${IN_WORKSPACE} AND ${between('Timestamp', 'w')}
          AND TimestampTime >= toDateTime(intDiv({w_from:Int64}, 1000)) AND TimestampTime <= toDateTime(intDiv({w_to:Int64}, 1000))
          AND ({service:String} = '' OR ServiceName = {service:String})
@@ -59,7 +59,15 @@ export const logSearch = defineTool({
          AND ({text:String} = '' OR positionCaseInsensitiveUTF8(Body, {text:String}) > 0)
          AND ({pattern:String} = '' OR match(Body, concat('(?i)', {pattern:String})))
          AND ({trace_id:String} = '' OR TraceId = {trace_id:String})${attrSql}`;
-    const params = { ...run.timeParams, ...sev.params, ...attrParams, service: args.service ?? '', text: args.text ?? '', pattern: args.pattern ?? '', trace_id: args.trace_id ?? '' };
+    const params = {
+      ...run.timeParams,
+      ...sev.params,
+      ...attrParams,
+      service: args.service ?? '',
+      text: args.text ?? '',
+      pattern: args.pattern ?? '',
+      trace_id: args.trace_id ?? '',
+    };
     const [lines, total] = await Promise.all([
       run.query<Line>(
         `SELECT toString(Timestamp) AS ts, ServiceName AS service, SeverityText AS severity,
@@ -89,7 +97,8 @@ export const logSearch = defineTool({
         attributes: Object.fromEntries(filters.map((f, i) => [`filter_${i}`, String(f)])),
         query_id: lines.queryId,
         examples: lines.rows.map(
-          (l) => `${hhmm(Date.parse(`${l.ts}Z`))} ${l.service} ${l.severity} ${l.body.length > MAX_BODY ? `${l.body.slice(0, MAX_BODY)}…` : l.body}${l.trace_id ? ` (trace ${l.trace_id})` : ''}`,
+          (l) =>
+            `${hhmm(Date.parse(`${l.ts}Z`))} ${l.service} ${l.severity} ${l.body.length > MAX_BODY ? `${l.body.slice(0, MAX_BODY)}…` : l.body}${l.trace_id ? ` (trace ${l.trace_id})` : ''}`,
         ),
       }),
     ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
-import { between, IN_WORKSPACE } from '../run.ts';
+import { IN_WORKSPACE } from '../run.ts';
 import { windowArgs } from '../window.ts';
 import type { Evidence } from '../evidence.ts';
 
@@ -111,7 +111,8 @@ export const metricDeviation = defineTool({
        LIMIT {limit:UInt32}`,
       { ...run.timeParams, step, service: args.service ?? '', metric: args.metric ?? '', limit: args.top * 4 },
     );
-    if (rows.length === 0) return { evidence: [], usesBaseline: true, notes: ['no metrics with enough points in both the window and the baseline'] };
+    if (rows.length === 0)
+      return { evidence: [], usesBaseline: true, notes: ['no metrics with enough points in both the window and the baseline'] };
     const signals = rows.map((r) => ({
       ...r,
       unit: r.signal.endsWith('(rate/s)') ? '/s' : r.signal.endsWith('(error ratio)') ? '' : r.unit,
@@ -123,7 +124,11 @@ export const metricDeviation = defineTool({
     // Services ranked by their strongest signal.
     const byService = new Map<string, typeof signals>();
     for (const s of signals) (byService.get(s.service) ?? byService.set(s.service, []).get(s.service)!).push(s);
-    const ranking = [...byService.entries()].map(([service, ss]) => ({ service, top: ss[0]!, anomalous: ss.filter((s) => Math.abs(s.score) >= ANOMALY_SCORE) }));
+    const ranking = [...byService.entries()].map(([service, ss]) => ({
+      service,
+      top: ss[0]!,
+      anomalous: ss.filter((s) => Math.abs(s.score) >= ANOMALY_SCORE),
+    }));
     ranking.sort((a, b) => Math.abs(b.top.score) - Math.abs(a.top.score));
     const evidence: Evidence[] = [];
     for (const r of signals.slice(0, args.top)) {
@@ -134,8 +139,20 @@ export const metricDeviation = defineTool({
           kind: 'metric_deviation',
           service: r.service,
           summary: `${r.service} ${r.signal} ${dir}: median ${fmt.num(r.cur)}${r.unit ? ` ${r.unit}` : ''} vs baseline ${fmt.num(r.base)}${change}, robust score ${r.score.toFixed(1)}${Math.abs(r.score) >= ANOMALY_SCORE ? ' [anomalous]' : ''}`,
-          numbers: { median: r.cur, baseline_median: r.base, baseline_mad: r.mad, score: round(r.score), window_points: Number(r.cur_n), baseline_points: Number(r.base_n) },
-          attributes: { signal: r.signal, unit: r.unit, direction: dir, service_rank: String(ranking.findIndex((x) => x.service === r.service) + 1) },
+          numbers: {
+            median: r.cur,
+            baseline_median: r.base,
+            baseline_mad: r.mad,
+            score: round(r.score),
+            window_points: Number(r.cur_n),
+            baseline_points: Number(r.base_n),
+          },
+          attributes: {
+            signal: r.signal,
+            unit: r.unit,
+            direction: dir,
+            service_rank: String(ranking.findIndex((x) => x.service === r.service) + 1),
+          },
           baseline: run.baselineRange,
           query_id: queryId,
           score: round(Math.abs(r.score)),
@@ -145,7 +162,10 @@ export const metricDeviation = defineTool({
     const anomalous = ranking.filter((r) => r.anomalous.length > 0);
     const notes = [
       anomalous.length
-        ? `services by strongest deviation: ${anomalous.slice(0, 5).map((r) => `${r.service} (${Math.abs(r.top.score).toFixed(0)})`).join(', ')}`
+        ? `services by strongest deviation: ${anomalous
+            .slice(0, 5)
+            .map((r) => `${r.service} (${Math.abs(r.top.score).toFixed(0)})`)
+            .join(', ')}`
         : `no metric departs from its baseline by ${ANOMALY_SCORE} or more robust deviations`,
     ];
     return { evidence, usesBaseline: true, notes };

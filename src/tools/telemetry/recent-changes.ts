@@ -131,11 +131,18 @@ export const recentChanges = defineTool({
     for (const e of events.rows) {
       const kind = changeKind(e.reason, e.body);
       if (!kind) continue;
-      const svc = e.deployment || (e.service && services.includes(e.service) ? e.service : serviceOfObject(e.object, e.body, services)) || e.object || '(cluster)';
+      const svc =
+        e.deployment ||
+        (e.service && services.includes(e.service) ? e.service : serviceOfObject(e.object, e.body, services)) ||
+        e.object ||
+        '(cluster)';
       if (service && svc !== service) continue;
       const key = `${svc}|${kind}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { service: svc, kind, events: [] }));
+      if (!g) {
+        g = { service: svc, kind, events: [] };
+        groups.set(key, g);
+      }
       g.events.push(e);
     }
     // Container starts during a rollout of the same service belong to the rollout, not to restarts.

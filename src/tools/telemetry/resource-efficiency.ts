@@ -125,13 +125,34 @@ export const resourceEfficiency = defineTool({
              AND ({service:String} = '' OR ServiceName = {service:String})
            GROUP BY service, ResourceAttributes['k8s.pod.name'], series)
          GROUP BY service`,
-        { ...run.timeParams, service: args.service ?? '', periods: m.cpu_periods, throttled: m.cpu_throttled_periods, all: [...m.cpu_periods, ...m.cpu_throttled_periods] },
+        {
+          ...run.timeParams,
+          service: args.service ?? '',
+          periods: m.cpu_periods,
+          throttled: m.cpu_throttled_periods,
+          all: [...m.cpu_periods, ...m.cpu_throttled_periods],
+        },
       ),
     ]);
     const by = new Map<string, Workload>();
     for (const r of usage.rows) {
       let w = by.get(r.service);
-      if (!w) by.set(r.service, (w = { service: r.service, pods: 0, cpuUsed: 0, cpuPeak: 0, cpuRequest: 0, cpuLimit: 0, memUsed: 0, memPeak: 0, memRequest: 0, memLimit: 0, throttled: 0 }));
+      if (!w) {
+        w = {
+          service: r.service,
+          pods: 0,
+          cpuUsed: 0,
+          cpuPeak: 0,
+          cpuRequest: 0,
+          cpuLimit: 0,
+          memUsed: 0,
+          memPeak: 0,
+          memRequest: 0,
+          memLimit: 0,
+          throttled: 0,
+        };
+        by.set(r.service, w);
+      }
       const avg = Number(r.avg);
       const p95 = Number(r.p95);
       switch (r.role) {
@@ -206,13 +227,26 @@ export const resourceEfficiency = defineTool({
       run.evidence({
         kind: 'resource_totals',
         summary: `${workloads.length} workloads request ${req.toFixed(2)} CPU and use ${used.toFixed(2)} on average (${fmt.pct(req ? used / req : 0)}); memory ${(memReq / GiB).toFixed(1)} GiB requested, ${(memUsed / GiB).toFixed(1)} GiB used (${fmt.pct(memReq ? memUsed / memReq : 0)})`,
-        numbers: { workloads: workloads.length, cpu_requested: round(req), cpu_used: round(used), memory_requested_gib: round(memReq / GiB), memory_used_gib: round(memUsed / GiB) },
+        numbers: {
+          workloads: workloads.length,
+          cpu_requested: round(req),
+          cpu_used: round(used),
+          memory_requested_gib: round(memReq / GiB),
+          memory_used_gib: round(memUsed / GiB),
+        },
         query_id: usage.queryId,
         score: 0,
       }),
     );
     const flagged = assessed.filter((x) => x.a.over || x.a.under).length;
-    return { evidence, notes: [flagged ? `${flagged} of ${workloads.length} workloads are sized poorly` : `all ${workloads.length} workloads are sized within bounds`] };
+    return {
+      evidence,
+      notes: [
+        flagged
+          ? `${flagged} of ${workloads.length} workloads are sized poorly`
+          : `all ${workloads.length} workloads are sized within bounds`,
+      ],
+    };
   },
 });
 

@@ -166,7 +166,10 @@ export const serviceOverview = defineTool({
       );
     }
     // The operations behind a change, most striking first.
-    for (const r of operations.filter((o) => o.signals.length).sort(byInterest).slice(0, 5)) {
+    for (const r of operations
+      .filter((o) => o.signals.length)
+      .sort(byInterest)
+      .slice(0, 5)) {
       evidence.push(
         run.evidence({
           kind: 'operation_change',

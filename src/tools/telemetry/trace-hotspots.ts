@@ -63,7 +63,10 @@ export function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
         slowTotalMs += self;
         const key = `${s.service}|${s.operation}`;
         let h = hotspots.get(key);
-        if (!h) hotspots.set(key, (h = { service: s.service, operation: s.operation, selfMs: 0, traces: new Set() }));
+        if (!h) {
+          h = { service: s.service, operation: s.operation, selfMs: 0, traces: new Set() };
+          hotspots.set(key, h);
+        }
         h.selfMs += self;
         h.traces.add(traceId);
       }
@@ -86,7 +89,19 @@ export function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
       const path = [service, ...chain.filter((c, i) => !(i === 0 && c === service))].reverse().join(' → ');
       const key = `${service}|${message}`;
       let o = origins.get(key);
-      if (!o) origins.set(key, (o = { service, operations: new Set(), callers: new Set(), message, paths: new Map(), count: 0, traces: new Set(), example: s.message.slice(0, 200) }));
+      if (!o) {
+        o = {
+          service,
+          operations: new Set(),
+          callers: new Set(),
+          message,
+          paths: new Map(),
+          count: 0,
+          traces: new Set(),
+          example: s.message.slice(0, 200),
+        };
+        origins.set(key, o);
+      }
       o.operations.add(s.operation);
       if (caller) o.callers.add(caller);
       o.paths.set(path, (o.paths.get(path) ?? 0) + 1);
@@ -94,12 +109,18 @@ export function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
       o.traces.add(traceId);
     }
   }
-  return { hotspots: [...hotspots.values()].sort((a, b) => b.selfMs - a.selfMs), origins: [...origins.values()].sort((a, b) => b.traces.size - a.traces.size), slowTotalMs };
+  return {
+    hotspots: [...hotspots.values()].sort((a, b) => b.selfMs - a.selfMs),
+    origins: [...origins.values()].sort((a, b) => b.traces.size - a.traces.size),
+    slowTotalMs,
+  };
 }
 
 /** Self time per trace of each operation (service|operation) in a baseline's slowest traces. */
 export function usualSelfTime(spans: SpanRow[], slowTraces: Set<string>): Map<string, number> {
-  return new Map(analyseTraces(spans, slowTraces).hotspots.map((h) => [`${h.service}|${h.operation}`, h.selfMs / Math.max(1, h.traces.size)]));
+  return new Map(
+    analyseTraces(spans, slowTraces).hotspots.map((h) => [`${h.service}|${h.operation}`, h.selfMs / Math.max(1, h.traces.size)]),
+  );
 }
 
 export const traceHotspots = defineTool({
@@ -107,7 +128,7 @@ export const traceHotspots = defineTool({
   prefix: 'th',
   category: 'sre',
   description:
-    'Follows parent and child spans across services in the slowest and the failed traces of the window: which operations take the time (self time, excluding children, against the same in the baseline\'s slowest traces) and where errors start, with the path they travel to the entry point. Use it to tell a failing dependency from the callers that only see it.',
+    "Follows parent and child spans across services in the slowest and the failed traces of the window: which operations take the time (self time, excluding children, against the same in the baseline's slowest traces) and where errors start, with the path they travel to the entry point. Use it to tell a failing dependency from the callers that only see it.",
   args: z
     .object({
       service: z.string().min(1).max(200).optional().describe('only traces that pass through this service'),
@@ -147,7 +168,7 @@ export const traceHotspots = defineTool({
     // Spans of those traces; a trace may start a little before the window.
     const spanQuery = (traceIds: string[], range: 'w' | 'b') =>
       run.query<SpanRow>(
-      `SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_id, ServiceName AS service, SpanName AS operation,
+        `SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_id, ServiceName AS service, SpanName AS operation,
               SpanKind AS kind, Duration / 1e6 AS duration_ms, ${ERROR_STATUS} AS error, substring(StatusMessage, 1, 300) AS message,
               SpanAttributes['server.address'] AS peer
        FROM otel_traces
@@ -170,14 +191,24 @@ export const traceHotspots = defineTool({
         const before = usual.get(`${h.service}|${h.operation}`);
         // An operation missing from the baseline's slowest traces is unknown there, not new.
         const grew = before !== undefined && perTrace >= 1.5 * before && perTrace - before >= 2;
-        return { h, perTrace, before, grew, share: slowTotalMs > 0 ? h.selfMs / slowTotalMs : 0, excess: grew ? h.selfMs - before! * h.traces.size : 0 };
+        return {
+          h,
+          perTrace,
+          before,
+          grew,
+          share: slowTotalMs > 0 ? h.selfMs / slowTotalMs : 0,
+          excess: grew ? h.selfMs - before! * h.traces.size : 0,
+        };
       })
       .filter((x) => x.share >= 0.03)
       .sort((a, b) => Number(b.grew) - Number(a.grew) || b.excess - a.excess || b.share - a.share)
       .slice(0, 6);
     for (const { h, perTrace, before, share, grew } of ranked) {
       const growth = before !== undefined && before > 0 ? perTrace / before : undefined;
-      const was = before === undefined ? "not among the baseline's slowest" : `baseline ${fmt.ms(before)}${growth !== undefined && growth >= 1.2 ? `, ${fmt.ratio(growth)}` : ''}`;
+      const was =
+        before === undefined
+          ? "not among the baseline's slowest"
+          : `baseline ${fmt.ms(before)}${growth !== undefined && growth >= 1.2 ? `, ${fmt.ratio(growth)}` : ''}`;
       evidence.push(
         run.evidence({
           kind: 'latency_hotspot',
@@ -207,15 +238,29 @@ export const traceHotspots = defineTool({
           kind: 'error_origin',
           service: o.service,
           summary: `errors start in ${o.service} ${ops.slice(0, 2).join(', ')}${ops.length > 2 ? ` (+${ops.length - 2})` : ''}${o.callers.size ? ` (unreachable from ${[...o.callers].join(', ')})` : ''} in ${o.traces.size} of ${failedTraces.size} failed traces: "${o.message}" (path ${paths.slice(0, 2).join('; ')})`,
-          numbers: { traces: o.traces.size, failed_traces: failedTraces.size, spans: o.count, share: round(o.traces.size / Math.max(1, failedTraces.size)) },
-          attributes: { operation: ops.join(', '), path: paths[0]!, paths: paths.join('; '), message: o.message, unreachable: String(o.callers.size > 0), example_trace: [...o.traces][0]! },
+          numbers: {
+            traces: o.traces.size,
+            failed_traces: failedTraces.size,
+            spans: o.count,
+            share: round(o.traces.size / Math.max(1, failedTraces.size)),
+          },
+          attributes: {
+            operation: ops.join(', '),
+            path: paths[0]!,
+            paths: paths.join('; '),
+            message: o.message,
+            unreachable: String(o.callers.size > 0),
+            example_trace: [...o.traces][0]!,
+          },
           query_id: spans.queryId,
           score: round((10 * o.traces.size) / Math.max(1, failedTraces.size)),
           examples: [o.example],
         }),
       );
     }
-    const notes = [`read ${slowSet.size} slowest and ${failedTraces.size} failed traces (${spans.rows.length} spans), and ${baselineIds.length} as slow from the baseline`];
+    const notes = [
+      `read ${slowSet.size} slowest and ${failedTraces.size} failed traces (${spans.rows.length} spans), and ${baselineIds.length} as slow from the baseline`,
+    ];
     if (failedTraces.size === 0) notes.push('no failed traces in the window');
     return { evidence, usesBaseline: true, notes };
   },

@@ -27,16 +27,25 @@ export function propose(state: ChatStateType, config: LangGraphRunnableConfig): 
     const r = draftForRequest(request, evidence, hypotheses);
     if ('draft' in r) drafts.push(r.draft);
     else {
-      const params = { service: request.service, ...(request.replicas !== undefined ? { replicas: request.replicas } : {}), ...(request.resource ? { [request.resource.kind]: request.resource.quantity } : {}) };
+      const params = {
+        service: request.service,
+        ...(request.replicas !== undefined ? { replicas: request.replicas } : {}),
+        ...(request.resource ? { [request.resource.kind]: request.resource.quantity } : {}),
+      };
       dropped.push({ action: request.action, params, agent: 'sre', requested: true, reason: r.refusal });
     }
   }
-  drafts.push(...[...state.proposalDrafts].sort((a, b) => b.confidence - a.confidence).filter((d) => d.confidence >= policy.min_confidence));
+  drafts.push(
+    ...[...state.proposalDrafts].sort((a, b) => b.confidence - a.confidence).filter((d) => d.confidence >= policy.min_confidence),
+  );
   const proposals: TurnProposal[] = [];
   for (const d of drafts) {
     const checked = checkProposal(policy, d, rc.services);
     if (!checked.ok) {
-      rc.deps.logger.warn({ tracking_id: rc.trackingId, action: d.action, agent: d.agent, requested: d.requested ?? false, reason: checked.reason }, 'proposal dropped');
+      rc.deps.logger.warn(
+        { tracking_id: rc.trackingId, action: d.action, agent: d.agent, requested: d.requested ?? false, reason: checked.reason },
+        'proposal dropped',
+      );
       dropped.push({ action: d.action, params: d.params, agent: d.agent, requested: d.requested ?? false, reason: checked.reason });
       continue;
     }
@@ -46,7 +55,15 @@ export function propose(state: ChatStateType, config: LangGraphRunnableConfig): 
     proposals.push({ ...p, approval_id: randomUUID() });
   }
   if (proposals.length || dropped.length) {
-    rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'propose', status: 'done', detail: [...proposals.map((p) => `proposed: ${p.summary}`), ...dropped.map((d) => `dropped ${d.action}: ${d.reason}`)].join('; ') } });
+    rc.emit({
+      event: 'agent.step',
+      data: {
+        agent: 'orchestrator',
+        step: 'propose',
+        status: 'done',
+        detail: [...proposals.map((p) => `proposed: ${p.summary}`), ...dropped.map((d) => `dropped ${d.action}: ${d.reason}`)].join('; '),
+      },
+    });
   }
   return { proposals, dropped };
 }
@@ -60,7 +77,10 @@ export function actionLines(proposals: TurnProposal[], dropped: DroppedProposal[
     );
   }
   for (const d of dropped.filter((x) => x.requested)) {
-    const what = d.action === 'scale' || d.action === 'rollback' || d.action === 'rollout_restart' || d.action === 'set_resources' ? describeAction(d.action, d.params) : d.action;
+    const what =
+      d.action === 'scale' || d.action === 'rollback' || d.action === 'rollout_restart' || d.action === 'set_resources'
+        ? describeAction(d.action, d.params)
+        : d.action;
     lines.push(`You asked to ${what}: not proposed, because ${d.reason}.`);
   }
   return lines;

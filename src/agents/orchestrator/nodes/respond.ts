@@ -17,7 +17,9 @@ export function respond(state: ChatStateType, config: LangGraphRunnableConfig): 
   const refs = knowledgeRefs(evidence, state.runs, order);
   // The runbook is always named, whether or not the model did.
   const unnamed = llm ? refs.runbooks.filter((r) => !state.draft!.text.includes(r.attributes.path!)) : [];
-  const runbookLine = unnamed.length ? `\n\nRunbook: ${unnamed.map((r) => `"${r.attributes.title}", section "${r.attributes.action_section ?? r.attributes.section}": ${r.attributes.action_citation ?? r.attributes.citation} [${r.id}]`).join('; ')}.` : '';
+  const runbookLine = unnamed.length
+    ? `\n\nRunbook: ${unnamed.map((r) => `"${r.attributes.title}", section "${r.attributes.action_section ?? r.attributes.section}": ${r.attributes.action_citation ?? r.attributes.citation} [${r.id}]`).join('; ')}.`
+    : '';
   // What waits for approval is always said the same way, whoever wrote the rest.
   const actions = actionLines(state.proposals, state.dropped);
   const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';

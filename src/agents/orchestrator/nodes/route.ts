@@ -17,7 +17,9 @@ export function lexicalRoute(text: string, policy: Policies['routing']): { agent
   const lower = ` ${text.toLowerCase().replace(/[^a-z0-9\s-]/g, ' ')} `;
   const scores: Record<string, number> = {};
   for (const agent of AGENTS) {
-    scores[agent] = policy.agents[agent]!.keywords.filter((k) => lower.includes(` ${k.toLowerCase()} `) || lower.includes(` ${k.toLowerCase()}s `)).length;
+    scores[agent] = policy.agents[agent]!.keywords.filter(
+      (k) => lower.includes(` ${k.toLowerCase()} `) || lower.includes(` ${k.toLowerCase()}s `),
+    ).length;
   }
   const best = Math.max(...Object.values(scores));
   if (best === 0) return { agents: [...policy.default_agents], scores };
@@ -28,31 +30,57 @@ export function lexicalRoute(text: string, policy: Policies['routing']): { agent
 export function alertRoute(alert: AlertContext, policies: Policies): Pick<Plan, 'agents' | 'method' | 'reason'> {
   for (const [i, rule] of policies.alerts.routing.entries()) {
     if (Object.entries(rule.match).every(([label, re]) => labelPattern(re).test(alert.labels[label] ?? ''))) {
-      return { agents: [...rule.agents], method: 'rules', reason: `alert rule ${i + 1} (${Object.entries(rule.match).map(([k, v]) => `${k}=~${v}`).join(', ')})` };
+      return {
+        agents: [...rule.agents],
+        method: 'rules',
+        reason: `alert rule ${i + 1} (${Object.entries(rule.match)
+          .map(([k, v]) => `${k}=~${v}`)
+          .join(', ')})`,
+      };
     }
   }
   const words = `${alert.alertname.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ')} ${alert.summary} ${alert.description}`;
   const lexical = lexicalRoute(words, policies.routing);
-  const named = Object.entries(lexical.scores).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
-  return { agents: lexical.agents, method: named ? 'lexical' : 'default', reason: named ? `alert keywords: ${named}` : 'alert without keywords; default specialists' };
+  const named = Object.entries(lexical.scores)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return {
+    agents: lexical.agents,
+    method: named ? 'lexical' : 'default',
+    reason: named ? `alert keywords: ${named}` : 'alert without keywords; default specialists',
+  };
 }
 
 async function decide(state: ChatStateType, rc: RunContext): Promise<Pick<Plan, 'agents' | 'method' | 'reason'>> {
   const { policies, model, prompts } = rc.deps;
   if (state.alert) return alertRoute(state.alert, policies);
   const lexical = lexicalRoute(state.question, policies.routing);
-  const named = Object.entries(lexical.scores).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  const named = Object.entries(lexical.scores)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   if (model && policies.llm.route_with_llm) {
     const prompt = prompts.get('route');
-    const { system, user } = render(prompt, { question: rc.redactor.redact(state.question), services: rc.services.join(', ') || '(none seen yet)' });
+    const { system, user } = render(prompt, {
+      question: rc.redactor.redact(state.question),
+      services: rc.services.join(', ') || '(none seen yet)',
+    });
     try {
       const d = await classifyWithModel(rc, model, system, user);
       return { agents: [...new Set(d.agents)], method: 'llm', reason: d.reason || `model (${refOf(prompt).id} v${prompt.version})` };
     } catch (err) {
-      rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'routing with the model failed; routing by keywords');
+      rc.deps.logger.warn(
+        { tracking_id: rc.trackingId, err: (err as Error).message },
+        'routing with the model failed; routing by keywords',
+      );
     }
   }
-  return { agents: lexical.agents, method: named ? 'lexical' : 'default', reason: named ? `keywords: ${named}` : 'no keywords; default specialists' };
+  return {
+    agents: lexical.agents,
+    method: named ? 'lexical' : 'default',
+    reason: named ? `keywords: ${named}` : 'no keywords; default specialists',
+  };
 }
 
 /** Picks the specialists, the window and the services in focus. */
@@ -77,9 +105,15 @@ export async function route(state: ChatStateType, config: LangGraphRunnableConfi
     rc.emit({ event: 'agent.step', data: { agent: a, step: 'route', status: 'skipped', detail: `needs the role ${roles.join(' or ')}` } });
     return false;
   });
-  const focus = alert?.service && rc.services.includes(alert.service) && !facts.services.includes(alert.service) ? [alert.service, ...facts.services] : facts.services;
+  const focus =
+    alert?.service && rc.services.includes(alert.service) && !facts.services.includes(alert.service)
+      ? [alert.service, ...facts.services]
+      : facts.services;
   const plan: Plan = { agents, method: decision.method, reason: decision.reason, window, baseline, focus, skipped };
-  rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` } });
+  rc.emit({
+    event: 'agent.step',
+    data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` },
+  });
   return { plan };
 }
 

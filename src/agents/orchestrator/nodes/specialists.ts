@@ -16,8 +16,17 @@ export function specialistNode(agent: AgentName) {
     rc.emit({ event: 'agent.step', data: { agent, step: 'start', status: 'started' } });
     const started = performance.now();
     // The run context travels as LangGraph context: never checkpointed.
-    const out = await GRAPHS[agent].invoke({ assignment: input.assignment }, { context: rc as unknown as Record<string, unknown>, signal: rc.signal, callbacks: config.callbacks });
+    const out = await GRAPHS[agent].invoke(
+      { assignment: input.assignment },
+      { context: rc as unknown as Record<string, unknown>, signal: rc.signal, callbacks: config.callbacks },
+    );
     rc.emit({ event: 'agent.step', data: { agent, step: 'finish', status: 'done', elapsed_ms: Math.round(performance.now() - started) } });
-    return { evidence: out.evidence, turnEvidence: out.evidence.map((e) => e.id), runs: out.runs, hypotheses: out.hypotheses, proposalDrafts: out.drafts };
+    return {
+      evidence: out.evidence,
+      turnEvidence: out.evidence.map((e) => e.id),
+      runs: out.runs,
+      hypotheses: out.hypotheses,
+      proposalDrafts: out.drafts,
+    };
   };
 }

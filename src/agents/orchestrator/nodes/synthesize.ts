@@ -12,7 +12,10 @@ export function hypothesesBlock(hyps: Hypothesis[]): string {
   if (hyps.length === 0) return '(none: the evidence shows no fault)';
   return hyps
     .slice(0, 5)
-    .map((h, i) => `${i + 1}. ${h.service}, ${h.kind.replace(/_/g, ' ')} (confidence ${h.score.toFixed(2)})${h.explained_by ? `, explained by ${h.explained_by}` : ''}: ${h.summary} ${h.evidence_ids.map((id) => `[${id}]`).join('')}`)
+    .map(
+      (h, i) =>
+        `${i + 1}. ${h.service}, ${h.kind.replace(/_/g, ' ')} (confidence ${h.score.toFixed(2)})${h.explained_by ? `, explained by ${h.explained_by}` : ''}: ${h.summary} ${h.evidence_ids.map((id) => `[${id}]`).join('')}`,
+    )
     .join('\n');
 }
 

@@ -28,7 +28,11 @@ export function verify(state: ChatStateType, config: LangGraphRunnableConfig): C
     },
   });
   if (!report.passed) {
-    return { grounding: report, draft: null, fallback: `the model's draft failed the grounding check (${report.removed} of ${report.sentences} sentences unsupported${report.citations ? '' : ', no citations'})` };
+    return {
+      grounding: report,
+      draft: null,
+      fallback: `the model's draft failed the grounding check (${report.removed} of ${report.sentences} sentences unsupported${report.citations ? '' : ', no citations'})`,
+    };
   }
   void turnIds;
   return { grounding: report, draft: { ...state.draft, text } };

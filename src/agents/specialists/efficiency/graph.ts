@@ -23,7 +23,7 @@ export const efficiencyGraph = buildSpecialist({
   async assess(state) {
     const out: Hypothesis[] = [];
     for (const e of state.evidence) {
-      if (e.kind !== 'overprovisioned' && e.kind !== 'underprovisioned' || !e.service) continue;
+      if ((e.kind !== 'overprovisioned' && e.kind !== 'underprovisioned') || !e.service) continue;
       const waste = (e.numbers.waste_cores ?? 0) + (e.numbers.waste_gib ?? 0) / 4;
       out.push({
         service: e.service,

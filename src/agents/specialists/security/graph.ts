@@ -26,7 +26,8 @@ export const securityGraph = buildSpecialist({
   async assess(state) {
     const bursts = state.evidence.filter((e) => e.kind === 'auth_burst');
     const bySvc = new Map<string, typeof bursts>();
-    for (const b of bursts) (bySvc.get(b.service ?? '(unknown)') ?? bySvc.set(b.service ?? '(unknown)', []).get(b.service ?? '(unknown)')!).push(b);
+    for (const b of bursts)
+      (bySvc.get(b.service ?? '(unknown)') ?? bySvc.set(b.service ?? '(unknown)', []).get(b.service ?? '(unknown)')!).push(b);
     const out: Hypothesis[] = [];
     for (const [service, items] of bySvc) {
       const failures = items.reduce((n, e) => n + (e.numbers.failures ?? 0), 0);

@@ -21,8 +21,19 @@ export async function dependencyGraph(ctx: ToolContext, to: number, lookbackMs =
   const key = `${ctx.workspace}|${Math.floor(to / CACHE_MS)}`;
   const hit = cache.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.graph;
-  const run = new ToolRun(ctx, 'dependency_graph', 'dg', { from: new Date(to - lookbackMs).toISOString(), to: new Date(to).toISOString() }, '6h');
-  const [{ n }] = (await run.query<{ n: number }>(`SELECT count() AS n FROM otel_traces WHERE ${IN_WORKSPACE} AND ${between('Timestamp', 'w')}`, run.timeParams)).rows as [{ n: number }];
+  const run = new ToolRun(
+    ctx,
+    'dependency_graph',
+    'dg',
+    { from: new Date(to - lookbackMs).toISOString(), to: new Date(to).toISOString() },
+    '6h',
+  );
+  const [{ n }] = (
+    await run.query<{ n: number }>(
+      `SELECT count() AS n FROM otel_traces WHERE ${IN_WORKSPACE} AND ${between('Timestamp', 'w')}`,
+      run.timeParams,
+    )
+  ).rows as [{ n: number }];
   const modulus = Math.max(1, Math.ceil(Number(n) / SPANS_PER_SAMPLE));
   const sample = 'cityHash64(TraceId) % {modulus:UInt32} = 0';
   const { rows } = await run.query<{ caller: string; callee: string; calls: number; errors: number }>(

@@ -18,7 +18,13 @@ export function srePlan(a: Assignment): PlaybookStep[] {
     { tool: 'metric_deviation', args: { ...w } },
     { tool: 'trace_hotspots', args: windowArgs(a.window) },
     { tool: 'log_patterns', args: { ...w, severity: 'WARN' } },
-    { tool: 'recent_changes', args: { from: new Date(Math.min(a.window.from, a.baseline?.from ?? a.window.from) - 3 * HOUR).toISOString(), to: new Date(a.window.to).toISOString() } },
+    {
+      tool: 'recent_changes',
+      args: {
+        from: new Date(Math.min(a.window.from, a.baseline?.from ?? a.window.from) - 3 * HOUR).toISOString(),
+        to: new Date(a.window.to).toISOString(),
+      },
+    },
   ];
   for (const service of a.focus.slice(0, 2)) {
     steps.push({ tool: 'log_search', args: { ...windowArgs(a.window), service, severity: 'ERROR', limit: 5 } });

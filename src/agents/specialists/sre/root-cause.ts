@@ -29,7 +29,20 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
   const get = (s: string) => {
     let x = map.get(s);
     if (!x) {
-      x = { service: s, evidence: new Set(), errorOrigin: 0, unreachable: false, errorsUp: false, errorsHigh: false, latencyUp: false, resource: { throttling: 0, cpu: 0, memory: 0, restarts: 0 }, serverMetric: 0, oomOrCrash: false, newErrorLogs: 0, latencyShare: 0 };
+      x = {
+        service: s,
+        evidence: new Set(),
+        errorOrigin: 0,
+        unreachable: false,
+        errorsUp: false,
+        errorsHigh: false,
+        latencyUp: false,
+        resource: { throttling: 0, cpu: 0, memory: 0, restarts: 0 },
+        serverMetric: 0,
+        oomOrCrash: false,
+        newErrorLogs: 0,
+        latencyShare: 0,
+      };
       map.set(s, x);
     }
     return x;
@@ -60,10 +73,11 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
         if (score < 5) break;
         const signal = e.attributes.signal ?? '';
         let family: keyof ServiceSignals['resource'] | undefined;
-        for (const [k, re] of Object.entries(RESOURCE)) if (re.test(signal)) {
-          family = k as keyof ServiceSignals['resource'];
-          break;
-        }
+        for (const [k, re] of Object.entries(RESOURCE))
+          if (re.test(signal)) {
+            family = k as keyof ServiceSignals['resource'];
+            break;
+          }
         if (family && !/duration|latency/.test(signal)) s.resource[family] = Math.max(s.resource[family], score);
         else s.serverMetric = Math.max(s.serverMetric, score);
         s.evidence.add(e.id);
@@ -71,7 +85,8 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
       }
       case 'deploy': {
         const at = e.numbers.at_ms ?? 0;
-        if (!s.deploy || at > s.deploy.at) s.deploy = { at, from: e.attributes.from_version ?? '', to: e.attributes.to_version ?? '', id: e.id };
+        if (!s.deploy || at > s.deploy.at)
+          s.deploy = { at, from: e.attributes.from_version ?? '', to: e.attributes.to_version ?? '', id: e.id };
         break;
       }
       case 'rollout': {
@@ -85,7 +100,10 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
         s.evidence.add(e.id);
         break;
       case 'log_template':
-        if ((e.attributes.status === 'new' || e.attributes.status === 'grew') && /ERROR|FATAL|CRITICAL/i.test(e.attributes.severity ?? '')) {
+        if (
+          (e.attributes.status === 'new' || e.attributes.status === 'grew') &&
+          /ERROR|FATAL|CRITICAL/i.test(e.attributes.severity ?? '')
+        ) {
           s.newErrorLogs += e.numbers.count ?? 0;
           s.evidence.add(e.id);
         }
@@ -164,7 +182,11 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
     if (changed) ids.push(changed.id);
     const entry = entries.find((e) => e !== s.service && pathBetween(graph, e, s.service));
     const path = entry ? pathBetween(graph, entry, s.service) : undefined;
-    const change = s.deploy ? `; ${s.service} ${s.deploy.from} → ${s.deploy.to} was rolled out at ${new Date(s.deploy.at).toISOString().slice(11, 16)} UTC` : s.rollout ? `; ${s.service} was rolled out at ${new Date(s.rollout.at).toISOString().slice(11, 16)} UTC` : '';
+    const change = s.deploy
+      ? `; ${s.service} ${s.deploy.from} → ${s.deploy.to} was rolled out at ${new Date(s.deploy.at).toISOString().slice(11, 16)} UTC`
+      : s.rollout
+        ? `; ${s.service} was rolled out at ${new Date(s.rollout.at).toISOString().slice(11, 16)} UTC`
+        : '';
     out.push({
       raw: score,
       h: {
