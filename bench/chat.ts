@@ -76,10 +76,10 @@ for (const size of sizes) {
 
 // Model calls and prompt tokens per turn, with a stand-in model that counts.
 const { createApp } = await import('../src/api/app.ts');
-const { ChatService } = await import('../src/agents/chat.ts');
+const { ChatService } = await import('../src/conversations/chat.ts');
 const { buildChatGraph } = await import('../src/agents/orchestrator/graph.ts');
 const { MemorySaver } = await import('@langchain/langgraph');
-const { FileThreadIndex } = await import('../src/threads/index.ts');
+const { FileThreadIndex } = await import('../src/storage/threads.ts');
 const { PromptRegistry } = await import('../src/prompts/registry.ts');
 const deps = service.deps;
 const withModel = new ChatService(

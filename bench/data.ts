@@ -1,4 +1,4 @@
-import { command, readRows, type Store } from '../src/clickhouse/store.ts';
+import { command, readRows, type Store } from '../src/clients/clickhouse.ts';
 import { seedDemo } from '../src/demo/seed.ts';
 import type { TelemetryIngest } from '../src/otlp/ingest.ts';
 

@@ -8,8 +8,8 @@
  *
  *   npm run bench:tools -- [--sizes 1000000,10000000] [--runs 5] [--quick]
  */
-import { readRows } from '../src/clickhouse/store.ts';
-import { estimateTokens } from '../src/tools/evidence.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
+import { estimateTokens } from '../src/core/evidence.ts';
 import { runTool, type ToolResult } from '../src/tools/definition.ts';
 import { findTool, TELEMETRY_TOOLS } from '../src/tools/registry.ts';
 import { benchService, options, percentile, report, round } from './lib.ts';

@@ -10,7 +10,7 @@ import { logRecord, logsPayload } from './helpers/otlp.ts';
 import { loadOrCreateDevKeys } from '../src/auth/dev-keys.ts';
 import { loadConfig } from '../src/config/env.ts';
 import { loadPolicies } from '../src/policies/load.ts';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { checkProposal } from '../src/actions/catalogue.ts';
 import { parseActionRequest } from '../src/actions/intent.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 
 let svc: TestService;
@@ -22,7 +22,7 @@ describe('service basics', () => {
   });
 
   it('reports an optional dependency that is down without failing readiness', async () => {
-    const { Readiness } = await import('../src/runtime/readiness.ts');
+    const { Readiness } = await import('../src/api/readiness.ts');
     const r = new Readiness(svc.service.deps.store, [{ name: 'ollama', url: 'http://127.0.0.1:9', probePath: '/api/version' }]);
     const out = await r.check();
     expect(out.ready).toBe(true);

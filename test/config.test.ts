@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env.ts';
-import { parseDuration } from '../src/config/duration.ts';
+import { parseDuration } from '../src/core/duration.ts';
 
 describe('configuration', () => {
   it('starts from documented defaults', () => {

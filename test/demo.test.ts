@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { json, startTestService, tempDir } from './helpers/service.ts';
 
 const MIN = 60_000;

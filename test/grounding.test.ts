@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGrounding, sentences } from '../src/agents/grounding.ts';
-import type { Evidence } from '../src/tools/evidence.ts';
+import type { Evidence } from '../src/core/evidence.ts';
 
 const ev = (
   id: string,

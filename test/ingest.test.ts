@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { kv, logRecord, logsPayload, metricsPayload, nanos, tracesPayload } from './helpers/otlp.ts';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { seedScenario } from './helpers/scenario.ts';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { chunkMarkdown, DocumentError } from '../src/knowledge/markdown.ts';
 import { markdownFiles } from '../src/knowledge/base.ts';
 import { evaluateRetrieval, loadCases } from '../src/knowledge/eval.ts';

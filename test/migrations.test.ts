@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env.ts';
-import { openStore, readRows, command, type Store } from '../src/clickhouse/store.ts';
-import { migrate, MIGRATIONS, readTableShapes, TELEMETRY_TABLES } from '../src/clickhouse/migrations.ts';
+import { openStore, readRows, command, type Store } from '../src/clients/clickhouse.ts';
+import { migrate, MIGRATIONS, readTableShapes, TELEMETRY_TABLES } from '../src/storage/migrations.ts';
 import { TelemetryIngest } from '../src/otlp/ingest.ts';
 import { tempDir } from './helpers/service.ts';
 import { sharedDir } from './helpers/shared.ts';
@@ -57,8 +57,8 @@ describe('migrations', () => {
     await migrate(store);
     expect(await Promise.all(TELEMETRY_TABLES.map((t) => showCreate(store!, t)))).toEqual(before);
 
-    const ingest = new TelemetryIngest(store, await readTableShapes(store));
-    const scope = { workspace: 'shop', tenantAttribute: 'k8s.namespace.name' };
+    const ingest = new TelemetryIngest(store, await readTableShapes(store), 'k8s.namespace.name');
+    const scope = 'shop';
     const t0 = Date.now() - 60_000;
     const span = (id: string, status: number) => ({
       traceId: 'a'.repeat(31) + id,

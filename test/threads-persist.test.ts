@@ -43,7 +43,7 @@ describe('approvals in PostgreSQL', () => {
       if (requirePostgres) throw new Error('AIOPS_TEST_POSTGRES_URL is not set, and AIOPS_REQUIRE_POSTGRES=1 makes that a failure');
       return ctx.skip('set AIOPS_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against PostgreSQL');
     }
-    const { PostgresApprovalStore } = await import('../src/actions/store.ts');
+    const { PostgresApprovalStore } = await import('../src/storage/approvals.ts');
     const [a, b] = await Promise.all([PostgresApprovalStore.open(postgres), PostgresApprovalStore.open(postgres)]);
     try {
       const id = `test-${Date.now()}-${Math.random().toString(36).slice(2)}`;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env.ts';
 import { openTelemetry } from '../src/runtime/service.ts';
-import type { Store } from '../src/clickhouse/store.ts';
+import type { Store } from '../src/clients/clickhouse.ts';
 import type { TelemetryIngest } from '../src/otlp/ingest.ts';
 import { tempDir } from './helpers/service.ts';
 import { seedScenario, tool } from './helpers/scenario.ts';

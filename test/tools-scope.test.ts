@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { ToolRun } from '../src/tools/run.ts';
 import { ALL_TOOLS, asLangChainTools, TELEMETRY_TOOLS } from '../src/tools/registry.ts';
 import { loadPolicies } from '../src/policies/load.ts';

@@ -9,32 +9,28 @@ import {
   type BaseCheckpointSaver,
   type LangGraphRunnableConfig,
 } from '@langchain/langgraph';
-import { problems } from '../api/problem.ts';
-import { hasRole, type Principal } from '../auth/principal.ts';
-import { formatDuration, parseDuration } from '../config/duration.ts';
+import { problems } from '../core/problem.ts';
+import { hasRole, type Principal, type Scope } from '../core/scope.ts';
+import { formatDuration, parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
-import type { Store } from '../clickhouse/store.ts';
-import type { Evidence } from '../tools/evidence.ts';
+import type { Store } from '../clients/clickhouse.ts';
+import type { Evidence } from '../core/evidence.ts';
 import { runTool } from '../tools/definition.ts';
 import { findTool } from '../tools/registry.ts';
 import { evidenceIds } from '../tools/run.ts';
-import type { ChatEvent } from '../agents/events.ts';
-import type { TurnProposal } from '../agents/orchestrator/state.ts';
-import type { AuditLog, AuditQuery } from './audit.ts';
-import type { ControlPlaneClient } from './control-plane.ts';
-import type { ActionResult, ApprovalRecord, ApprovalStore } from './store.ts';
+import type { ChatEvent } from '../core/events.ts';
+import type { AuditLog, AuditQuery } from '../storage/audit.ts';
+import type { ControlPlaneClient } from '../clients/control-plane.ts';
+import type { ApprovalStore } from '../storage/approvals.ts';
+import { hhmm } from '../core/window.ts';
+import type { TurnProposal } from '../core/proposal.ts';
+import type { ActionResult, ApprovalRecord } from '../core/proposal.ts';
 
 /** How the approval workflow writes into a conversation. */
 export interface ThreadPoster {
   append(threadId: string, content: string, evidence?: Evidence[]): Promise<void>;
   evidenceIds(threadId: string): Promise<string[]>;
-}
-
-export interface DecisionScope {
-  principal: Principal;
-  workspace: string;
-  trackingId: string;
 }
 
 export interface Decision {
@@ -46,7 +42,7 @@ export interface Decision {
 interface ApprovalContext {
   service: ApprovalService;
   token?: string;
-  scope: DecisionScope;
+  scope: Scope;
   emit: (e: ChatEvent) => void;
 }
 
@@ -83,8 +79,6 @@ function buildApprovalGraph(checkpointer: BaseCheckpointSaver) {
     .addEdge('send', END)
     .compile({ checkpointer });
 }
-
-const hhmm = (iso: string) => iso.slice(11, 16);
 
 /** The same change by hand, for when nothing could be sent. */
 export function kubectlFor(r: Pick<ApprovalRecord, 'action' | 'params' | 'workspace'>): string {
@@ -152,12 +146,7 @@ export class ApprovalService {
   }
 
   /** Records this turn's proposals as pending approvals, each its graph stopped at the decision. */
-  async register(
-    scope: DecisionScope,
-    threadId: string,
-    proposals: TurnProposal[],
-    emit: (e: ChatEvent) => void,
-  ): Promise<ApprovalRecord[]> {
+  async register(scope: Scope, threadId: string, proposals: TurnProposal[], emit: (e: ChatEvent) => void): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
     const now = this.now();
     for (const p of proposals) {
@@ -221,7 +210,7 @@ export class ApprovalService {
 
   /** Proposals the catalogue refused: in the audit trail as well as the log. */
   async dropped(
-    scope: DecisionScope,
+    scope: Scope,
     threadId: string,
     items: { action: string; params: Record<string, unknown>; agent: string; requested: boolean; reason: string }[],
   ): Promise<void> {
@@ -255,7 +244,7 @@ export class ApprovalService {
    * approval resumes the graph, which sends the request with their token.
    */
   async decide(
-    scope: DecisionScope,
+    scope: Scope,
     token: string,
     threadId: string,
     approvalId: string,

@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import type { Policies } from '../policies/schema.ts';
-
-export const ACTION_NAMES = ['scale', 'rollout_restart', 'rollback', 'set_resources'] as const;
-export type ActionName = (typeof ACTION_NAMES)[number];
-export type Risk = 'low' | 'medium' | 'high';
+import { ACTION_NAMES, type ActionName, type Proposal, type ProposalDraft } from '../core/proposal.ts';
 
 /** A Kubernetes object name (RFC 1123 label). */
 const Service = z
@@ -46,52 +43,6 @@ export function memoryMiB(q: string): number {
 /** Kubernetes quantities for proposals: millicores, and MiB rounded up to 64. */
 export const cpuQuantity = (cores: number) => `${Math.max(1, Math.round(cores * 1000))}m`;
 export const memoryQuantity = (mib: number) => `${Math.ceil(mib / 64) * 64}Mi`;
-
-/** How to tell, some minutes after an accepted action, whether the signal that motivated it recovered. */
-export const VerifySpec = z.object({
-  tool: z.string(),
-  /** The tool's arguments without the window (the check uses the same length, ending then). */
-  args: z.record(z.string(), z.unknown()),
-  window_ms: z.number().int().positive(),
-  evidence_kind: z.array(z.string()).min(1),
-  service: z.string(),
-  number: z.string(),
-  /** The value when the action was proposed, and the value at or below which it counts as recovered. */
-  before: z.number(),
-  target: z.number(),
-  label: z.string(),
-});
-export type VerifySpec = z.infer<typeof VerifySpec>;
-
-/** What a specialist (or a person, through chat) suggests; the catalogue decides whether it may be proposed. */
-export interface ProposalDraft {
-  action: string;
-  params: Record<string, unknown>;
-  /** Why, in a sentence, with the evidence ids it rests on. */
-  reason: string;
-  evidence_ids: string[];
-  agent: string;
-  verify?: VerifySpec;
-  /** Asked for by the person in the conversation. */
-  requested?: boolean;
-  /** Current values the limits compare against (cores, MiB). */
-  current?: { cpu_request?: number; cpu_limit?: number; memory_request?: number; memory_limit?: number };
-}
-
-export interface Proposal {
-  action: ActionName;
-  params: Record<string, unknown>;
-  reason: string;
-  evidence_ids: string[];
-  agent: string;
-  risk: Risk;
-  approvers: string[];
-  self_approval: boolean;
-  /** The action in words: "roll payment back to 2.4.1". */
-  summary: string;
-  requested: boolean;
-  verify?: VerifySpec;
-}
 
 export function describeAction(action: ActionName, p: Record<string, unknown>): string {
   switch (action) {

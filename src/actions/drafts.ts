@@ -1,7 +1,8 @@
-import type { Evidence } from '../tools/evidence.ts';
-import type { Hypothesis } from '../agents/hypotheses.ts';
-import { cpuQuantity, memoryQuantity, type ProposalDraft, type VerifySpec } from './catalogue.ts';
+import type { Evidence } from '../core/evidence.ts';
+import type { Hypothesis } from '../core/hypothesis.ts';
+import { cpuQuantity, memoryQuantity } from './catalogue.ts';
 import type { ActionRequest } from './intent.ts';
+import type { ProposalDraft, VerifySpec } from '../core/proposal.ts';
 
 const MiB = 1024 * 1024;
 const cite = (...ids: (string | undefined)[]) => [...new Set(ids.filter(Boolean))].map((i) => `[${i}]`).join('');

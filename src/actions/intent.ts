@@ -1,4 +1,4 @@
-import type { ActionName } from './catalogue.ts';
+import type { ActionName } from '../core/proposal.ts';
 
 /** An action a person asks for in a chat message ("roll payment back", "scale cart to 3"). */
 export interface ActionRequest {

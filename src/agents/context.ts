@@ -1,12 +1,12 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import type { Store } from '../clickhouse/store.ts';
+import type { Store } from '../clients/clickhouse.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
 import type { PromptRegistry } from '../prompts/registry.ts';
 import type { ToolContext } from '../tools/run.ts';
 import type { Redactor } from './redaction.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
-import type { ChatEvent } from './events.ts';
+import type { ChatEvent } from '../core/events.ts';
 
 /** What every run of the agents shares: built once at start. */
 export interface AgentDeps {

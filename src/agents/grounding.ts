@@ -1,4 +1,4 @@
-import type { Evidence } from '../tools/evidence.ts';
+import type { Evidence } from '../core/evidence.ts';
 
 export interface GroundingReport {
   sentences: number;

@@ -4,7 +4,7 @@ import { ChatOllama } from '@langchain/ollama';
 import { z } from 'zod';
 import type { Config } from '../config/env.ts';
 import { AGENTS, type Policies } from '../policies/schema.ts';
-import { estimateTokens } from '../tools/evidence.ts';
+import { estimateTokens } from '../core/evidence.ts';
 import type { RunContext } from './context.ts';
 
 /** The model, when OLLAMA_URL is set; otherwise the service answers without one. */

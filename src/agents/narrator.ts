@@ -1,6 +1,8 @@
-import type { Evidence } from '../tools/evidence.ts';
-import type { Hypothesis } from './hypotheses.ts';
-import type { ToolRunSummary, TimeWindow } from './specialists/specialist.ts';
+import type { Evidence } from '../core/evidence.ts';
+import type { Hypothesis } from '../core/hypothesis.ts';
+import type { ToolRunSummary } from './specialists/specialist.ts';
+import type { TimeWindow } from '../core/window.ts';
+import { hhmm } from '../core/window.ts';
 
 export interface NarratorInput {
   workspace: string;
@@ -15,7 +17,6 @@ export interface NarratorInput {
   redact?: (text: string) => string;
 }
 
-const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 /** A measured value as people read it: three significant digits, no float noise. */
 const num = (v: number | undefined) =>

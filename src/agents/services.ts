@@ -1,4 +1,4 @@
-import { readRows, type Store } from '../clickhouse/store.ts';
+import { readRows, type Store } from '../clients/clickhouse.ts';
 import { IN_WORKSPACE } from '../tools/run.ts';
 
 const cache = new Map<string, { at: number; services: string[] }>();

@@ -1,21 +1,7 @@
 import type { Policies } from '../policies/schema.ts';
-import type { AlertState } from '../threads/index.ts';
-
-/** What an investigation needs to know of the alert it starts from. */
-export interface AlertContext {
-  alertname: string;
-  severity: string;
-  service?: string;
-  summary: string;
-  description: string;
-  /** When the earliest firing alert started (ms). */
-  starts_at: number;
-  labels: Record<string, string>;
-  runbook_url?: string;
-  firing: number;
-}
-
-const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+import type { AlertState } from '../storage/threads.ts';
+import { hhmm } from '../core/window.ts';
+import type { AlertContext } from '../core/alert.ts';
 
 /** The alert group as an investigation sees it: name, service, severity, summary, start. */
 export function alertContext(
@@ -53,10 +39,4 @@ export function alertQuestion(a: AlertContext): string {
   return `Alert ${a.alertname} is firing${a.service ? ` for ${a.service}` : ''} since ${hhmm(a.starts_at)} UTC, severity ${a.severity}${more}.${a.summary ? ` ${a.summary}.` : ''}${a.description ? ` ${a.description}` : ''} What is the cause?`
     .replace(/\.\./g, '.')
     .slice(0, 3900);
-}
-
-/** A label rule of policies/alerts.yaml as a regular expression; `(?i)` in front means case-insensitive. */
-export function labelPattern(source: string): RegExp {
-  const insensitive = source.startsWith('(?i)');
-  return new RegExp(insensitive ? source.slice(4) : source, insensitive ? 'i' : '');
 }

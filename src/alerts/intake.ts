@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../auth/principal.ts';
-import { parseDuration } from '../config/duration.ts';
+import type { Principal, Scope } from '../core/scope.ts';
+import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
-import type { Store } from '../clickhouse/store.ts';
+import type { Store } from '../clients/clickhouse.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
-import type { ChatService } from '../agents/chat.ts';
+import type { ChatService } from '../conversations/chat.ts';
 import { knownServices } from '../agents/services.ts';
-import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMeta, type ThreadRecord } from '../threads/index.ts';
+import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMeta, type ThreadRecord } from '../storage/threads.ts';
 import { alertContext, alertQuestion } from './context.ts';
 import { digest, type AlertGroup } from './schema.ts';
+import { hhmm } from '../core/window.ts';
 
 export type IntakeOutcome =
   | 'investigating'
@@ -27,12 +28,6 @@ export interface IntakeResult {
   detail: string;
 }
 
-export interface IntakeScope {
-  principal: Principal;
-  workspace: string;
-  trackingId: string;
-}
-
 export interface IntakeDeps {
   chat: ChatService;
   threads: ThreadIndex;
@@ -44,7 +39,6 @@ export interface IntakeDeps {
   now?: () => number;
 }
 
-const hhmm = (iso: string | number) => new Date(iso).toISOString().slice(11, 16);
 const names = (alerts: AlertState[]) => [...new Set(alerts.map((a) => a.alertname))].join(', ');
 
 /**
@@ -70,7 +64,7 @@ export class AlertIntake {
     while (this.jobs.size) await Promise.all([...this.jobs.values()]);
   }
 
-  receive(scope: IntakeScope, group: AlertGroup): Promise<IntakeResult> {
+  receive(scope: Scope, group: AlertGroup): Promise<IntakeResult> {
     const key = `${scope.workspace}\u0000${group.key}`;
     const run = (this.locks.get(key) ?? Promise.resolve()).then(() => this.handle(scope, group));
     const tail = run.catch(() => undefined);
@@ -81,7 +75,7 @@ export class AlertIntake {
     return run;
   }
 
-  private async handle(scope: IntakeScope, group: AlertGroup): Promise<IntakeResult> {
+  private async handle(scope: Scope, group: AlertGroup): Promise<IntakeResult> {
     const nowIso = new Date(this.now()).toISOString();
     const d = digest(group);
     let thread = await this.d.threads.byAlertKey(scope.workspace, group.key);
@@ -233,7 +227,7 @@ export class AlertIntake {
   }
 
   /** The service investigates on its own, with the roles policy gives alert investigations. */
-  private investigatorScope(scope: IntakeScope) {
+  private investigatorScope(scope: Scope) {
     return {
       principal: { sub: scope.principal.sub, roles: this.d.policies.alerts.investigate_roles, workspaces: [scope.workspace] },
       workspace: scope.workspace,
@@ -241,7 +235,7 @@ export class AlertIntake {
     };
   }
 
-  private async investigate(scope: IntakeScope, threadId: string, intro?: string): Promise<void> {
+  private async investigate(scope: Scope, threadId: string, intro?: string): Promise<void> {
     const thread = (await this.d.threads.get(threadId))!;
     const meta = thread.meta!.alert!;
     const services = await knownServices(this.d.store, scope.workspace, this.d.tenantAttribute);
@@ -259,7 +253,7 @@ export class AlertIntake {
   }
 
   /** Closes the thread: how long it fired, what was found; the incident goes to the knowledge base. */
-  private async resolve(scope: IntakeScope, threadId: string): Promise<void> {
+  private async resolve(scope: Scope, threadId: string): Promise<void> {
     const thread = (await this.d.threads.get(threadId))!;
     const meta = thread.meta!.alert!;
     const started = meta.alerts.map((a) => a.starts_at).sort()[0]!;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AlertState } from '../threads/index.ts';
+import type { AlertState } from '../storage/threads.ts';
 
 const Labels = z.record(z.string().max(256), z.string().max(4096));
 const Time = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an RFC 3339 time');

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { tracking } from './middleware/tracking.ts';
 import { observe } from './middleware/observe.ts';
 import { authenticate } from './middleware/auth.ts';
-import { Problem, problems } from './problem.ts';
+import { Problem, problems } from '../core/problem.ts';
 import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
 import { whoamiRoutes } from './routes/whoami.ts';

@@ -1,7 +1,7 @@
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Context } from 'hono';
-import { problems } from './problem.ts';
+import { problems } from '../core/problem.ts';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../core/scope.ts';
 
 /** Per-request values set by middleware. The raw token stays here and goes nowhere else. */
 export interface AppVariables {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { readJson } from './body.ts';
-import { problems, zodFieldErrors } from './problem.ts';
+import { problems, zodFieldErrors } from '../core/problem.ts';
 
 /** A JSON body checked against a zod schema; 400 names every failing field. */
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T, limit: number): Promise<z.output<T>> {

@@ -11,9 +11,9 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Config } from '../config/env.ts';
-import { problems } from '../api/problem.ts';
+import { problems } from '../core/problem.ts';
 import type { DevKeys } from './dev-keys.ts';
-import { claimList, type Principal } from './principal.ts';
+import { claimList, type Principal } from '../core/scope.ts';
 
 export interface TokenVerifier {
   readonly mode: 'jwks' | 'public-key' | 'dev';

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config/env.ts';
 import { PolicyError } from '../policies/load.ts';
-import { StoreUnavailable } from '../clickhouse/store.ts';
+import { StoreUnavailable } from '../clients/clickhouse.ts';
 import { PromptError } from '../prompts/registry.ts';
 import { CliError } from './client.ts';
 import { serveCommand } from './commands/serve.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../core/duration.ts';
 
 const duration = (fallback: string) =>
   z

@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../clickhouse/store.ts';
+import type { Store } from '../clients/clickhouse.ts';
 import type { TelemetryIngest } from '../otlp/ingest.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { loadStates, saveState, seedDemo, telemetryIsEmpty, writeRange, type SeedOptions, type SeedResult } from './seed.ts';
@@ -97,7 +97,7 @@ export class DemoController {
     const from = Math.max(shop.windowEnd, now - this.settings.hours * 60 * MINUTE);
     if (from >= now) return;
     const faultStart = shop.faultStart ?? shop.windowEnd - scenario.faultOffsetMinutes * MINUTE;
-    await writeRange(this.ingest, this.settings.tenantAttribute, scenario, shop.seed, faultStart, from, now);
+    await writeRange(this.ingest, scenario, shop.seed, faultStart, from, now);
     for (const s of states) await saveState(this.store, { ...s, windowEnd: now });
   }
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
-import { command, insertCompact, readRows, type Store } from '../clickhouse/store.ts';
-import { TELEMETRY_TABLES } from '../clickhouse/migrations.ts';
+import { command, insertCompact, readRows, type Store } from '../clients/clickhouse.ts';
+import { TELEMETRY_TABLES } from '../storage/migrations.ts';
 import type { TelemetryIngest } from '../otlp/ingest.ts';
 import { SCENARIOS, type GroundTruth, type Scenario } from './scenarios.ts';
 import { MINUTE, simulate, type SimulationPlan } from './simulator.ts';
@@ -61,7 +61,6 @@ function plans(scenario: Scenario, seed: number, faultStart: number, scale?: num
 /** Generates [from, to) for every demo workspace and writes it through the OTLP ingest path. */
 export async function writeRange(
   ingest: TelemetryIngest,
-  tenantAttribute: string,
   scenario: Scenario,
   seed: number,
   faultStart: number,
@@ -71,10 +70,14 @@ export async function writeRange(
 ): Promise<SeedResult['records']> {
   const records = { logs: 0, spans: 0, metricPoints: 0 };
   for (const plan of plans(scenario, seed, faultStart, scale)) {
-    const scope = { workspace: plan.workspace.name, tenantAttribute };
+    const workspace = plan.workspace.name;
     for (let t = from; t < to; t += CHUNK_MINUTES * MINUTE) {
       const batch = simulate(plan, t, Math.min(to, t + CHUNK_MINUTES * MINUTE));
-      await Promise.all([ingest.logs(batch.logs, scope), ingest.traces(batch.traces, scope), ingest.metrics(batch.metrics, scope)]);
+      await Promise.all([
+        ingest.logs(batch.logs, workspace),
+        ingest.traces(batch.traces, workspace),
+        ingest.metrics(batch.metrics, workspace),
+      ]);
       records.logs += batch.counts.logs;
       records.spans += batch.counts.spans;
       records.metricPoints += batch.counts.points;
@@ -98,7 +101,7 @@ export async function seedDemo(
   const faultStart = end - scenario.faultOffsetMinutes * MINUTE;
   await clearDemoTelemetry(store, tenantAttribute);
   logger?.info({ scenario: scenario.name, seed: opts.seed, hours: opts.hours }, 'seeding demo telemetry');
-  const records = await writeRange(ingest, tenantAttribute, scenario, opts.seed, faultStart, start, end, opts.scale);
+  const records = await writeRange(ingest, scenario, opts.seed, faultStart, start, end, opts.scale);
   for (const ws of DEMO_WORKSPACES) {
     const truth = ws === scenario.workspace ? scenario.truth : SCENARIOS.none!.truth;
     await saveState(store, {

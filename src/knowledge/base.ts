@@ -4,7 +4,7 @@ import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import { Document } from '@langchain/core/documents';
 import { QdrantVectorStore } from '@langchain/qdrant';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { Store } from '../clickhouse/store.ts';
+import type { Store } from '../clients/clickhouse.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KnowledgePolicy } from '../policies/schema.ts';
 import type { z } from 'zod';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { insertCompact, readRows, type Store } from '../clickhouse/store.ts';
+import { insertCompact, readRows, type Store } from '../clients/clickhouse.ts';
 
 /** A markdown document someone added through the API, in their workspace. */
 export interface StoredDocument {

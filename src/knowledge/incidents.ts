@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { insertCompact, readRows, type Store } from '../clickhouse/store.ts';
+import { insertCompact, readRows, type Store } from '../clients/clickhouse.ts';
 import type { Chunk } from './markdown.ts';
 
 /** A completed investigation, as kept for finding similar ones later. */

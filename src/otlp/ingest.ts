@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { fieldPath, problems, zodFieldErrors, type FieldError } from '../api/problem.ts';
-import type { Store } from '../clickhouse/store.ts';
-import { GroupCommitWriter, RecentCommits } from '../clickhouse/group-commit.ts';
-import type { TableShapes } from '../clickhouse/migrations.ts';
+import { fieldPath, problems, zodFieldErrors, type FieldError } from '../core/problem.ts';
+import type { Store } from '../clients/clickhouse.ts';
+import { GroupCommitWriter, RecentCommits } from '../storage/group-commit.ts';
+import type { TableShapes } from '../storage/migrations.ts';
 import {
   attrsToMap,
   chTime,
@@ -29,12 +29,6 @@ import {
   type Exemplar,
   type KeyValue,
 } from './schema.ts';
-
-export interface IngestScope {
-  /** The workspace of the verified token; rows of any other workspace are refused. */
-  workspace: string;
-  tenantAttribute: string;
-}
 
 export interface IngestOutcome {
   accepted: number;
@@ -74,7 +68,12 @@ export class TelemetryIngest {
   private readonly writer: GroupCommitWriter;
   private readonly committed = new RecentCommits();
 
-  constructor(store: Store, shapes: TableShapes) {
+  /** `tenantAttribute` is the resource attribute that names a row's workspace. */
+  constructor(
+    store: Store,
+    shapes: TableShapes,
+    private readonly tenantAttribute: string,
+  ) {
     this.writer = new GroupCommitWriter(store);
     const target = (table: string, all: readonly string[]): TableTarget => {
       const have = shapes.get(table);
@@ -92,14 +91,14 @@ export class TelemetryIngest {
     };
   }
 
-  async logs(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+  async logs(body: unknown, workspace: string, dedupKey?: string): Promise<IngestOutcome> {
     const req = parseEnvelope(ExportLogsRequest, body);
     const out = new Outcome();
     const rows: unknown[][] = [];
     req.resourceLogs?.forEach((rl, i) => {
       const resAttrs = attrsToMap(rl.resource?.attributes);
       const count = rl.scopeLogs?.reduce((n, s) => n + (s.logRecords?.length ?? 0), 0) ?? 0;
-      const refusal = checkTenant(resAttrs, scope);
+      const refusal = checkTenant(resAttrs, this.tenantAttribute, workspace);
       if (refusal) {
         out.reject(count, [{ field: `resourceLogs[${i}].resource.attributes`, message: refusal }]);
         return;
@@ -141,14 +140,14 @@ export class TelemetryIngest {
     return this.finish(out, [[this.targets.logs!, rows]], dedupKey);
   }
 
-  async traces(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+  async traces(body: unknown, workspace: string, dedupKey?: string): Promise<IngestOutcome> {
     const req = parseEnvelope(ExportTracesRequest, body);
     const out = new Outcome();
     const rows: unknown[][] = [];
     req.resourceSpans?.forEach((rs, i) => {
       const resAttrs = attrsToMap(rs.resource?.attributes);
       const count = rs.scopeSpans?.reduce((n, s) => n + (s.spans?.length ?? 0), 0) ?? 0;
-      const refusal = checkTenant(resAttrs, scope);
+      const refusal = checkTenant(resAttrs, this.tenantAttribute, workspace);
       if (refusal) {
         out.reject(count, [{ field: `resourceSpans[${i}].resource.attributes`, message: refusal }]);
         return;
@@ -195,7 +194,7 @@ export class TelemetryIngest {
     return this.finish(out, [[this.targets.traces!, rows]], dedupKey);
   }
 
-  async metrics(body: unknown, scope: IngestScope, dedupKey?: string): Promise<IngestOutcome> {
+  async metrics(body: unknown, workspace: string, dedupKey?: string): Promise<IngestOutcome> {
     const req = parseEnvelope(ExportMetricsRequest, body);
     const out = new Outcome();
     const gauge: unknown[][] = [];
@@ -203,7 +202,7 @@ export class TelemetryIngest {
     const histogram: unknown[][] = [];
     req.resourceMetrics?.forEach((rm, i) => {
       const resAttrs = attrsToMap(rm.resource?.attributes);
-      const refusal = checkTenant(resAttrs, scope);
+      const refusal = checkTenant(resAttrs, this.tenantAttribute, workspace);
       if (refusal) {
         const count = rm.scopeMetrics?.reduce((n, s) => n + (s.metrics ?? []).reduce((m: number, x) => m + dataPointCount(x), 0), 0) ?? 0;
         out.reject(count, [{ field: `resourceMetrics[${i}].resource.attributes`, message: refusal }]);
@@ -340,14 +339,15 @@ function parseEnvelope<T extends z.ZodType>(schema: T, body: unknown): z.output<
   return parsed.data;
 }
 
-function checkTenant(resAttrs: Attrs, scope: IngestScope): string | undefined {
-  const current = resAttrs[scope.tenantAttribute];
+/** Stamps a resource with the token's workspace, or says why it belongs to another one. */
+function checkTenant(resAttrs: Attrs, tenantAttribute: string, workspace: string): string | undefined {
+  const current = resAttrs[tenantAttribute];
   if (current === undefined || current === '') {
-    resAttrs[scope.tenantAttribute] = scope.workspace;
+    resAttrs[tenantAttribute] = workspace;
     return undefined;
   }
-  if (current !== scope.workspace) {
-    return `${scope.tenantAttribute}="${current}" is outside the token's workspace "${scope.workspace}"`;
+  if (current !== workspace) {
+    return `${tenantAttribute}="${current}" is outside the token's workspace "${workspace}"`;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { fieldPath } from '../api/problem.ts';
+import { fieldPath } from '../core/problem.ts';
 import { POLICY_SEGMENTS, type Policies, type PolicySegment } from './schema.ts';
 
 export class PolicyError extends Error {

@@ -6,13 +6,13 @@ import type { Logger } from '../observability/logger.ts';
 import { loadPolicies } from '../policies/load.ts';
 import { loadOrCreateDevKeys } from '../auth/dev-keys.ts';
 import { createTokenVerifier } from '../auth/verifier.ts';
-import { openStore, type Store } from '../clickhouse/store.ts';
-import { migrate, readTableShapes } from '../clickhouse/migrations.ts';
+import { openStore, type Store } from '../clients/clickhouse.ts';
+import { migrate, readTableShapes } from '../storage/migrations.ts';
 import { TelemetryIngest } from '../otlp/ingest.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
-import { WideEventWriter } from '../observability/wide-events.ts';
+import { WideEventWriter } from '../storage/wide-events.ts';
 import { DemoController } from '../demo/controller.ts';
-import { Readiness } from './readiness.ts';
+import { Readiness } from '../api/readiness.ts';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
@@ -20,9 +20,9 @@ import path from 'node:path';
 import { PromptRegistry } from '../prompts/registry.ts';
 import { createModel } from '../agents/llm.ts';
 import { buildChatGraph } from '../agents/orchestrator/graph.ts';
-import { ChatService } from '../agents/chat.ts';
-import { FileCheckpointSaver } from '../threads/file-checkpointer.ts';
-import { FileThreadIndex, PostgresThreadIndex, type ThreadIndex } from '../threads/index.ts';
+import { ChatService } from '../conversations/chat.ts';
+import { FileCheckpointSaver } from '../storage/file-checkpointer.ts';
+import { FileThreadIndex, PostgresThreadIndex, type ThreadIndex } from '../storage/threads.ts';
 import { createApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
 import type { AppEnv } from '../api/env.ts';
@@ -30,12 +30,12 @@ import { KnowledgeBase } from '../knowledge/base.ts';
 import { ollamaEmbeddings } from '../knowledge/vectors.ts';
 import { qdrantClient } from '../knowledge/qdrant.ts';
 import { ApprovalService } from '../actions/approvals.ts';
-import { AuditLog } from '../actions/audit.ts';
-import { ControlPlaneClient } from '../actions/control-plane.ts';
-import { FileApprovalStore, PostgresApprovalStore, type ApprovalStore } from '../actions/store.ts';
+import { AuditLog } from '../storage/audit.ts';
+import { ControlPlaneClient } from '../clients/control-plane.ts';
+import { FileApprovalStore, PostgresApprovalStore, type ApprovalStore } from '../storage/approvals.ts';
 import { AlertIntake } from '../alerts/intake.ts';
 import { SlackAdapter } from '../slack/adapter.ts';
-import { SlackClient } from '../slack/client.ts';
+import { SlackClient } from '../clients/slack.ts';
 import { ConfigError } from '../config/env.ts';
 
 export interface Service {
@@ -52,7 +52,7 @@ export async function openTelemetry(config: Config, logger?: Logger): Promise<{ 
   try {
     await migrate(store, logger);
     const shapes = await readTableShapes(store);
-    return { store, ingest: new TelemetryIngest(store, shapes) };
+    return { store, ingest: new TelemetryIngest(store, shapes, config.TENANT_ATTRIBUTE) };
   } catch (err) {
     await store.close();
     throw err;

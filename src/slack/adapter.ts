@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
-import type { ChatAnswer, ChatService, ThreadObserver } from '../agents/chat.ts';
-import type { ThreadIndex, ThreadRecord } from '../threads/index.ts';
-import type { SlackClient } from './client.ts';
+import type { ChatAnswer, ChatService, ThreadObserver } from '../conversations/chat.ts';
+import type { ThreadIndex, ThreadRecord } from '../storage/threads.ts';
+import type { SlackClient } from '../clients/slack.ts';
 
 /** The Events API envelope: the URL check, or an event. */
 export const SlackEnvelope = z.discriminatedUnion('type', [

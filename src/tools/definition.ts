@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import { problems, zodFieldErrors } from '../api/problem.ts';
-import { renderEvidence, type Evidence, type TimeRange } from './evidence.ts';
-import { hhmm } from './window.ts';
+import { problems, zodFieldErrors } from '../core/problem.ts';
+import { renderEvidence, type Evidence } from '../core/evidence.ts';
 import { ToolRun, type ToolContext } from './run.ts';
+import { hhmm } from '../core/window.ts';
+import type { TimeRange } from '../core/window.ts';
 
 /** What a tool returns: evidence, and the same compactly rendered for a prompt. */
 export interface ToolResult {

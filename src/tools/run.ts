@@ -1,11 +1,12 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
-import { readRows, type Store } from '../clickhouse/store.ts';
-import { Problem, problems } from '../api/problem.ts';
+import { readRows, type Store } from '../clients/clickhouse.ts';
+import { Problem, problems } from '../core/problem.ts';
 import type { Policies } from '../policies/schema.ts';
-import { parseDuration } from '../config/duration.ts';
-import { iso, resolveWindow, type ResolvedWindow, type WindowInput } from './window.ts';
-import type { Evidence } from './evidence.ts';
+import { parseDuration } from '../core/duration.ts';
+import { resolveWindow, type ResolvedWindow, type WindowInput } from './window.ts';
+import type { Evidence } from '../core/evidence.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
+import { iso } from '../core/window.ts';
 
 /** Who runs a tool and where: the workspace comes from the verified token, never from arguments. */
 export interface ToolContext {

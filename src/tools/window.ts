@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { parseDuration, formatDuration } from '../config/duration.ts';
-import { problems, type FieldError } from '../api/problem.ts';
+import { parseDuration, formatDuration } from '../core/duration.ts';
+import { problems, type FieldError } from '../core/problem.ts';
+import type { TimeWindow } from '../core/window.ts';
 
 const isoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time such as 2026-11-22T05:18:00Z' });
 const duration = z.string().refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30m, 2h or 1d');
 
 /** The time arguments every telemetry tool takes. */
-export const windowArgs = {
+export const windowFields = {
   last: duration.optional().describe('window ending now (or at `to`), e.g. 30m, 2h'),
   from: isoTime.optional().describe('window start, ISO 8601'),
   to: isoTime.optional().describe('window end, ISO 8601 (default now)'),
@@ -17,11 +18,10 @@ export const windowArgs = {
   baseline_to: isoTime.optional().describe('baseline end, ISO 8601'),
 };
 
-export type WindowInput = { [K in keyof typeof windowArgs]?: string };
+export type WindowInput = { [K in keyof typeof windowFields]?: string };
 
-export interface ResolvedWindow {
-  from: number;
-  to: number;
+/** A tool's window with its baseline, resolved to milliseconds. */
+export interface ResolvedWindow extends TimeWindow {
   baselineFrom: number;
   baselineTo: number;
 }
@@ -77,8 +77,3 @@ export function resolveWindow(
   if (errors.length) throw problems.validation('the time window is not valid', errors);
   return { from, to, baselineFrom, baselineTo };
 }
-
-export const iso = (ms: number) => new Date(ms).toISOString();
-
-/** HH:MM UTC, the way answers show times. */
-export const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);

@@ -1,10 +1,10 @@
-import type { Store } from '../../src/clickhouse/store.ts';
+import type { Store } from '../../src/clients/clickhouse.ts';
 import type { TelemetryIngest } from '../../src/otlp/ingest.ts';
 import { seedDemo } from '../../src/demo/seed.ts';
 import { runTool, type ToolResult } from '../../src/tools/definition.ts';
 import { findTool } from '../../src/tools/registry.ts';
 import { loadPolicies } from '../../src/policies/load.ts';
-import type { Evidence } from '../../src/tools/evidence.ts';
+import type { Evidence } from '../../src/core/evidence.ts';
 
 /**
  * A fixed end a few minutes ago: recent enough for the tables' TTL, fixed for determinism within a run.

@@ -1,25 +1,15 @@
 import { Annotation } from '@langchain/langgraph';
-import type { Evidence } from '../../tools/evidence.ts';
-import type { Hypothesis } from '../hypotheses.ts';
+import type { Evidence } from '../../core/evidence.ts';
+import type { Hypothesis } from '../../core/hypothesis.ts';
 import type { QuestionFacts } from '../question.ts';
-import type { ToolRunSummary, TimeWindow } from '../specialists/specialist.ts';
+import type { ToolRunSummary } from '../specialists/specialist.ts';
 import type { GroundingReport } from '../grounding.ts';
 import type { PromptRef } from '../../prompts/registry.ts';
 import type { AgentName } from '../../policies/schema.ts';
-import type { Proposal } from '../../actions/catalogue.ts';
 import type { ScoredDraft } from '../../actions/drafts.ts';
-import type { AlertContext } from '../../alerts/context.ts';
-
-/** A proposal of this turn with the approval id it waits under. */
-export type TurnProposal = Proposal & { approval_id: string };
-/** A draft the catalogue refused, kept for the log, the audit trail and (when a person asked for it) the answer. */
-export interface DroppedProposal {
-  action: string;
-  params: Record<string, unknown>;
-  agent: string;
-  requested: boolean;
-  reason: string;
-}
+import type { TimeWindow } from '../../core/window.ts';
+import type { DroppedProposal, TurnProposal } from '../../core/proposal.ts';
+import type { AlertContext } from '../../core/alert.ts';
 
 export interface Plan {
   agents: AgentName[];

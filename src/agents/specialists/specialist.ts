@@ -1,18 +1,14 @@
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import type { Evidence } from '../../tools/evidence.ts';
+import type { Evidence } from '../../core/evidence.ts';
 import { runTool } from '../../tools/definition.ts';
 import { findTool } from '../../tools/registry.ts';
 import { toolContext, runContext, type RunContext } from '../context.ts';
-import type { Hypothesis } from '../hypotheses.ts';
+import type { Hypothesis } from '../../core/hypothesis.ts';
 import type { QuestionFacts } from '../question.ts';
 import type { AgentName } from '../../policies/schema.ts';
 import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
-
-export interface TimeWindow {
-  from: number;
-  to: number;
-}
+import type { TimeWindow } from '../../core/window.ts';
 
 /** What the orchestrator hands a specialist. */
 export interface Assignment {
@@ -59,15 +55,6 @@ export interface SpecialistDefinition {
   plan(a: Assignment, rc: RunContext): PlaybookStep[];
   /** Root-cause candidates from the evidence gathered. */
   assess(state: SpecialistStateType, rc: RunContext): Promise<Hypothesis[]>;
-}
-
-/** ISO arguments for a tool window. */
-export function windowArgs(w: TimeWindow, baseline?: TimeWindow): Record<string, string> {
-  return {
-    from: new Date(w.from).toISOString(),
-    to: new Date(w.to).toISOString(),
-    ...(baseline ? { baseline_from: new Date(baseline.from).toISOString(), baseline_to: new Date(baseline.to).toISOString() } : {}),
-  };
 }
 
 /** Runs one tool call for a specialist: events out, a failure noted rather than thrown. */

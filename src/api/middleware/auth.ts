@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { TokenVerifier } from '../../auth/verifier.ts';
-import { hasRole, type Principal } from '../../auth/principal.ts';
-import { problems } from '../problem.ts';
+import { hasRole, type Principal, type Scope } from '../../core/scope.ts';
+import { problems } from '../../core/problem.ts';
 import type { AppEnv } from '../env.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -51,11 +51,6 @@ export function authenticate(
   };
 }
 
-export interface Scope {
-  principal: Principal;
-  workspace: string;
-}
-
 /**
  * The caller's principal and workspace, checked against the roles a route
  * needs (any of them). 403 when a role or a workspace is missing.
@@ -76,7 +71,7 @@ export function requireScope(c: Context<AppEnv>, ...roles: string[]): Scope {
           `the token grants several workspaces (${principal.workspaces.join(', ')}); choose one with the X-Workspace header`,
         );
   }
-  return { principal, workspace };
+  return { principal, workspace, trackingId: c.get('trackingId') };
 }
 
 export function requireRole(c: Context<AppEnv>, ...roles: string[]): Principal {

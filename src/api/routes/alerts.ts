@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { requireScope } from '../middleware/auth.ts';
 import { jsonBody } from '../validate.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { AlertmanagerWebhook, fromAlertmanager, fromPlain, PlainAlert, type AlertGroup } from '../../alerts/schema.ts';
 import type { AlertIntake } from '../../alerts/intake.ts';
 import type { AppDeps } from '../deps.ts';

@@ -3,9 +3,10 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireScope } from '../middleware/auth.ts';
 import { jsonBody, queryParams } from '../validate.ts';
-import { Problem, problems } from '../problem.ts';
-import type { ChatEvent } from '../../agents/events.ts';
-import type { ApprovalService, DecisionScope } from '../../actions/approvals.ts';
+import { Problem, problems } from '../../core/problem.ts';
+import type { ChatEvent } from '../../core/events.ts';
+import type { ApprovalService } from '../../actions/approvals.ts';
+import type { Scope } from '../../core/scope.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -51,7 +52,7 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
     if (!Id.safeParse(threadId).success || !Id.safeParse(approvalId).success)
       throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
     const body = await jsonBody(c, DecisionBody, deps.config.AIOPS_MAX_BODY_BYTES);
-    const scope: DecisionScope = { principal, workspace, trackingId: c.get('trackingId') };
+    const scope: Scope = { principal, workspace, trackingId: c.get('trackingId') };
     c.set('eventAttributes', { approval_id: approvalId, decision: body.decision });
     const token = bearer(c);
     if (!(c.req.header('accept') ?? '').includes('text/event-stream')) {

@@ -3,10 +3,11 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireScope } from '../middleware/auth.ts';
 import { jsonBody, queryParams } from '../validate.ts';
-import { Problem, problems } from '../problem.ts';
-import type { ChatEvent } from '../../agents/events.ts';
-import type { ChatScope, ChatService } from '../../agents/chat.ts';
-import type { ThreadRecord } from '../../threads/index.ts';
+import { Problem, problems } from '../../core/problem.ts';
+import type { ChatEvent } from '../../core/events.ts';
+import type { ChatService } from '../../conversations/chat.ts';
+import type { Scope } from '../../core/scope.ts';
+import type { ThreadRecord } from '../../storage/threads.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -33,7 +34,7 @@ const wantsStream = (c: Context) => (c.req.header('accept') ?? '').includes('tex
 async function answer(
   c: Context<AppEnv>,
   chat: ChatService,
-  scope: ChatScope,
+  scope: Scope,
   thread: ThreadRecord,
   message: string,
   logger: AppDeps['logger'],
@@ -85,12 +86,12 @@ async function answer(
 export function chatRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const chat = deps.chat;
-  const scopeOf = (c: Context<AppEnv>): ChatScope => {
+  const scopeOf = (c: Context<AppEnv>): Scope => {
     const { principal, workspace } = requireScope(c);
     chat.authorise(principal);
     return { principal, workspace, trackingId: c.get('trackingId') };
   };
-  const owned = (scope: ChatScope, t: ThreadRecord) => {
+  const owned = (scope: Scope, t: ThreadRecord) => {
     if (t.kind === 'chat' && t.owner !== scope.principal.sub)
       throw problems.forbidden(`thread ${t.id} belongs to another user; start your own thread`);
     return t;

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { jsonBody } from '../validate.ts';
 import { SCENARIOS, SCENARIO_NAMES } from '../../demo/scenarios.ts';

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireScope } from '../middleware/auth.ts';
 import { jsonBody, queryParams } from '../validate.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { DocumentError } from '../../knowledge/markdown.ts';
 import { AlertName } from '../../tools/knowledge/search-runbooks.ts';
 import type { AppDeps } from '../deps.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { readJson } from '../body.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { requireScope } from '../middleware/auth.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
@@ -30,7 +30,7 @@ export function otlpRoutes(deps: AppDeps) {
           mediaHint: 'OTLP/HTTP protobuf is not supported here; set the exporter encoding to json',
         });
         const dedupKey = createHash('sha256').update(workspace).update('\0').update(body.raw).digest('hex').slice(0, 32);
-        const outcome = await deps.ingest[signal](body.value, { workspace, tenantAttribute: deps.config.TENANT_ATTRIBUTE }, dedupKey);
+        const outcome = await deps.ingest[signal](body.value, workspace, dedupKey);
         deps.metrics.ingestRecords.inc({ signal, outcome: 'accepted' }, outcome.accepted);
         if (outcome.rejected) deps.metrics.ingestRecords.inc({ signal, outcome: 'rejected' }, outcome.rejected);
         c.set('eventAttributes', { signal, accepted: String(outcome.accepted), rejected: String(outcome.rejected) });

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { SlackEnvelope, type SlackAdapter } from '../../slack/adapter.ts';
 import { verifySlackRequest } from '../../slack/signature.ts';
 import type { AppDeps } from '../deps.ts';

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { hasRole } from '../../auth/principal.ts';
+import { hasRole } from '../../core/scope.ts';
 import { ALL_TOOLS, describeTool, findTool, toolRoles } from '../../tools/registry.ts';
 import { runTool } from '../../tools/definition.ts';
 import { readJson } from '../body.ts';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import { requireScope } from '../middleware/auth.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { problems } from '../problem.ts';
+import { problems } from '../../core/problem.ts';
 import type { AppEnv } from '../env.ts';
 
 export function whoamiRoutes() {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/env.ts';
-import { parseDuration } from '../../config/duration.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { loadOrCreateDevKeys, signDevToken } from '../../auth/dev-keys.ts';
 import { CliError } from '../client.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Problem } from '../../api/problem.ts';
+import { Problem } from '../../core/problem.ts';
 import { defineTool } from '../definition.ts';
 import type { ToolRun } from '../run.ts';
 

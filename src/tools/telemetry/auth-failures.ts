@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../definition.ts';
 import { between, IN_WORKSPACE } from '../run.ts';
-import { hhmm, windowArgs } from '../window.ts';
-import type { Evidence } from '../evidence.ts';
+import { windowFields } from '../window.ts';
+import type { Evidence } from '../../core/evidence.ts';
+import { hhmm } from '../../core/window.ts';
 
 interface SourceRow {
   source: string;
@@ -44,7 +45,7 @@ export const authFailures = defineTool({
     .object({
       service: z.string().min(1).max(200).optional(),
       top: z.number().int().min(1).max(50).default(10),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '1h',

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { between, IN_WORKSPACE } from '../run.ts';
-import { windowArgs } from '../window.ts';
+import { windowFields } from '../window.ts';
 import { PatternMiner } from '../patterns/miner.ts';
-import type { Evidence } from '../evidence.ts';
+import type { Evidence } from '../../core/evidence.ts';
 import { Severity, severityFilter } from './severity.ts';
 
 interface Shape {
@@ -62,7 +62,7 @@ export const logPatterns = defineTool({
       service: z.string().min(1).max(200).optional(),
       severity: Severity.optional().describe('minimum severity'),
       top: z.number().int().min(1).max(50).default(15),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '30m',

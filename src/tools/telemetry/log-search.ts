@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../definition.ts';
 import { between, IN_WORKSPACE } from '../run.ts';
-import { hhmm, windowArgs } from '../window.ts';
+import { windowFields } from '../window.ts';
 import { Severity, severityFilter } from './severity.ts';
+import { hhmm } from '../../core/window.ts';
 
 interface Line {
   ts: string;
@@ -37,7 +38,7 @@ export const logSearch = defineTool({
         .transform((v) => v.toLowerCase())
         .optional(),
       limit: z.number().int().min(1).max(200).default(50),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '30m',

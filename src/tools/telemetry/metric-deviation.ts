@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { IN_WORKSPACE } from '../run.ts';
-import { windowArgs } from '../window.ts';
-import type { Evidence } from '../evidence.ts';
+import { windowFields } from '../window.ts';
+import type { Evidence } from '../../core/evidence.ts';
 
 /**
  * Per-bucket values of every metric signal of every service, from the three
@@ -85,7 +85,7 @@ export const metricDeviation = defineTool({
       service: z.string().min(1).max(200).optional(),
       metric: z.string().min(1).max(200).optional().describe('substring of the metric name'),
       top: z.number().int().min(1).max(50).default(12),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '30m',

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { IN_WORKSPACE } from '../run.ts';
-import { hhmm, windowArgs } from '../window.ts';
+import { windowFields } from '../window.ts';
 import { bucketedSignalsSql } from './metric-deviation.ts';
+import { hhmm } from '../../core/window.ts';
 
 interface Point {
   t: string;
@@ -25,7 +26,7 @@ export const metricSeries = defineTool({
         .max(240)
         .describe('metric name; for counters and histograms add " (rate/s)", " (mean)" or " (error ratio)" as metric_deviation names them'),
       points: z.number().int().min(5).max(120).default(30),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '2h',

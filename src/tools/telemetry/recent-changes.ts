@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineTool } from '../definition.ts';
 import { between, IN_WORKSPACE, type ToolRun } from '../run.ts';
-import { hhmm, windowArgs } from '../window.ts';
-import type { Evidence } from '../evidence.ts';
+import { windowFields } from '../window.ts';
+import type { Evidence } from '../../core/evidence.ts';
+import { hhmm } from '../../core/window.ts';
 
 /** Kubernetes event reasons by the kind of change they record. */
 const REASON_KIND: Record<string, string> = {
@@ -95,7 +96,7 @@ export const recentChanges = defineTool({
   args: z
     .object({
       service: z.string().min(1).max(200).optional().describe('only changes of this service'),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '6h',

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { between, IN_WORKSPACE } from '../run.ts';
-import { windowArgs } from '../window.ts';
-import type { Evidence } from '../evidence.ts';
+import { windowFields } from '../window.ts';
+import type { Evidence } from '../../core/evidence.ts';
 
 interface Row {
   service: string;
@@ -84,7 +84,7 @@ export const resourceEfficiency = defineTool({
     .object({
       service: z.string().min(1).max(200).optional(),
       top: z.number().int().min(1).max(50).default(8),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '6h',

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { between, ERROR_STATUS, IN_WORKSPACE, SERVER_KIND } from '../run.ts';
-import { windowArgs } from '../window.ts';
-import type { Evidence } from '../evidence.ts';
+import { windowFields } from '../window.ts';
+import type { Evidence } from '../../core/evidence.ts';
 
 interface Row {
   service: string;
@@ -76,7 +76,7 @@ export const serviceOverview = defineTool({
     .object({
       service: z.string().min(1).max(200).optional().describe('only this service'),
       top: z.number().int().min(1).max(50).default(10).describe('services to report'),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '30m',

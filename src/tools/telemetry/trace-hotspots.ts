@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { defineTool, fmt } from '../definition.ts';
 import { between, ERROR_STATUS, IN_WORKSPACE } from '../run.ts';
-import { windowArgs } from '../window.ts';
+import { windowFields } from '../window.ts';
 import { mask, tokenize } from '../patterns/miner.ts';
-import type { Evidence } from '../evidence.ts';
+import type { Evidence } from '../../core/evidence.ts';
 
 export interface SpanRow {
   trace_id: string;
@@ -133,7 +133,7 @@ export const traceHotspots = defineTool({
     .object({
       service: z.string().min(1).max(200).optional().describe('only traces that pass through this service'),
       traces: z.number().int().min(10).max(2000).default(300).describe('how many slow and how many failed traces to read'),
-      ...windowArgs,
+      ...windowFields,
     })
     .strict(),
   defaultWindow: '30m',

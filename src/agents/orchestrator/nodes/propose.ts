@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { runContext } from '../../context.ts';
-import { byScore } from '../../hypotheses.ts';
-import { checkProposal, describeAction, type ProposalDraft } from '../../../actions/catalogue.ts';
+import { byScore } from '../../../core/hypothesis.ts';
+import { checkProposal, describeAction } from '../../../actions/catalogue.ts';
 import { draftForRequest } from '../../../actions/drafts.ts';
 import { parseActionRequest } from '../../../actions/intent.ts';
-import type { ChatStateType, ChatUpdate, DroppedProposal, TurnProposal } from '../state.ts';
+import type { ChatStateType, ChatUpdate } from '../state.ts';
+import type { ProposalDraft } from '../../../core/proposal.ts';
+import type { DroppedProposal, TurnProposal } from '../../../core/proposal.ts';
 
 /**
  * Turns the specialists' remedies, and an action the person asked for, into

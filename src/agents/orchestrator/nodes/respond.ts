@@ -1,6 +1,6 @@
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { runContext } from '../../context.ts';
-import { byScore } from '../../hypotheses.ts';
+import { byScore } from '../../../core/hypothesis.ts';
 import { knowledgeRefs, narrate } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';

@@ -1,14 +1,14 @@
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { Send } from '@langchain/langgraph';
 import { AGENTS, type AgentName, type Policies } from '../../../policies/schema.ts';
-import { hasRole } from '../../../auth/principal.ts';
+import { hasRole } from '../../../core/scope.ts';
 import { render, refOf } from '../../../prompts/registry.ts';
 import { runContext, type RunContext } from '../../context.ts';
 import { classifyWithModel } from '../../llm.ts';
 import type { Assignment } from '../../specialists/specialist.ts';
 import type { ChatStateType, ChatUpdate, Plan } from '../state.ts';
-import { labelPattern, type AlertContext } from '../../../alerts/context.ts';
-import { parseDuration } from '../../../config/duration.ts';
+import { parseDuration } from '../../../core/duration.ts';
+import { labelPattern, type AlertContext } from '../../../core/alert.ts';
 
 const MIN = 60_000;
 

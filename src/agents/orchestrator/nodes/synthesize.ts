@@ -1,8 +1,8 @@
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { render, refOf } from '../../../prompts/registry.ts';
-import { estimateTokens } from '../../../tools/evidence.ts';
+import { estimateTokens } from '../../../core/evidence.ts';
 import { runContext, type RunContext } from '../../context.ts';
-import { byScore, type Hypothesis } from '../../hypotheses.ts';
+import { byScore, type Hypothesis } from '../../../core/hypothesis.ts';
 import { LlmTimeout, streamDraft } from '../../llm.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
 

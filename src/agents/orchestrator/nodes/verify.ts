@@ -2,8 +2,7 @@ import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { checkGrounding } from '../../grounding.ts';
 import { runContext } from '../../context.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
-
-const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+import { hhmm } from '../../../core/window.ts';
 
 /** Holds the model's draft to the evidence; a draft that fails is dropped for the narrator. */
 export function verify(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {

@@ -1,5 +1,6 @@
-import { buildSpecialist, windowArgs, type Assignment } from '../specialist.ts';
-import type { Hypothesis } from '../../hypotheses.ts';
+import { buildSpecialist, type Assignment } from '../specialist.ts';
+import type { Hypothesis } from '../../../core/hypothesis.ts';
+import { toolWindow } from '../../../core/window.ts';
 
 const HOUR = 3600_000;
 
@@ -12,8 +13,8 @@ export function efficiencyPlan(a: Assignment) {
   const span = Math.max(6 * HOUR, a.window.to - a.window.from);
   const window = { from: a.window.to - span, to: a.window.to };
   return [
-    { tool: 'resource_efficiency', args: { ...windowArgs(window), ...(a.focus[0] ? { service: a.focus[0] } : {}) } },
-    { tool: 'service_overview', args: windowArgs(window, { from: window.from - span, to: window.from }) },
+    { tool: 'resource_efficiency', args: { ...toolWindow(window), ...(a.focus[0] ? { service: a.focus[0] } : {}) } },
+    { tool: 'service_overview', args: toolWindow(window, { from: window.from - span, to: window.from }) },
   ];
 }
 

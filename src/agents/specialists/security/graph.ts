@@ -1,5 +1,6 @@
-import { buildSpecialist, windowArgs, type Assignment } from '../specialist.ts';
-import type { Hypothesis } from '../../hypotheses.ts';
+import { buildSpecialist, type Assignment } from '../specialist.ts';
+import type { Hypothesis } from '../../../core/hypothesis.ts';
+import { toolWindow } from '../../../core/window.ts';
 
 const HOUR = 3600_000;
 /** Log content that deserves a look: injection attempts, traversal, scanners, privilege changes. */
@@ -15,8 +16,8 @@ export function securityPlan(a: Assignment) {
   // Attacks unfold over hours: look at least at the last hour.
   const window = a.window.to - a.window.from < HOUR ? { from: a.window.to - HOUR, to: a.window.to } : a.window;
   return [
-    { tool: 'auth_failures', args: windowArgs(window, a.baseline) },
-    { tool: 'log_search', args: { ...windowArgs(window), pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 } },
+    { tool: 'auth_failures', args: toolWindow(window, a.baseline) },
+    { tool: 'log_search', args: { ...toolWindow(window), pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 } },
   ];
 }
 

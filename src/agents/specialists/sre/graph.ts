@@ -1,7 +1,8 @@
-import { buildSpecialist, windowArgs, type Assignment, type PlaybookStep } from '../specialist.ts';
+import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
 import { toolContext } from '../../context.ts';
 import { dependencyGraph } from './dependencies.ts';
 import { rankRootCauses } from './root-cause.ts';
+import { toolWindow } from '../../../core/window.ts';
 
 const HOUR = 3600_000;
 
@@ -12,11 +13,11 @@ const HOUR = 3600_000;
  * the question names.
  */
 export function srePlan(a: Assignment): PlaybookStep[] {
-  const w = windowArgs(a.window, a.baseline);
+  const w = toolWindow(a.window, a.baseline);
   const steps: PlaybookStep[] = [
     { tool: 'service_overview', args: { ...w } },
     { tool: 'metric_deviation', args: { ...w } },
-    { tool: 'trace_hotspots', args: windowArgs(a.window) },
+    { tool: 'trace_hotspots', args: toolWindow(a.window) },
     { tool: 'log_patterns', args: { ...w, severity: 'WARN' } },
     {
       tool: 'recent_changes',
@@ -27,7 +28,7 @@ export function srePlan(a: Assignment): PlaybookStep[] {
     },
   ];
   for (const service of a.focus.slice(0, 2)) {
-    steps.push({ tool: 'log_search', args: { ...windowArgs(a.window), service, severity: 'ERROR', limit: 5 } });
+    steps.push({ tool: 'log_search', args: { ...toolWindow(a.window), service, severity: 'ERROR', limit: 5 } });
   }
   return steps;
 }

@@ -1,6 +1,7 @@
-import type { Evidence } from '../../../tools/evidence.ts';
-import type { Hypothesis } from '../../hypotheses.ts';
+import type { Evidence } from '../../../core/evidence.ts';
+import type { Hypothesis } from '../../../core/hypothesis.ts';
 import { downstream, pathBetween, entryPoints, type DependencyGraph } from './dependencies.ts';
+import { hhmm } from '../../../core/window.ts';
 
 /** What the SRE evidence says about one service. */
 export interface ServiceSignals {
@@ -183,9 +184,9 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
     const entry = entries.find((e) => e !== s.service && pathBetween(graph, e, s.service));
     const path = entry ? pathBetween(graph, entry, s.service) : undefined;
     const change = s.deploy
-      ? `; ${s.service} ${s.deploy.from} → ${s.deploy.to} was rolled out at ${new Date(s.deploy.at).toISOString().slice(11, 16)} UTC`
+      ? `; ${s.service} ${s.deploy.from} → ${s.deploy.to} was rolled out at ${hhmm(s.deploy.at)} UTC`
       : s.rollout
-        ? `; ${s.service} was rolled out at ${new Date(s.rollout.at).toISOString().slice(11, 16)} UTC`
+        ? `; ${s.service} was rolled out at ${hhmm(s.rollout.at)} UTC`
         : '';
     out.push({
       raw: score,

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-
-/** A time range as ISO 8601 strings. */
-export const TimeRange = z.object({ from: z.string(), to: z.string() });
-export type TimeRange = z.infer<typeof TimeRange>;
+import { TimeRange } from './window.ts';
 
 /**
  * One finding a tool returns: what it is, the numbers, the window it covers

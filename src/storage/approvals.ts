@@ -1,58 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { pgSchema } from '../threads/index.ts';
-import type { ActionName, Risk, VerifySpec } from './catalogue.ts';
-
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'sending' | 'accepted' | 'refused' | 'failed' | 'not_sent';
-
-export interface ActionResult {
-  status: 'accepted' | 'refused' | 'failed' | 'not_sent';
-  /** The control plane's HTTP status, when it answered. */
-  http_status?: number;
-  operation_id?: string;
-  /** In words: the control plane's reason for a refusal, the error of a failure. */
-  message: string;
-  attempts: number;
-  at: string;
-}
-
-export interface Verification {
-  state: 'scheduled' | 'running' | 'done';
-  at: string;
-  recovered?: boolean;
-  value?: number;
-  message?: string;
-}
-
-/** A proposed action and everything that happened to it. Never holds a token. */
-export interface ApprovalRecord {
-  approval_id: string;
-  thread_id: string;
-  workspace: string;
-  action: ActionName;
-  params: Record<string, unknown>;
-  summary: string;
-  reason: string;
-  evidence_ids: string[];
-  risk: Risk;
-  agent: string;
-  approvers: string[];
-  self_approval: boolean;
-  /** Who was talking to the agents when it was proposed, and whether they asked for it. */
-  requested_by: string;
-  requested: boolean;
-  status: ApprovalStatus;
-  created_at: string;
-  expires_at: string;
-  decided_by?: string;
-  decided_at?: string;
-  comment?: string;
-  idempotency_key: string;
-  result?: ActionResult;
-  verify?: VerifySpec;
-  verification?: Verification;
-}
+import { pgSchema } from './threads.ts';
+import type { ApprovalRecord, ApprovalStatus } from '../core/proposal.ts';
 
 /** Where approvals live, beside the conversations; status changes are compare-and-set, so one decision wins. */
 export interface ApprovalStore {

@@ -1,4 +1,4 @@
-import { compactRows, insertText, type Store } from './store.ts';
+import { compactRows, insertText, type Store } from '../clients/clickhouse.ts';
 
 interface Pending {
   text: string;

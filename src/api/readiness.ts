@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Store } from '../clickhouse/store.ts';
+import type { Store } from '../clients/clickhouse.ts';
 import type { DemoController } from '../demo/controller.ts';
 
 export type CheckStatus = 'ok' | 'down' | 'not configured' | 'seeding' | 'starting' | 'failed' | 'off';

@@ -1,5 +1,5 @@
 import type { Policies } from '../policies/schema.ts';
-import type { ActionResult, ApprovalRecord } from './store.ts';
+import type { ActionResult, ApprovalRecord } from '../core/proposal.ts';
 
 export interface OperationRequest {
   record: ApprovalRecord;

@@ -17,3 +17,10 @@ export function claimList(value: unknown): string[] {
 export function hasRole(p: Principal, ...roles: string[]): boolean {
   return roles.some((r) => p.roles.includes(r));
 }
+
+/** Who asks, in which workspace, under which request: every query, turn and decision runs in one. */
+export interface Scope {
+  principal: Principal;
+  workspace: string;
+  trackingId: string;
+}

@@ -1,4 +1,4 @@
-import type { Evidence } from '../tools/evidence.ts';
+import type { Evidence } from './evidence.ts';
 
 /**
  * The chat stream's contract (Server-Sent Events), versioned on its own: not

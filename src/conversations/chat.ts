@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { problems } from '../api/problem.ts';
-import { hasRole, type Principal } from '../auth/principal.ts';
+import { problems } from '../core/problem.ts';
+import { hasRole, type Principal, type Scope } from '../core/scope.ts';
 import { evidenceIds } from '../tools/run.ts';
-import type { Evidence } from '../tools/evidence.ts';
-import type { ThreadIndex, ThreadRecord } from '../threads/index.ts';
-import type { AgentDeps, RunContext } from './context.ts';
-import { CHAT_STREAM_SCHEMA, type ChatEvent } from './events.ts';
-import type { ChatGraph } from './orchestrator/graph.ts';
-import type { AnswerMeta, ChatStateType, ThreadMessage } from './orchestrator/state.ts';
-import { Redactor } from './redaction.ts';
-import { knownServices } from './services.ts';
+import type { Evidence } from '../core/evidence.ts';
+import type { ThreadIndex, ThreadRecord } from '../storage/threads.ts';
+import type { AgentDeps, RunContext } from '../agents/context.ts';
+import { CHAT_STREAM_SCHEMA, type ChatEvent } from '../core/events.ts';
+import type { ChatGraph } from '../agents/orchestrator/graph.ts';
+import type { AnswerMeta, ChatStateType, ThreadMessage } from '../agents/orchestrator/state.ts';
+import { Redactor } from '../agents/redaction.ts';
+import { knownServices } from '../agents/services.ts';
 import type { ApprovalService, ThreadPoster } from '../actions/approvals.ts';
-import type { ApprovalRecord } from '../actions/store.ts';
-import type { AlertContext } from '../alerts/context.ts';
-
-export interface ChatScope {
-  principal: Principal;
-  workspace: string;
-  trackingId: string;
-}
+import type { AlertContext } from '../core/alert.ts';
+import type { ApprovalRecord } from '../core/proposal.ts';
 
 /** The answer to one chat turn, as the API returns it. */
 export interface ChatAnswer extends Omit<AnswerMeta, 'turn'> {
@@ -60,7 +54,7 @@ export class ChatService implements ThreadPoster {
   }
 
   /** A thread the caller may see: 404 outside the workspace, 403 for another user's without the role. */
-  async thread(scope: ChatScope, id: string): Promise<ThreadRecord> {
+  async thread(scope: Scope, id: string): Promise<ThreadRecord> {
     const t = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.threads.get(id) : undefined;
     if (!t || t.workspace !== scope.workspace) throw problems.notFound(`there is no thread ${id} in workspace ${scope.workspace}`);
     if (
@@ -75,7 +69,7 @@ export class ChatService implements ThreadPoster {
     return t;
   }
 
-  async view(scope: ChatScope, id: string): Promise<ThreadView> {
+  async view(scope: Scope, id: string): Promise<ThreadView> {
     const t = await this.thread(scope, id);
     const state = (await this.graph.getState({ configurable: { thread_id: t.id } })).values as Partial<ChatStateType>;
     return {
@@ -149,7 +143,7 @@ export class ChatService implements ThreadPoster {
     return (state.evidence ?? []).map((e) => e.id);
   }
 
-  list(scope: ChatScope, q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean }) {
+  list(scope: Scope, q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean }) {
     const others = q.all && hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles);
     return this.threads.list({
       workspace: scope.workspace,
@@ -161,7 +155,7 @@ export class ChatService implements ThreadPoster {
   }
 
   /** A new thread owned by the caller. */
-  async open(scope: ChatScope, title: string, extra: Partial<ThreadRecord> = {}): Promise<ThreadRecord> {
+  async open(scope: Scope, title: string, extra: Partial<ThreadRecord> = {}): Promise<ThreadRecord> {
     const now = new Date().toISOString();
     const t: ThreadRecord = {
       id: randomUUID(),
@@ -205,7 +199,7 @@ export class ChatService implements ThreadPoster {
    * A turn that found a root cause is an incident of the workspace: kept (one
    * per thread, later turns replace it) so the next similar one finds it.
    */
-  private async remember(scope: ChatScope, thread: ThreadRecord, turn: number, message: string, answer: ChatAnswer): Promise<void> {
+  private async remember(scope: Scope, thread: ThreadRecord, turn: number, message: string, answer: ChatAnswer): Promise<void> {
     const top = answer.hypotheses.find((h) => !h.explained_by);
     if (!top || !this.deps.knowledge) return;
     const byId = new Map(answer.evidence.map((e) => [e.id, e]));
@@ -241,7 +235,7 @@ export class ChatService implements ThreadPoster {
 
   /** One turn: the graph from intake to respond, with events as they happen. */
   async turn(
-    scope: ChatScope,
+    scope: Scope,
     thread: ThreadRecord,
     message: string,
     emit: (e: ChatEvent) => void,

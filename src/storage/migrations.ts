@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import { OTEL_TABLE_DDL } from './otel-ddl.ts';
-import { command, readRows, type Store } from './store.ts';
+import { command, readRows, type Store } from '../clients/clickhouse.ts';
 
 export interface Migration {
   version: number;

@@ -1,6 +1,6 @@
-import type { Logger } from './logger.ts';
-import type { ServiceMetrics } from './metrics.ts';
-import { insertCompact, type Store } from '../clickhouse/store.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
+import { insertCompact, type Store } from '../clients/clickhouse.ts';
 import type { Policies } from '../policies/schema.ts';
 
 export interface WideEvent {

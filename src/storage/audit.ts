@@ -1,4 +1,4 @@
-import { insertCompact, readRows, type Store } from '../clickhouse/store.ts';
+import { insertCompact, readRows, type Store } from '../clients/clickhouse.ts';
 
 export type AuditKind = 'proposal' | 'dropped' | 'decision' | 'request' | 'result' | 'verification' | 'expired';
 
