@@ -10,7 +10,7 @@ import {
   type LangGraphRunnableConfig,
 } from '@langchain/langgraph';
 import { problems } from '../core/problem.ts';
-import { hasRole, type Principal, type Scope } from '../core/scope.ts';
+import { hasRole, type Scope } from '../core/scope.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';

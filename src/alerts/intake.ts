@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Principal, Scope } from '../core/scope.ts';
+import type { Scope } from '../core/scope.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
