@@ -325,7 +325,7 @@ describe('a proposal from the evidence, decided by a person', () => {
   it('an approval past its expiry can no longer be approved (409)', async () => {
     const g = await ask('why are payments failing?');
     const id = g.approvals[0]!.approval_id;
-    const store = (svc.service.deps.approvals as unknown as { d: { store: { update(id: string, p: object): Promise<void> } } }).d.store;
+    const store = (svc.service.deps.approvals as unknown as { env: { store: { update(id: string, p: object): Promise<void> } } }).env.store;
     await store.update(id, { expires_at: new Date(Date.now() - 1000).toISOString() });
     const res = await decide(g.thread_id, id, { decision: 'approve' });
     expect(res.status).toBe(409);

@@ -44,7 +44,10 @@ describe('approvals in PostgreSQL', () => {
       return ctx.skip('set AIOPS_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against PostgreSQL');
     }
     const { PostgresApprovalStore } = await import('../src/storage/approvals.ts');
-    const [a, b] = await Promise.all([PostgresApprovalStore.open(postgres), PostgresApprovalStore.open(postgres)]);
+    const { openPostgres } = await import('../src/clients/postgres.ts');
+    // Two replicas: each its own pool, as two processes would have.
+    const pools = [openPostgres(postgres), openPostgres(postgres)] as const;
+    const [a, b] = await Promise.all([PostgresApprovalStore.open(pools[0]), PostgresApprovalStore.open(pools[1])]);
     try {
       const id = `test-${Date.now()}-${Math.random().toString(36).slice(2)}`;
       const now = new Date().toISOString();
@@ -80,8 +83,7 @@ describe('approvals in PostgreSQL', () => {
       const claims = await Promise.all([a.claimVerification(new Date()), b.claimVerification(new Date())]);
       expect(claims.filter((c) => c?.approval_id === id)).toHaveLength(1);
     } finally {
-      await a.close();
-      await b.close();
+      await Promise.all(pools.map((p) => p.end()));
     }
   });
 });

@@ -1,135 +1,54 @@
 import { createHash } from 'node:crypto';
-import {
-  Annotation,
-  Command,
-  END,
-  interrupt,
-  START,
-  StateGraph,
-  type BaseCheckpointSaver,
-  type LangGraphRunnableConfig,
-} from '@langchain/langgraph';
-import { problems } from '../core/problem.ts';
-import { hasRole, type Scope } from '../core/scope.ts';
-import { formatDuration, parseDuration } from '../core/duration.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Policies } from '../policies/schema.ts';
-import type { Store } from '../clients/clickhouse.ts';
-import type { Evidence } from '../core/evidence.ts';
-import { runTool } from '../tools/definition.ts';
-import { findTool } from '../tools/registry.ts';
-import { evidenceIds } from '../tools/run.ts';
+import { Command } from '@langchain/langgraph';
+import { parseDuration } from '../core/duration.ts';
 import type { ChatEvent } from '../core/events.ts';
-import type { AuditLog, AuditQuery } from '../storage/audit.ts';
-import type { ControlPlaneClient } from '../clients/control-plane.ts';
-import type { ApprovalStore } from '../storage/approvals.ts';
-import { hhmm } from '../core/window.ts';
-import type { TurnProposal } from '../core/proposal.ts';
-import type { ActionResult, ApprovalRecord } from '../core/proposal.ts';
+import type { Evidence } from '../core/evidence.ts';
+import { problems } from '../core/problem.ts';
+import type { ApprovalRecord, DroppedProposal, TurnProposal } from '../core/proposal.ts';
+import { hasRole, type Scope } from '../core/scope.ts';
+import type { AuditQuery } from '../storage/audit.ts';
+import type { ApprovalDeps, ApprovalEnv, ThreadPoster } from './approval-env.ts';
+import { approvalThread, buildApprovalGraph, type ApprovalGraph } from './approval-graph.ts';
+import { PostActionChecks } from './checks.ts';
+import { ActionSender } from './sending.ts';
 
-/** How the approval workflow writes into a conversation. */
-export interface ThreadPoster {
-  append(threadId: string, content: string, evidence?: Evidence[]): Promise<void>;
-  evidenceIds(threadId: string): Promise<string[]>;
-}
+export type { ApprovalDeps, ThreadPoster } from './approval-env.ts';
 
 export interface Decision {
   decision: 'approve' | 'reject';
   comment?: string;
 }
 
-/** The run context of the approval graph: never checkpointed, so the approver's token stays out of storage. */
-interface ApprovalContext {
-  service: ApprovalService;
-  token?: string;
-  scope: Scope;
-  emit: (e: ChatEvent) => void;
-}
-
-const ApprovalState = Annotation.Root({
-  approval_id: Annotation<string>(),
-  decision: Annotation<{ decision: Decision['decision']; by: string; comment?: string } | null>({
-    reducer: (_, b) => b,
-    default: () => null,
-  }),
-  result: Annotation<ActionResult | null>({ reducer: (_, b) => b, default: () => null }),
-});
-
-const ctxOf = (config: LangGraphRunnableConfig) => config.context as unknown as ApprovalContext;
+/** `send` for a graph that is not resumed by an approval: it never runs. */
+const notDecided = async () => {
+  throw new Error('an approval graph reached send without an approval');
+};
 
 /**
- * One graph per proposal: it stops at `interrupt` until a person decides;
- * approval resumes it into `send`, which asks the control plane with the
- * approver's token. A rejection ends it.
- */
-function buildApprovalGraph(checkpointer: BaseCheckpointSaver) {
-  return new StateGraph(ApprovalState)
-    .addNode('await_decision', (state) => {
-      const decision = interrupt<{ approval_id: string }, { decision: Decision['decision']; by: string; comment?: string }>({
-        approval_id: state.approval_id,
-      });
-      return { decision };
-    })
-    .addNode('send', async (state, config: LangGraphRunnableConfig) => {
-      const ctx = ctxOf(config);
-      return { result: await ctx.service.execute(state.approval_id, ctx) };
-    })
-    .addEdge(START, 'await_decision')
-    .addConditionalEdges('await_decision', (s) => (s.decision?.decision === 'approve' ? 'send' : END), ['send', END])
-    .addEdge('send', END)
-    .compile({ checkpointer });
-}
-
-/** The same change by hand, for when nothing could be sent. */
-export function kubectlFor(r: Pick<ApprovalRecord, 'action' | 'params' | 'workspace'>): string {
-  const d = `deployment/${r.params.service}`;
-  const ns = `-n ${r.workspace}`;
-  switch (r.action) {
-    case 'scale':
-      return `kubectl ${ns} scale ${d} --replicas=${r.params.replicas}`;
-    case 'rollout_restart':
-      return `kubectl ${ns} rollout restart ${d}`;
-    case 'rollback':
-      return `kubectl ${ns} rollout undo ${d}`;
-    case 'set_resources': {
-      const req = [r.params.cpu_request && `cpu=${r.params.cpu_request}`, r.params.memory_request && `memory=${r.params.memory_request}`]
-        .filter(Boolean)
-        .join(',');
-      const lim = [r.params.cpu_limit && `cpu=${r.params.cpu_limit}`, r.params.memory_limit && `memory=${r.params.memory_limit}`]
-        .filter(Boolean)
-        .join(',');
-      return `kubectl ${ns} set resources ${d}${req ? ` --requests=${req}` : ''}${lim ? ` --limits=${lim}` : ''}`;
-    }
-  }
-}
-
-export interface ApprovalDeps {
-  store: ApprovalStore;
-  audit: AuditLog;
-  policies: Policies;
-  controlPlane?: ControlPlaneClient;
-  logger: Logger;
-  telemetry: Store;
-  tenantAttribute: string;
-  checkpointer: BaseCheckpointSaver;
-  now?: () => number;
-}
-
-/**
- * Proposals, decisions, requests to the control plane, and the check that
- * follows an accepted action. The audit trail gets every step; no step
- * stores a token.
+ * Proposals and decisions: a proposal becomes a pending approval with its
+ * own graph stopped at the decision; a person with the right role decides;
+ * an approval resumes the graph, whose `send` step is the ActionSender. The
+ * checks after an action run apart (PostActionChecks). The audit trail gets
+ * every step; no step stores a token.
  */
 export class ApprovalService {
-  private readonly graph;
+  private readonly graph: ApprovalGraph;
+  private readonly env: ApprovalEnv;
+  private readonly sender: ActionSender;
+  private readonly checks: PostActionChecks;
   private poster: ThreadPoster | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> = Promise.resolve();
-  private readonly now: () => number;
 
-  constructor(private readonly d: ApprovalDeps) {
-    this.graph = buildApprovalGraph(d.checkpointer);
-    this.now = d.now ?? Date.now;
+  constructor(deps: ApprovalDeps) {
+    const { checkpointer, now, ...rest } = deps;
+    this.graph = buildApprovalGraph(checkpointer);
+    this.env = {
+      ...rest,
+      now: now ?? Date.now,
+      post: (threadId, text, evidence) => this.post(threadId, text, evidence),
+      threadEvidenceIds: async (threadId) => (this.poster ? this.poster.evidenceIds(threadId) : []),
+    };
+    this.sender = new ActionSender(this.env);
+    this.checks = new PostActionChecks(this.env);
   }
 
   /** Where decisions, results and checks are written (the chat service). */
@@ -137,18 +56,18 @@ export class ApprovalService {
     this.poster = poster;
   }
 
-  private get policy() {
-    return this.d.policies.remediate;
+  start(): void {
+    this.checks.start();
   }
 
-  private config(id: string) {
-    return { configurable: { thread_id: `approval:${id}` } };
+  stop(): Promise<void> {
+    return this.checks.stop();
   }
 
   /** Records this turn's proposals as pending approvals, each its graph stopped at the decision. */
   async register(scope: Scope, threadId: string, proposals: TurnProposal[], emit: (e: ChatEvent) => void): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
-    const now = this.now();
+    const now = this.env.now();
     for (const p of proposals) {
       const record: ApprovalRecord = {
         approval_id: p.approval_id,
@@ -167,16 +86,16 @@ export class ApprovalService {
         requested: p.requested,
         status: 'pending',
         created_at: new Date(now).toISOString(),
-        expires_at: new Date(now + (parseDuration(this.policy.expire_after) ?? 86_400_000)).toISOString(),
+        expires_at: new Date(now + (parseDuration(this.env.policies.remediate.expire_after) ?? 86_400_000)).toISOString(),
         idempotency_key: createHash('sha256').update(`${threadId}:${p.approval_id}`).digest('hex').slice(0, 40),
         ...(p.verify ? { verify: p.verify } : {}),
       };
-      await this.d.store.create(record);
+      await this.env.store.create(record);
       await this.graph.invoke(
         { approval_id: record.approval_id },
-        { ...this.config(record.approval_id), context: { service: this, scope, emit } as unknown as Record<string, unknown> },
+        { ...approvalThread(record.approval_id), context: { execute: notDecided } },
       );
-      await this.d.audit.record({
+      await this.env.audit.record({
         workspace: scope.workspace,
         kind: 'proposal',
         approval_id: record.approval_id,
@@ -209,13 +128,9 @@ export class ApprovalService {
   }
 
   /** Proposals the catalogue refused: in the audit trail as well as the log. */
-  async dropped(
-    scope: Scope,
-    threadId: string,
-    items: { action: string; params: Record<string, unknown>; agent: string; requested: boolean; reason: string }[],
-  ): Promise<void> {
+  async dropped(scope: Scope, threadId: string, items: DroppedProposal[]): Promise<void> {
     for (const d of items) {
-      await this.d.audit.record({
+      await this.env.audit.record({
         workspace: scope.workspace,
         kind: 'dropped',
         approval_id: '',
@@ -231,11 +146,11 @@ export class ApprovalService {
   }
 
   byThread(threadId: string) {
-    return this.d.store.byThread(threadId);
+    return this.env.store.byThread(threadId);
   }
 
   audit(q: AuditQuery) {
-    return this.d.audit.list(q);
+    return this.env.audit.list(q);
   }
 
   /**
@@ -251,7 +166,7 @@ export class ApprovalService {
     decision: Decision,
     emit: (e: ChatEvent) => void,
   ): Promise<ApprovalRecord> {
-    const record = await this.d.store.get(approvalId);
+    const record = await this.env.store.get(approvalId);
     if (!record || record.thread_id !== threadId || record.workspace !== scope.workspace)
       throw problems.notFound(`there is no approval ${approvalId} in thread ${threadId}`);
     if (!hasRole(scope.principal, ...record.approvers)) {
@@ -264,9 +179,9 @@ export class ApprovalService {
         `you asked for "${record.summary}"; someone else with the role ${record.approvers.join(' or ')} must approve it`,
       );
     }
-    if (record.status === 'pending' && Date.parse(record.expires_at) < this.now()) {
-      await this.d.store.transition(approvalId, ['pending'], { status: 'expired' });
-      await this.d.audit.record({
+    if (record.status === 'pending' && Date.parse(record.expires_at) < this.env.now()) {
+      await this.env.store.transition(approvalId, ['pending'], { status: 'expired' });
+      await this.env.audit.record({
         workspace: record.workspace,
         kind: 'expired',
         approval_id: approvalId,
@@ -279,20 +194,20 @@ export class ApprovalService {
       });
       throw problems.conflict(`approval ${approvalId} expired at ${record.expires_at}; ask again for a fresh proposal`);
     }
-    const decidedAt = new Date(this.now()).toISOString();
-    const updated = await this.d.store.transition(approvalId, ['pending'], {
+    const decidedAt = new Date(this.env.now()).toISOString();
+    const updated = await this.env.store.transition(approvalId, ['pending'], {
       status: decision.decision === 'approve' ? 'approved' : 'rejected',
       decided_by: scope.principal.sub,
       decided_at: decidedAt,
       ...(decision.comment ? { comment: decision.comment } : {}),
     });
     if (!updated) {
-      const now = await this.d.store.get(approvalId);
+      const now = await this.env.store.get(approvalId);
       throw problems.conflict(
         `approval ${approvalId} is already ${now?.status}${now?.decided_by ? ` (by ${now.decided_by} at ${now.decided_at})` : ''}`,
       );
     }
-    await this.d.audit.record({
+    await this.env.audit.record({
       workspace: record.workspace,
       kind: 'decision',
       approval_id: approvalId,
@@ -308,236 +223,28 @@ export class ApprovalService {
       event: 'approval.decided',
       data: { approval_id: approvalId, decision: decision.decision, by: scope.principal.sub, at: decidedAt },
     });
-    const ctx: ApprovalContext = { service: this, token: decision.decision === 'approve' ? token : undefined, scope, emit };
+    // The token lives only in this closure, for the graph's `send` step: never in its state.
+    const execute = decision.decision === 'approve' ? (id: string) => this.sender.send(id, { token, scope, emit }) : notDecided;
     await this.graph.invoke(
       new Command({
         resume: { decision: decision.decision, by: scope.principal.sub, ...(decision.comment ? { comment: decision.comment } : {}) },
       }),
-      {
-        ...this.config(approvalId),
-        context: ctx as unknown as Record<string, unknown>,
-      },
+      { ...approvalThread(approvalId), context: { execute } },
     );
     if (decision.decision === 'reject') {
-      await this.post(
+      await this.env.post(
         threadId,
         `${scope.principal.sub} rejected the proposal to ${record.summary}${decision.comment ? ` ("${decision.comment}")` : ''}. Nothing was sent.`,
       );
     }
-    return (await this.d.store.get(approvalId))!;
-  }
-
-  /** The `send` step: exactly one request per approval, as the approver; the outcome into the thread and the audit trail. */
-  async execute(approvalId: string, ctx: ApprovalContext): Promise<ActionResult | null> {
-    const sending = await this.d.store.transition(approvalId, ['approved'], { status: 'sending' });
-    if (!sending) return null;
-    const by = sending.decided_by!;
-    let result: ActionResult;
-    if (!this.d.controlPlane) {
-      result = {
-        status: 'not_sent',
-        message: 'no control plane is configured (CONTROL_PLANE_URL is unset); nothing was sent',
-        attempts: 0,
-        at: new Date(this.now()).toISOString(),
-      };
-    } else {
-      await this.d.audit.record({
-        workspace: sending.workspace,
-        kind: 'request',
-        approval_id: approvalId,
-        thread_id: sending.thread_id,
-        actor: by,
-        action: sending.action,
-        params: sending.params,
-        status: 'sending',
-        detail: `idempotency key ${sending.idempotency_key}`,
-        tracking_id: ctx.scope.trackingId,
-      });
-      try {
-        result = await this.d.controlPlane.send({ record: sending, token: ctx.token!, approvedBy: by, trackingId: ctx.scope.trackingId });
-      } catch (err) {
-        result = { status: 'failed', message: (err as Error).message, attempts: 1, at: new Date(this.now()).toISOString() };
-      }
-    }
-    const verifyAt =
-      result.status === 'accepted' && sending.verify && this.policy.verification.enabled
-        ? new Date(this.now() + (parseDuration(this.policy.verification.after) ?? 600_000)).toISOString()
-        : undefined;
-    await this.d.store.transition(approvalId, ['sending'], {
-      status: result.status,
-      result,
-      ...(verifyAt ? { verification: { state: 'scheduled', at: verifyAt } } : {}),
-    });
-    await this.d.audit.record({
-      workspace: sending.workspace,
-      kind: 'result',
-      approval_id: approvalId,
-      thread_id: sending.thread_id,
-      actor: by,
-      action: sending.action,
-      params: sending.params,
-      status: result.status,
-      control_plane_status: result.http_status ?? 0,
-      detail: `${result.message}${result.operation_id ? ` (operation ${result.operation_id})` : ''}; attempts ${result.attempts}`,
-      tracking_id: ctx.scope.trackingId,
-    });
-    this.d.logger.info(
-      {
-        tracking_id: ctx.scope.trackingId,
-        approval_id: approvalId,
-        action: sending.action,
-        status: result.status,
-        http_status: result.http_status,
-        attempts: result.attempts,
-      },
-      'action request finished',
-    );
-    ctx.emit({ event: 'action.result', data: { approval_id: approvalId, ...result } });
-    await this.post(sending.thread_id, this.resultText(sending, by, result, verifyAt));
-    return result;
-  }
-
-  private resultText(r: ApprovalRecord, by: string, result: ActionResult, verifyAt?: string): string {
-    const head = `${by} approved: ${r.summary}.`;
-    switch (result.status) {
-      case 'accepted':
-        return `${head} The control plane accepted it${result.operation_id ? ` (operation ${result.operation_id})` : ''}.${verifyAt && r.verify ? ` I will check ${r.verify.label} again at ${hhmm(verifyAt)} UTC.` : ''}`;
-      case 'refused':
-        return `${head} The control plane refused it (${result.http_status}): ${result.message}. Nothing was changed.`;
-      case 'failed':
-        return `${head} The request failed: ${result.message}. Nothing is known to have changed; the control plane runs this request at most once (idempotency key ${r.idempotency_key}).`;
-      case 'not_sent':
-        return `${head} No control plane is configured (CONTROL_PLANE_URL is unset), so the request was recorded as not sent and nothing was changed. To do it by hand: ${kubectlFor(r)}`;
-    }
+    return (await this.env.store.get(approvalId))!;
   }
 
   private async post(threadId: string, text: string, evidence?: Evidence[]): Promise<void> {
     try {
       await this.poster?.append(threadId, text, evidence);
     } catch (err) {
-      this.d.logger.warn({ thread_id: threadId, err: (err as Error).message }, 'could not write to the thread');
+      this.env.logger.warn({ thread_id: threadId, err: (err as Error).message }, 'could not write to the thread');
     }
-  }
-
-  /** Starts looking for due verifications (and requests a restart interrupted) every `poll`. */
-  start(): void {
-    const poll = parseDuration(this.policy.verification.poll) ?? 30_000;
-    this.timer = setInterval(() => void this.tick(), poll);
-    this.timer.unref();
-    void this.tick();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.polling;
-  }
-
-  /** One pass: runs every due verification; marks requests a restart cut off as failed. */
-  tick(): Promise<void> {
-    this.polling = this.polling.then(async () => {
-      try {
-        await this.recoverInterrupted();
-        for (
-          let r = await this.d.store.claimVerification(new Date(this.now()));
-          r;
-          r = await this.d.store.claimVerification(new Date(this.now()))
-        )
-          await this.verify(r);
-      } catch (err) {
-        this.d.logger.warn({ err: (err as Error).message }, 'the approvals pass failed');
-      }
-    });
-    return this.polling;
-  }
-
-  /** An approval left `approved` or `sending` longer than a request can take was cut off (a restart): say so. */
-  private async recoverInterrupted(): Promise<void> {
-    const cp = this.policy.control_plane;
-    const longest = cp.timeout_ms * (cp.retries + 1) + cp.backoff_ms * 2 ** (cp.retries + 1) + 60_000;
-    for (const r of await this.d.store.byStatus(['approved', 'sending'])) {
-      if (!r.decided_at || Date.parse(r.decided_at) > this.now() - longest) continue;
-      const result: ActionResult = {
-        status: 'failed',
-        message: 'the service stopped before the control plane answered; the request may or may not have reached it',
-        attempts: 0,
-        at: new Date(this.now()).toISOString(),
-      };
-      if (!(await this.d.store.transition(r.approval_id, [r.status], { status: 'failed', result }))) continue;
-      await this.d.audit.record({
-        workspace: r.workspace,
-        kind: 'result',
-        approval_id: r.approval_id,
-        thread_id: r.thread_id,
-        actor: r.decided_by ?? '',
-        action: r.action,
-        params: r.params,
-        status: 'failed',
-        detail: result.message,
-        tracking_id: 'recovery',
-      });
-      await this.post(
-        r.thread_id,
-        `${r.decided_by} approved: ${r.summary}, but ${result.message}. Check the deployment before asking again (idempotency key ${r.idempotency_key}).`,
-      );
-    }
-  }
-
-  /** The same tool, the same question, some minutes later: did the signal recover? */
-  private async verify(r: ApprovalRecord): Promise<void> {
-    const spec = r.verify!;
-    const tool = findTool(spec.tool);
-    const trackingId = `verify-${r.approval_id.slice(0, 8)}`;
-    let text: string;
-    let verification: ApprovalRecord['verification'];
-    let evidence: Evidence[] = [];
-    try {
-      if (!tool) throw new Error(`unknown tool ${spec.tool}`);
-      const ids = evidenceIds(this.poster ? await this.poster.evidenceIds(r.thread_id) : []);
-      const result = await runTool(
-        tool,
-        {
-          store: this.d.telemetry,
-          workspace: r.workspace,
-          tenantAttribute: this.d.tenantAttribute,
-          trackingId,
-          policy: this.d.policies.tools,
-          now: this.now(),
-          ids,
-        },
-        { ...spec.args, last: formatDuration(spec.window_ms) },
-      );
-      const item = result.evidence.find((e) => spec.evidence_kind.includes(e.kind) && e.service === spec.service);
-      // Events that stopped leave no item: none is zero. A missing service-level item is unknown.
-      const value = item ? (item.numbers[spec.number] ?? 0) : spec.evidence_kind.includes('oom_kill') ? 0 : undefined;
-      evidence = item ? [item] : [];
-      const at = new Date(this.now()).toISOString();
-      const shown = (v: number) => (spec.number === 'error_ratio' ? `${(v * 100).toFixed(1)}%` : String(Math.round(v * 100) / 100));
-      if (value === undefined) {
-        verification = { state: 'done', at, message: 'no data for the check' };
-        text = `Check after "${r.summary}": ${result.tool} found no data for ${spec.service} in the last ${formatDuration(spec.window_ms)}, so recovery cannot be confirmed.`;
-      } else {
-        const recovered = value <= spec.target;
-        verification = { state: 'done', at, recovered, value, message: recovered ? 'recovered' : 'not recovered' };
-        text = `Check after "${r.summary}": ${spec.label} is ${shown(value)} over the last ${formatDuration(spec.window_ms)} (it was ${shown(spec.before)}; recovered means at most ${shown(spec.target)}): ${recovered ? 'recovered' : 'not recovered yet'}${item ? ` [${item.id}]` : ''}.`;
-      }
-    } catch (err) {
-      verification = { state: 'done', at: new Date(this.now()).toISOString(), message: `the check failed: ${(err as Error).message}` };
-      text = `Check after "${r.summary}" could not run: ${(err as Error).message}.`;
-    }
-    // The thread says it before the record does: whoever sees the check done finds its message there.
-    await this.post(r.thread_id, text, evidence);
-    await this.d.store.update(r.approval_id, { verification });
-    await this.d.audit.record({
-      workspace: r.workspace,
-      kind: 'verification',
-      approval_id: r.approval_id,
-      thread_id: r.thread_id,
-      actor: 'hks-aiops',
-      action: r.action,
-      params: r.params,
-      status: verification?.message ?? '',
-      detail: text,
-      tracking_id: trackingId,
-    });
   }
 }

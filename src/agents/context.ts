@@ -1,6 +1,8 @@
+import { Annotation, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Store } from '../clients/clickhouse.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { Policies } from '../policies/schema.ts';
 import type { PromptRegistry } from '../prompts/registry.ts';
 import type { ToolContext } from '../tools/run.ts';
@@ -18,6 +20,8 @@ export interface AgentDeps {
   modelName?: string;
   tenantAttribute: string;
   logger: Logger;
+  /** Counts tool failures (absent in tests that do not need it). */
+  metrics?: ServiceMetrics;
   /** Runbooks and past incidents (absent in tests that do not need them). */
   knowledge?: KnowledgeBase;
 }
@@ -30,25 +34,30 @@ export interface Usage {
 }
 
 /**
- * The run's context, passed to the graph as LangGraph `context`: never
- * checkpointed. The caller's token is not in it; scope is what tools need.
+ * The run's context: the graphs' LangGraph context schema, so nodes get it
+ * typed and it is never checkpointed. The caller's token is not in it; scope
+ * is what tools need.
  */
-export interface RunContext {
-  deps: AgentDeps;
-  workspace: string;
-  threadId: string;
-  sub: string;
-  roles: string[];
-  trackingId: string;
-  now: number;
+export const RunContextSchema = Annotation.Root({
+  deps: Annotation<AgentDeps>(),
+  workspace: Annotation<string>(),
+  threadId: Annotation<string>(),
+  sub: Annotation<string>(),
+  roles: Annotation<string[]>(),
+  trackingId: Annotation<string>(),
+  now: Annotation<number>(),
   /** Services of the workspace, for recognising names in questions and answers. */
-  services: string[];
-  ids: (prefix: string) => string;
-  emit: (event: ChatEvent) => void;
-  signal?: AbortSignal;
-  redactor: Redactor;
-  usage: Usage;
-}
+  services: Annotation<string[]>(),
+  /** Hands out evidence ids that stay unique across the thread's turns. */
+  ids: Annotation<(prefix: string) => string>(),
+  emit: Annotation<(event: ChatEvent) => void>(),
+  signal: Annotation<AbortSignal | undefined>(),
+  redactor: Annotation<Redactor>(),
+  usage: Annotation<Usage>(),
+});
+export type RunContext = typeof RunContextSchema.State;
+/** A node's config with the run context in it. */
+export type AgentConfig = LangGraphRunnableConfig<RunContext>;
 
 export function toolContext(rc: RunContext): ToolContext {
   return {
@@ -66,8 +75,8 @@ export function toolContext(rc: RunContext): ToolContext {
 }
 
 /** The run context from a node's config (LangGraph passes `context` through). */
-export function runContext(config: { context?: unknown }): RunContext {
-  const rc = config.context as RunContext | undefined;
+export function runContext(config: AgentConfig): RunContext {
+  const rc = config.context;
   if (!rc?.deps) throw new Error('the agents run without their context');
   return rc;
 }

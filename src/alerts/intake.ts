@@ -11,6 +11,7 @@ import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMet
 import { alertContext, alertQuestion } from './context.ts';
 import { digest, type AlertGroup } from './schema.ts';
 import { hhmm } from '../core/window.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 export type IntakeOutcome =
   | 'investigating'
@@ -51,7 +52,8 @@ const names = (alerts: AlertState[]) => [...new Set(alerts.map((a) => a.alertnam
  * time per thread.
  */
 export class AlertIntake {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Notifications of one alert group are handled one at a time, in arrival order. */
+  private readonly groups = new KeyedLock();
   private readonly jobs = new Map<string, Promise<void>>();
   private readonly now: () => number;
 
@@ -66,13 +68,7 @@ export class AlertIntake {
 
   receive(scope: Scope, group: AlertGroup): Promise<IntakeResult> {
     const key = `${scope.workspace}\u0000${group.key}`;
-    const run = (this.locks.get(key) ?? Promise.resolve()).then(() => this.handle(scope, group));
-    const tail = run.catch(() => undefined);
-    this.locks.set(key, tail);
-    void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    });
-    return run;
+    return this.groups.run(key, () => this.handle(scope, group));
   }
 
   private async handle(scope: Scope, group: AlertGroup): Promise<IntakeResult> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { problems } from '../core/problem.ts';
+import { KeyedLock, LockTimeout } from '../core/keyed-lock.ts';
 import { hasRole, type Principal, type Scope } from '../core/scope.ts';
 import { evidenceIds } from '../tools/run.ts';
 import type { Evidence } from '../core/evidence.ts';
@@ -41,7 +42,7 @@ export interface ThreadObserver {
  */
 export class ChatService implements ThreadPoster {
   /** Threads in use: by a person's turn, or by background work (an alert investigation, an action's outcome). */
-  private readonly running = new Map<string, 'turn' | 'background'>();
+  private readonly busy = new KeyedLock<'turn' | 'background'>();
   private readonly observers: ThreadObserver[] = [];
 
   constructor(
@@ -95,17 +96,8 @@ export class ChatService implements ThreadPoster {
   }
 
   /** Runs `fn` when no turn runs on the thread, holding it meanwhile (background work: alerts, action outcomes). */
-  async exclusive<T>(threadId: string, fn: () => Promise<T>): Promise<T> {
-    for (let waited = 0; this.running.has(threadId); waited += 50) {
-      if (waited > 300_000) throw new Error(`thread ${threadId} stayed busy`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    this.running.set(threadId, 'background');
-    try {
-      return await fn();
-    } finally {
-      this.running.delete(threadId);
-    }
+  exclusive<T>(threadId: string, fn: () => Promise<T>): Promise<T> {
+    return this.busy.run(threadId, fn, { tag: 'background', timeoutMs: 300_000 });
   }
 
   /** Adds a message (and evidence) to a thread from outside a turn: an action's outcome, a later check. Waits for a running turn. */
@@ -183,16 +175,18 @@ export class ChatService implements ThreadPoster {
 
   /**
    * Claims a thread for a person's turn: 409 while another person's turn runs
-   * on it; background work (an alert investigation) is waited for instead.
+   * (or waits) on it; background work (an alert investigation) is waited for,
+   * up to two minutes.
    */
   async claim(threadId: string): Promise<() => void> {
-    for (let waited = 0; this.running.get(threadId) === 'background'; waited += 50) {
-      if (waited > 120_000) break;
-      await new Promise((r) => setTimeout(r, 50));
+    const conflict = () => problems.conflict(`thread ${threadId} is answering another message; send yours when it is done`);
+    if (this.busy.tags(threadId).includes('turn')) throw conflict();
+    try {
+      return await this.busy.acquire(threadId, 'turn', { timeoutMs: 120_000 });
+    } catch (err) {
+      if (err instanceof LockTimeout) throw conflict();
+      throw err;
     }
-    if (this.running.has(threadId)) throw problems.conflict(`thread ${threadId} is answering another message; send yours when it is done`);
-    this.running.set(threadId, 'turn');
-    return () => this.running.delete(threadId);
   }
 
   /**
@@ -266,7 +260,7 @@ export class ChatService implements ThreadPoster {
     };
     const final = (await this.graph.invoke(
       { question: message, alert: opts.alert ?? null },
-      { ...config, context: rc as unknown as Record<string, unknown>, signal },
+      { ...config, context: rc, signal },
     )) as ChatStateType;
     const { text, meta } = final.answer!;
     const ids = new Set(meta.evidence_ids);

@@ -4,6 +4,7 @@ import type { TelemetryIngest } from '../otlp/ingest.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { loadStates, saveState, seedDemo, telemetryIsEmpty, writeRange, type SeedOptions, type SeedResult } from './seed.ts';
 import { MINUTE } from './simulator.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 export type DemoStatus = 'off' | 'starting' | 'seeding' | 'ready' | 'failed';
 
@@ -23,7 +24,8 @@ export interface DemoSettings {
 export class DemoController {
   status: DemoStatus;
   lastError: string | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Seeds and live minutes run one at a time. */
+  private readonly jobs = new KeyedLock();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -116,14 +118,12 @@ export class DemoController {
   }
 
   private exclusive<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(job, job);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.jobs.run('demo', job);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.queue;
+    await this.jobs.run('demo', async () => undefined);
   }
 }

@@ -22,6 +22,12 @@ export class ServiceMetrics {
     labelNames: ['signal', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly toolFailures = new Counter({
+    name: 'aiops_tool_failures_total',
+    help: 'Tool calls of investigations that failed, by tool and reason (validation, timeout, store error, ...)',
+    labelNames: ['tool', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly wideEventsDropped = new Counter({
     name: 'aiops_wide_events_dropped_total',
     help: 'Wide events dropped because the queue was full or a write failed',

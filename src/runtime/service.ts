@@ -16,6 +16,7 @@ import { Readiness } from '../api/readiness.ts';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { openPostgres } from '../clients/postgres.ts';
 import path from 'node:path';
 import { PromptRegistry } from '../prompts/registry.ts';
 import { createModel } from '../agents/llm.ts';
@@ -64,20 +65,17 @@ export async function openConversations(
   config: Config,
 ): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
   if (config.POSTGRES_URL) {
-    const saver = PostgresSaver.fromConnString(config.POSTGRES_URL);
-    await saver.setup();
-    const threads = await PostgresThreadIndex.open(config.POSTGRES_URL);
-    const approvals = await PostgresApprovalStore.open(config.POSTGRES_URL);
-    return {
-      checkpointer: saver,
-      threads,
-      approvals,
-      close: async () => {
-        await approvals.close();
-        await threads.close();
-        await saver.end();
-      },
-    };
+    const pool = openPostgres(config.POSTGRES_URL);
+    try {
+      const saver = new PostgresSaver(pool);
+      await saver.setup();
+      const threads = await PostgresThreadIndex.open(pool);
+      const approvals = await PostgresApprovalStore.open(pool);
+      return { checkpointer: saver, threads, approvals, close: () => pool.end() };
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
   }
   const dir = path.join(config.dataDir, 'threads');
   const threads = new FileThreadIndex(path.join(dir, 'index.json'));

@@ -5,6 +5,7 @@ import type { Policies } from '../policies/schema.ts';
 import type { ChatAnswer, ChatService, ThreadObserver } from '../conversations/chat.ts';
 import type { ThreadIndex, ThreadRecord } from '../storage/threads.ts';
 import type { SlackClient } from '../clients/slack.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 /** The Events API envelope: the URL check, or an event. */
 export const SlackEnvelope = z.discriminatedUnion('type', [
@@ -58,7 +59,8 @@ function sections(text: string): unknown[] {
  */
 export class SlackAdapter implements ThreadObserver {
   private readonly seen = new Map<string, number>();
-  private readonly rootLocks = new Map<string, Promise<unknown>>();
+  /** One root message per alert thread, even when several replies race to create it. */
+  private readonly rootLocks = new KeyedLock();
   private readonly work = new Set<Promise<void>>();
 
   constructor(
@@ -81,8 +83,7 @@ export class SlackAdapter implements ThreadObserver {
     if (thread.meta?.slack) return thread.meta.slack;
     const channel = this.policy.channels[thread.workspace];
     if (thread.kind !== 'alert' || !channel) return undefined;
-    const prev = this.rootLocks.get(thread.id) ?? Promise.resolve();
-    const run = prev.then(async () => {
+    return this.rootLocks.run(thread.id, async () => {
       const fresh = (await this.threads.get(thread.id))!;
       if (fresh.meta?.slack) return fresh.meta.slack;
       const alert = fresh.meta?.alert;
@@ -106,11 +107,6 @@ export class SlackAdapter implements ThreadObserver {
       await this.threads.update(fresh.id, { meta: { ...fresh.meta, slack } });
       return slack;
     });
-    this.rootLocks.set(
-      thread.id,
-      run.catch(() => undefined),
-    );
-    return run;
   }
 
   private approvalLink(threadId: string, approvalId: string): string {

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import { pgSchema } from './threads.ts';
+import type pg from 'pg';
+import { migratePostgres } from '../clients/postgres.ts';
+import { JsonFile } from './json-file.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../core/proposal.ts';
 
 /** Where approvals live, beside the conversations; status changes are compare-and-set, so one decision wins. */
@@ -21,12 +20,11 @@ export interface ApprovalStore {
 /** Approvals in one JSON file in the data folder (one process), rewritten atomically. */
 export class FileApprovalStore implements ApprovalStore {
   private readonly records = new Map<string, ApprovalRecord>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly doc: JsonFile<ApprovalRecord[]>;
 
-  constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (fs.existsSync(file))
-      for (const r of JSON.parse(fs.readFileSync(file, 'utf8')) as ApprovalRecord[]) this.records.set(r.approval_id, r);
+  constructor(file: string) {
+    this.doc = new JsonFile(file);
+    for (const r of this.doc.read() ?? []) this.records.set(r.approval_id, r);
   }
 
   async create(r: ApprovalRecord) {
@@ -73,15 +71,10 @@ export class FileApprovalStore implements ApprovalStore {
     await this.save();
   }
   async close() {
-    await this.writing;
+    await this.doc.flushed();
   }
   private save(): Promise<void> {
-    this.writing = this.writing.then(async () => {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fs.promises.writeFile(tmp, JSON.stringify([...this.records.values()]));
-      await fs.promises.rename(tmp, this.file);
-    });
-    return this.writing;
+    return this.doc.save(() => [...this.records.values()]);
   }
 }
 
@@ -89,9 +82,9 @@ export class FileApprovalStore implements ApprovalStore {
 export class PostgresApprovalStore implements ApprovalStore {
   private constructor(private readonly pool: pg.Pool) {}
 
-  static async open(url: string): Promise<PostgresApprovalStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 5 });
-    await pgSchema(pool, 'aiops_approvals', [
+  /** The store on the process's pool (which its owner closes), its table created if missing. */
+  static async open(pool: pg.Pool): Promise<PostgresApprovalStore> {
+    await migratePostgres(pool, 'aiops_approvals', [
       `CREATE TABLE IF NOT EXISTS aiops_approvals (
       approval_id text PRIMARY KEY, thread_id text NOT NULL, workspace text NOT NULL, status text NOT NULL,
       created_at timestamptz NOT NULL, verify_at timestamptz, verify_state text, record jsonb NOT NULL)`,
@@ -154,7 +147,6 @@ export class PostgresApprovalStore implements ApprovalStore {
       [id, JSON.stringify(patch)],
     );
   }
-  async close() {
-    await this.pool.end();
-  }
+  /** The pool belongs to whoever opened it. */
+  async close() {}
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MemorySaver, type Checkpoint, type CheckpointMetadata, type PendingWrite } from '@langchain/langgraph-checkpoint';
 import type { RunnableConfig } from '@langchain/core/runnables';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 type Stored = [Uint8Array, Uint8Array, string | undefined];
 type StoredWrite = [string, string, Uint8Array, string?];
@@ -20,7 +21,8 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
  * thread are kept; the latest state is what a conversation continues from.
  */
 export class FileCheckpointSaver extends MemorySaver {
-  private readonly pending = new Map<string, Promise<void>>();
+  /** One write at a time per thread. */
+  private readonly fileWrites = new KeyedLock();
 
   constructor(
     private readonly dir: string,
@@ -59,7 +61,7 @@ export class FileCheckpointSaver extends MemorySaver {
 
   override async deleteThread(threadId: string): Promise<void> {
     await super.deleteThread(threadId);
-    await this.pending.get(threadId);
+    await this.fileWrites.run(threadId, async () => undefined);
     fs.rmSync(this.file(threadId), { force: true });
   }
 
@@ -69,12 +71,7 @@ export class FileCheckpointSaver extends MemorySaver {
 
   /** Writes one thread's checkpoints, one write at a time per thread. */
   private persist(threadId: string): Promise<void> {
-    const next = (this.pending.get(threadId) ?? Promise.resolve()).then(() => this.write(threadId));
-    this.pending.set(
-      threadId,
-      next.catch(() => undefined),
-    );
-    return next;
+    return this.fileWrites.run(threadId, () => this.write(threadId));
   }
 
   private async write(threadId: string): Promise<void> {

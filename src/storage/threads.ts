@@ -1,6 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { migratePostgres } from '../clients/postgres.ts';
+import { JsonFile } from './json-file.ts';
 
 /** A conversation: who owns it, where it belongs, what it is about. Its messages live in the checkpointer. */
 export interface ThreadRecord {
@@ -73,11 +73,11 @@ export interface ThreadIndex {
 /** Threads in one JSON file in the data folder, rewritten atomically. */
 export class FileThreadIndex implements ThreadIndex {
   private readonly threads = new Map<string, ThreadRecord>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly doc: JsonFile<ThreadRecord[]>;
 
-  constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (fs.existsSync(file)) for (const t of JSON.parse(fs.readFileSync(file, 'utf8')) as ThreadRecord[]) this.threads.set(t.id, t);
+  constructor(file: string) {
+    this.doc = new JsonFile(file);
+    for (const t of this.doc.read() ?? []) this.threads.set(t.id, t);
   }
 
   async create(t: ThreadRecord) {
@@ -120,15 +120,10 @@ export class FileThreadIndex implements ThreadIndex {
       .map((t) => structuredClone(t));
   }
   async close() {
-    await this.writing;
+    await this.doc.flushed();
   }
   private save(): Promise<void> {
-    this.writing = this.writing.then(async () => {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fs.promises.writeFile(tmp, JSON.stringify([...this.threads.values()]));
-      await fs.promises.rename(tmp, this.file);
-    });
-    return this.writing;
+    return this.doc.save(() => [...this.threads.values()]);
   }
 }
 
@@ -139,33 +134,13 @@ export class DuplicateAlertThread extends Error {
   }
 }
 
-/**
- * Runs DDL under a transaction-scoped advisory lock: replicas that start at
- * once would otherwise race on CREATE TABLE IF NOT EXISTS (PostgreSQL can
- * fail the loser with a duplicate key on its catalog).
- */
-export async function pgSchema(pool: pg.Pool, name: string, statements: string[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hks-aiops:${name}`]);
-    for (const sql of statements) await client.query(sql);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
-
 /** Threads in PostgreSQL, beside the checkpoints, shared by every replica. */
 export class PostgresThreadIndex implements ThreadIndex {
   private constructor(private readonly pool: pg.Pool) {}
 
-  static async open(url: string): Promise<PostgresThreadIndex> {
-    const pool = new pg.Pool({ connectionString: url, max: 5 });
-    await pgSchema(pool, 'aiops_threads', [
+  /** The index on the process's pool (which its owner closes), its tables created if missing. */
+  static async open(pool: pg.Pool): Promise<PostgresThreadIndex> {
+    await migratePostgres(pool, 'aiops_threads', [
       `CREATE TABLE IF NOT EXISTS aiops_threads (
       id text PRIMARY KEY, workspace text NOT NULL, owner text NOT NULL, title text NOT NULL,
       kind text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
@@ -237,9 +212,8 @@ export class PostgresThreadIndex implements ThreadIndex {
     );
     return r.rows.map(row);
   }
-  async close() {
-    await this.pool.end();
-  }
+  /** The pool belongs to whoever opened it. */
+  async close() {}
 }
 
 function row(r: Record<string, unknown>): ThreadRecord {

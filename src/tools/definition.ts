@@ -28,8 +28,9 @@ export interface ToolOutput {
   usesBaseline?: boolean;
 }
 
-export interface TelemetryTool<S extends z.ZodObject = z.ZodObject> {
-  name: string;
+export interface TelemetryTool<S extends z.ZodObject = z.ZodObject, N extends string = string> {
+  /** The name playbooks, the API and models call the tool by. */
+  name: N;
   /** Evidence ids of this tool start with it (so1, so2, ...). */
   prefix: string;
   category: 'sre' | 'security' | 'efficiency' | 'knowledge';
@@ -44,7 +45,8 @@ export interface TelemetryTool<S extends z.ZodObject = z.ZodObject> {
   run(run: ToolRun, args: z.output<S>): Promise<ToolOutput>;
 }
 
-export function defineTool<S extends z.ZodObject>(tool: TelemetryTool<S>): TelemetryTool<S> {
+/** Keeps the tool's literal name and argument schema in its type, so calls to it are checked. */
+export function defineTool<S extends z.ZodObject, const N extends string>(tool: TelemetryTool<S, N>): TelemetryTool<S, N> {
   return tool;
 }
 

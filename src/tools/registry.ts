@@ -15,8 +15,15 @@ import { resourceEfficiency } from './telemetry/resource-efficiency.ts';
 import { searchRunbooks } from './knowledge/search-runbooks.ts';
 import { similarIncidents } from './knowledge/similar-incidents.ts';
 
-/** The telemetry tools: ClickHouse queries in the caller's workspace. */
-export const TELEMETRY_TOOLS: TelemetryTool[] = [
+type Keyed<T extends readonly TelemetryTool[]> = { [K in T[number] as K['name']]: K };
+const byName = <const T extends readonly TelemetryTool[]>(tools: T) => Object.fromEntries(tools.map((t) => [t.name, t])) as Keyed<T>;
+
+/**
+ * Every tool the agents and the API know, by name: the telemetry tools
+ * (ClickHouse queries in the caller's workspace), then runbooks and past
+ * incidents. The map's type carries each tool's name and argument schema.
+ */
+export const TOOLS = byName([
   serviceOverview,
   logSearch,
   logPatterns,
@@ -26,16 +33,28 @@ export const TELEMETRY_TOOLS: TelemetryTool[] = [
   recentChanges,
   authFailures,
   resourceEfficiency,
-] as unknown as TelemetryTool[];
+  searchRunbooks,
+  similarIncidents,
+]);
 
-/** Runbooks and past incidents. */
-export const KNOWLEDGE_TOOLS: TelemetryTool[] = [searchRunbooks, similarIncidents] as unknown as TelemetryTool[];
+export type ToolName = keyof typeof TOOLS;
+/** The arguments a tool accepts, as written by a caller (before defaults). */
+export type ToolArgs<N extends ToolName> = z.input<(typeof TOOLS)[N]['args']>;
+/** A call of one tool with arguments of its own schema: a playbook step. */
+export type ToolCall = { [N in ToolName]: { tool: N; args: ToolArgs<N> } }[ToolName];
 
-/** Every tool the agents and the API know. */
-export const ALL_TOOLS: TelemetryTool[] = [...TELEMETRY_TOOLS, ...KNOWLEDGE_TOOLS];
+/** A typed tool call: a missing tool or a wrong argument does not compile. */
+export function call<N extends ToolName>(tool: N, args: ToolArgs<N>): ToolCall {
+  return { tool, args } as ToolCall;
+}
 
+export const ALL_TOOLS: TelemetryTool[] = Object.values(TOOLS);
+/** The ClickHouse tools, without the knowledge lookups. */
+export const TELEMETRY_TOOLS = ALL_TOOLS.filter((t) => t.category !== 'knowledge');
+
+/** A tool by a name that arrives at run time (an API path, a model's plan). */
 export function findTool(name: string): TelemetryTool | undefined {
-  return ALL_TOOLS.find((t) => t.name === name);
+  return Object.hasOwn(TOOLS, name) ? TOOLS[name as ToolName] : undefined;
 }
 
 /** Roles that may run a tool: the policy's list, or `sre`. */

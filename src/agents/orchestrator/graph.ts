@@ -1,6 +1,7 @@
 import { END, START, StateGraph } from '@langchain/langgraph';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import { ChatState } from './state.ts';
+import { RunContextSchema } from '../context.ts';
 import { intake } from './nodes/intake.ts';
 import { route, toSpecialists } from './nodes/route.ts';
 import { specialistNode } from './nodes/specialists.ts';
@@ -14,7 +15,7 @@ import { propose } from './nodes/propose.ts';
  * Each specialist is its own subgraph; the thread's state lives in the checkpointer.
  */
 export function buildChatGraph(checkpointer: BaseCheckpointSaver) {
-  return new StateGraph(ChatState)
+  return new StateGraph(ChatState, RunContextSchema)
     .addNode('intake', intake)
     .addNode('route', route)
     .addNode('sre', specialistNode('sre'))

@@ -70,10 +70,13 @@ export interface ThreadMessage {
   meta?: AnswerMeta;
 }
 
-/** Reducer for per-turn lists that parallel specialists add to: `null` starts the turn afresh. */
+/** What intake writes to a per-turn list to start the turn with it empty. */
+export const NEW_TURN = 'new-turn';
+
+/** A list that parallel specialists add to during one turn; NEW_TURN starts it afresh. */
 const perTurn = <T>() =>
-  Annotation<T[]>({
-    reducer: (a, b) => (b === null ? [] : [...a, ...(b as T[])]),
+  Annotation<T[], T[] | typeof NEW_TURN>({
+    reducer: (a, b) => (b === NEW_TURN ? [] : [...a, ...b]),
     default: () => [],
   });
 

@@ -1,9 +1,9 @@
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { Evidence } from '../../core/evidence.ts';
-import { runTool } from '../../tools/definition.ts';
-import { findTool } from '../../tools/registry.ts';
-import { toolContext, runContext, type RunContext } from '../context.ts';
+import { runTool, type TelemetryTool } from '../../tools/definition.ts';
+import { call, TOOLS, type ToolCall } from '../../tools/registry.ts';
+import { Problem } from '../../core/problem.ts';
+import { toolContext, runContext, RunContextSchema, type RunContext, type AgentConfig } from '../context.ts';
 import type { Hypothesis } from '../../core/hypothesis.ts';
 import type { QuestionFacts } from '../question.ts';
 import type { AgentName } from '../../policies/schema.ts';
@@ -22,10 +22,8 @@ export interface Assignment {
   alertname?: string;
 }
 
-export interface PlaybookStep {
-  tool: string;
-  args: Record<string, unknown>;
-}
+/** A playbook step is a typed tool call: the tool must exist and the arguments fit its schema. */
+export type PlaybookStep = ToolCall;
 
 /** One tool call of a turn, kept for the synthesis prompt and the thread. */
 export interface ToolRunSummary {
@@ -36,7 +34,10 @@ export interface ToolRunSummary {
   notes: string[];
   rendered: string;
   elapsed_ms: number;
+  /** Why the call failed, in words, naming the failing fields. */
   error?: string;
+  /** The arguments a refusal named (empty for other failures). */
+  error_fields?: string[];
 }
 
 export const SpecialistState = Annotation.Root({
@@ -57,12 +58,24 @@ export interface SpecialistDefinition {
   assess(state: SpecialistStateType, rc: RunContext): Promise<Hypothesis[]>;
 }
 
-/** Runs one tool call for a specialist: events out, a failure noted rather than thrown. */
+/** Why a tool call failed, in words: a refusal names each failing argument. */
+export function failureOf(err: unknown): { detail: string; fields: string[]; reason: string } {
+  if (err instanceof Problem) {
+    const fields = (err.errors ?? []).map((e) => e.field);
+    const detail = err.errors?.length ? `${err.detail}: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : err.detail;
+    return { detail, fields, reason: err.type };
+  }
+  return { detail: (err as Error).message ?? String(err), fields: [], reason: 'error' };
+}
+
+/** Runs one tool call for a specialist: events out, a failure noted (and counted) rather than thrown. */
 async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promise<{ evidence: Evidence[]; run: ToolRunSummary }> {
   const started = performance.now();
+  const args = step.args as Record<string, unknown>;
   rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'started' } });
   try {
-    const result = await runTool(findTool(step.tool)!, toolContext(rc), step.args);
+    const tool: TelemetryTool = TOOLS[step.tool];
+    const result = await runTool(tool, toolContext(rc), args);
     const elapsed = Math.round(performance.now() - started);
     rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: result.evidence } });
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
@@ -71,7 +84,7 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
       run: {
         agent,
         tool: step.tool,
-        args: step.args,
+        args,
         evidence_ids: result.evidence.map((e) => e.id),
         notes: result.notes,
         rendered: result.rendered,
@@ -80,20 +93,25 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     };
   } catch (err) {
     if (rc.signal?.aborted) throw err;
-    const detail = (err as { detail?: string; message?: string }).detail ?? (err as Error).message;
-    rc.deps.logger.warn({ tracking_id: rc.trackingId, agent, tool: step.tool, err: detail }, 'tool call failed');
-    rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'failed', detail } });
+    const failure = failureOf(err);
+    rc.deps.logger.warn(
+      { tracking_id: rc.trackingId, agent, tool: step.tool, fields: failure.fields, err: failure.detail },
+      'tool call failed',
+    );
+    rc.deps.metrics?.toolFailures.inc({ tool: step.tool, reason: failure.reason });
+    rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'failed', detail: failure.detail } });
     return {
       evidence: [],
       run: {
         agent,
         tool: step.tool,
-        args: step.args,
+        args,
         evidence_ids: [],
         notes: [],
         rendered: '',
         elapsed_ms: Math.round(performance.now() - started),
-        error: detail,
+        error: failure.detail,
+        ...(failure.fields.length ? { error_fields: failure.fields } : {}),
       },
     };
   }
@@ -117,10 +135,7 @@ const KIND_QUERY: Record<string, string> = {
 /** The lookup for the specialist's leading candidate: runbook sections and the team's past incidents. */
 export function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
   const query = `${KIND_QUERY[h.kind] ?? h.kind.replace(/_/g, ' ')}. ${h.summary}`.slice(0, 500);
-  return [
-    { tool: 'search_runbooks', args: { query, k: 2, ...(alertname ? { alertname } : {}) } },
-    { tool: 'similar_incidents', args: { query, k: 2 } },
-  ];
+  return [call('search_runbooks', { query, k: 2, ...(alertname ? { alertname } : {}) }), call('similar_incidents', { query, k: 2 })];
 }
 
 /**
@@ -129,14 +144,14 @@ export function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] 
  * consult runbooks and past incidents about the leading candidate.
  */
 export function buildSpecialist(def: SpecialistDefinition) {
-  return new StateGraph(SpecialistState)
-    .addNode('plan', (state, config: LangGraphRunnableConfig) => ({ steps: def.plan(state.assignment, runContext(config)) }))
-    .addNode('gather', async (state, config: LangGraphRunnableConfig) => {
+  return new StateGraph(SpecialistState, RunContextSchema)
+    .addNode('plan', (state, config: AgentConfig) => ({ steps: def.plan(state.assignment, runContext(config)) }))
+    .addNode('gather', async (state, config: AgentConfig) => {
       const rc = runContext(config);
       const results = await Promise.all(state.steps.map((step) => runStep(def.name, step, rc)));
       return { evidence: results.flatMap((r) => r.evidence), runs: results.map((r) => r.run) };
     })
-    .addNode('assess', async (state, config: LangGraphRunnableConfig) => {
+    .addNode('assess', async (state, config: AgentConfig) => {
       const rc = runContext(config);
       const hypotheses = await def.assess(state, rc);
       rc.emit({
@@ -150,7 +165,7 @@ export function buildSpecialist(def: SpecialistDefinition) {
       });
       return { hypotheses };
     })
-    .addNode('consult', async (state, config: LangGraphRunnableConfig) => {
+    .addNode('consult', async (state, config: AgentConfig) => {
       const rc = runContext(config);
       const top = state.hypotheses.find((h) => !h.explained_by);
       if (!top || !rc.deps.knowledge) return {};

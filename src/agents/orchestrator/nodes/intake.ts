@@ -1,10 +1,9 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { runContext } from '../../context.ts';
+import { runContext, type AgentConfig } from '../../context.ts';
 import { understand } from '../../question.ts';
-import type { ChatStateType, ChatUpdate } from '../state.ts';
+import { NEW_TURN, type ChatStateType, type ChatUpdate } from '../state.ts';
 
 /** Reads the question: services and time it names; starts a new turn. */
-export function intake(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {
+export function intake(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const rc = runContext(config);
   const turn = state.turn + 1;
   const question = state.question.trim();
@@ -12,12 +11,12 @@ export function intake(state: ChatStateType, config: LangGraphRunnableConfig): C
   return {
     turn,
     facts: understand(question, rc.services, rc.now),
-    hypotheses: null as never,
-    runs: null as never,
-    turnEvidence: null as never,
-    proposalDrafts: null as never,
-    proposals: null as never,
-    dropped: null as never,
+    hypotheses: NEW_TURN,
+    runs: NEW_TURN,
+    turnEvidence: NEW_TURN,
+    proposalDrafts: NEW_TURN,
+    proposals: NEW_TURN,
+    dropped: NEW_TURN,
     draft: null,
     fallback: null,
     grounding: null,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { runContext } from '../../context.ts';
+import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
 import { checkProposal, describeAction } from '../../../actions/catalogue.ts';
 import { draftForRequest } from '../../../actions/drafts.ts';
@@ -15,7 +14,7 @@ import type { DroppedProposal, TurnProposal } from '../../../core/proposal.ts';
  * (action, proposer, parameters, limits, evidence). What fails is dropped and
  * logged. Nothing is sent anywhere: a proposal waits for a person.
  */
-export function propose(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {
+export function propose(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const rc = runContext(config);
   const policy = rc.deps.policies.remediate;
   const turnIds = new Set(state.turnEvidence);

@@ -1,12 +1,11 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { runContext } from '../../context.ts';
+import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
 import { knowledgeRefs, narrate } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
 
 /** The answer: the verified draft, or the narrator's; recorded on the thread with how it was made. */
-export function respond(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {
+export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const rc = runContext(config);
   const plan = state.plan!;
   const hypotheses = [...state.hypotheses].sort(byScore);

@@ -1,9 +1,8 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { Send } from '@langchain/langgraph';
 import { AGENTS, type AgentName, type Policies } from '../../../policies/schema.ts';
 import { hasRole } from '../../../core/scope.ts';
 import { render, refOf } from '../../../prompts/registry.ts';
-import { runContext, type RunContext } from '../../context.ts';
+import { runContext, type RunContext, type AgentConfig } from '../../context.ts';
 import { classifyWithModel } from '../../llm.ts';
 import type { Assignment } from '../../specialists/specialist.ts';
 import type { ChatStateType, ChatUpdate, Plan } from '../state.ts';
@@ -84,7 +83,7 @@ async function decide(state: ChatStateType, rc: RunContext): Promise<Pick<Plan, 
 }
 
 /** Picks the specialists, the window and the services in focus. */
-export async function route(state: ChatStateType, config: LangGraphRunnableConfig): Promise<ChatUpdate> {
+export async function route(state: ChatStateType, config: AgentConfig): Promise<ChatUpdate> {
   const rc = runContext(config);
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'started' } });
   const decision = await decide(state, rc);

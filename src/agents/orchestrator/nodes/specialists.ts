@@ -1,6 +1,5 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { AgentName } from '../../../policies/schema.ts';
-import { runContext } from '../../context.ts';
+import { runContext, type AgentConfig } from '../../context.ts';
 import { sreGraph } from '../../specialists/sre/graph.ts';
 import { securityGraph } from '../../specialists/security/graph.ts';
 import { efficiencyGraph } from '../../specialists/efficiency/graph.ts';
@@ -11,14 +10,14 @@ const GRAPHS = { sre: sreGraph, security: securityGraph, efficiency: efficiencyG
 
 /** A node that runs one specialist's subgraph and hands back only what the orchestrator keeps. */
 export function specialistNode(agent: AgentName) {
-  return async (input: { assignment: Assignment }, config: LangGraphRunnableConfig): Promise<ChatUpdate> => {
+  return async (input: { assignment: Assignment }, config: AgentConfig): Promise<ChatUpdate> => {
     const rc = runContext(config);
     rc.emit({ event: 'agent.step', data: { agent, step: 'start', status: 'started' } });
     const started = performance.now();
     // The run context travels as LangGraph context: never checkpointed.
     const out = await GRAPHS[agent].invoke(
       { assignment: input.assignment },
-      { context: rc as unknown as Record<string, unknown>, signal: rc.signal, callbacks: config.callbacks },
+      { context: rc, signal: rc.signal, callbacks: config.callbacks },
     );
     rc.emit({ event: 'agent.step', data: { agent, step: 'finish', status: 'done', elapsed_ms: Math.round(performance.now() - started) } });
     return {

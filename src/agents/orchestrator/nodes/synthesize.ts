@@ -1,7 +1,6 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { render, refOf } from '../../../prompts/registry.ts';
 import { estimateTokens } from '../../../core/evidence.ts';
-import { runContext, type RunContext } from '../../context.ts';
+import { runContext, type RunContext, type AgentConfig } from '../../context.ts';
 import { byScore, type Hypothesis } from '../../../core/hypothesis.ts';
 import { LlmTimeout, streamDraft } from '../../llm.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
@@ -48,7 +47,7 @@ function history(state: ChatStateType, rc: RunContext): string {
 }
 
 /** Ranks the specialists' candidates; with a model, drafts the answer from the evidence only. */
-export async function synthesize(state: ChatStateType, config: LangGraphRunnableConfig): Promise<ChatUpdate> {
+export async function synthesize(state: ChatStateType, config: AgentConfig): Promise<ChatUpdate> {
   const rc = runContext(config);
   const model = rc.deps.model;
   if (!model) return { draft: null, fallback: null };

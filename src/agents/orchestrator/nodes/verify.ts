@@ -1,11 +1,10 @@
-import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { checkGrounding } from '../../grounding.ts';
-import { runContext } from '../../context.ts';
+import { runContext, type AgentConfig } from '../../context.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
 import { hhmm } from '../../../core/window.ts';
 
 /** Holds the model's draft to the evidence; a draft that fails is dropped for the narrator. */
-export function verify(state: ChatStateType, config: LangGraphRunnableConfig): ChatUpdate {
+export function verify(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const rc = runContext(config);
   if (!state.draft) return {};
   const turnIds = new Set(state.turnEvidence);

@@ -1,4 +1,5 @@
-import { buildSpecialist, type Assignment } from '../specialist.ts';
+import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
+import { call } from '../../../tools/registry.ts';
 import type { Hypothesis } from '../../../core/hypothesis.ts';
 import { toolWindow } from '../../../core/window.ts';
 
@@ -9,12 +10,12 @@ const HOUR = 3600_000;
  * at least six hours, so a quiet half hour does not look like waste), and
  * traffic and latency trends against the six hours before.
  */
-export function efficiencyPlan(a: Assignment) {
+export function efficiencyPlan(a: Assignment): PlaybookStep[] {
   const span = Math.max(6 * HOUR, a.window.to - a.window.from);
   const window = { from: a.window.to - span, to: a.window.to };
   return [
-    { tool: 'resource_efficiency', args: { ...toolWindow(window), ...(a.focus[0] ? { service: a.focus[0] } : {}) } },
-    { tool: 'service_overview', args: toolWindow(window, { from: window.from - span, to: window.from }) },
+    call('resource_efficiency', { ...toolWindow(window), ...(a.focus[0] ? { service: a.focus[0] } : {}) }),
+    call('service_overview', toolWindow(window, { from: window.from - span, to: window.from })),
   ];
 }
 

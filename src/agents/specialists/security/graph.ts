@@ -1,4 +1,5 @@
-import { buildSpecialist, type Assignment } from '../specialist.ts';
+import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
+import { call } from '../../../tools/registry.ts';
 import type { Hypothesis } from '../../../core/hypothesis.ts';
 import { toolWindow } from '../../../core/window.ts';
 
@@ -12,12 +13,12 @@ export const SUSPICIOUS_CONTENT =
  * with suspicious content, and changes (rollouts, restarts) in the window.
  * Says so when nothing suspicious turns up.
  */
-export function securityPlan(a: Assignment) {
+export function securityPlan(a: Assignment): PlaybookStep[] {
   // Attacks unfold over hours: look at least at the last hour.
   const window = a.window.to - a.window.from < HOUR ? { from: a.window.to - HOUR, to: a.window.to } : a.window;
   return [
-    { tool: 'auth_failures', args: toolWindow(window, a.baseline) },
-    { tool: 'log_search', args: { ...toolWindow(window), pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 } },
+    call('auth_failures', toolWindow(window, a.baseline)),
+    call('log_search', { ...toolWindow(window), pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 }),
   ];
 }
 

@@ -1,4 +1,5 @@
 import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
+import { call } from '../../../tools/registry.ts';
 import { toolContext } from '../../context.ts';
 import { dependencyGraph } from './dependencies.ts';
 import { rankRootCauses } from './root-cause.ts';
@@ -15,20 +16,14 @@ const HOUR = 3600_000;
 export function srePlan(a: Assignment): PlaybookStep[] {
   const w = toolWindow(a.window, a.baseline);
   const steps: PlaybookStep[] = [
-    { tool: 'service_overview', args: { ...w } },
-    { tool: 'metric_deviation', args: { ...w } },
-    { tool: 'trace_hotspots', args: toolWindow(a.window) },
-    { tool: 'log_patterns', args: { ...w, severity: 'WARN' } },
-    {
-      tool: 'recent_changes',
-      args: {
-        from: new Date(Math.min(a.window.from, a.baseline?.from ?? a.window.from) - 3 * HOUR).toISOString(),
-        to: new Date(a.window.to).toISOString(),
-      },
-    },
+    call('service_overview', { ...w }),
+    call('metric_deviation', { ...w }),
+    call('trace_hotspots', toolWindow(a.window)),
+    call('log_patterns', { ...w, severity: 'WARN' }),
+    call('recent_changes', toolWindow({ from: Math.min(a.window.from, a.baseline?.from ?? a.window.from) - 3 * HOUR, to: a.window.to })),
   ];
   for (const service of a.focus.slice(0, 2)) {
-    steps.push({ tool: 'log_search', args: { ...toolWindow(a.window), service, severity: 'ERROR', limit: 5 } });
+    steps.push(call('log_search', { ...toolWindow(a.window), service, severity: 'ERROR', limit: 5 }));
   }
   return steps;
 }
