@@ -10,7 +10,7 @@ import {
 import type { ActionResult } from '../core/proposal.ts';
 
 /** A person's decision, as it resumes the graph. */
-export interface DecisionInput {
+interface DecisionInput {
   decision: 'approve' | 'reject';
   by: string;
   comment?: string;

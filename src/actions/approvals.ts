@@ -14,7 +14,7 @@ import { ActionSender } from './sending.ts';
 
 export type { ApprovalDeps, ThreadPoster } from './approval-env.ts';
 
-export interface Decision {
+interface Decision {
   decision: 'approve' | 'reject';
   comment?: string;
 }

@@ -13,7 +13,7 @@ const Cpu = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, 'expected a CPU quantity su
 const Memory = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti)$/, 'expected a memory quantity such as 512Mi or 2Gi');
 
 /** The parameters of each action: strict, so nothing else reaches the control plane. */
-export const ACTION_PARAMS = {
+const ACTION_PARAMS = {
   scale: z.object({ service: Service, replicas: z.number().int() }).strict(),
   rollout_restart: z.object({ service: Service }).strict(),
   rollback: z.object({ service: Service, to_version: z.string().min(1).max(100).optional() }).strict(),
@@ -31,12 +31,11 @@ export const ACTION_PARAMS = {
       'give at least one of cpu_request, cpu_limit, memory_request, memory_limit',
     ),
 } as const;
-export type ActionParams = { [K in ActionName]: z.output<(typeof ACTION_PARAMS)[K]> };
 
-export function cpuCores(q: string): number {
+function cpuCores(q: string): number {
   return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
 }
-export function memoryMiB(q: string): number {
+function memoryMiB(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)$/.exec(q)!;
   return Number(m[1]) * { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 }[m[2] as 'Ki']!;
 }

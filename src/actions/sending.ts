@@ -6,7 +6,7 @@ import { hhmm } from '../core/window.ts';
 import type { ApprovalEnv } from './approval-env.ts';
 
 /** An approved action about to be sent: as whom, under which request, and where its events go. */
-export interface SendRun {
+interface SendRun {
   /** The approver's own token: the control plane authorises the operation as that person. */
   token: string;
   scope: Scope;
@@ -14,7 +14,7 @@ export interface SendRun {
 }
 
 /** The same change by hand, for when nothing could be sent. */
-export function kubectlFor(r: Pick<ApprovalRecord, 'action' | 'params' | 'workspace'>): string {
+function kubectlFor(r: Pick<ApprovalRecord, 'action' | 'params' | 'workspace'>): string {
   const d = `deployment/${r.params.service}`;
   const ns = `-n ${r.workspace}`;
   switch (r.action) {

@@ -27,7 +27,7 @@ export interface AgentDeps {
 }
 
 /** Counted per turn: the benchmark and the answer report them. */
-export interface Usage {
+interface Usage {
   llmCalls: number;
   promptTokens: number;
   completionTokens: number;

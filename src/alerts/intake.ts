@@ -6,30 +6,22 @@ import type { Policies } from '../policies/schema.ts';
 import type { Store } from '../clients/clickhouse.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ChatService } from '../conversations/chat.ts';
-import { knownServices } from '../agents/services.ts';
+import { knownServices } from '../tools/telemetry/services.ts';
 import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMeta, type ThreadRecord } from '../storage/threads.ts';
 import { alertContext, alertQuestion } from './context.ts';
 import { digest, type AlertGroup } from './schema.ts';
 import { hhmm } from '../core/window.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
 
-export type IntakeOutcome =
-  | 'investigating'
-  | 'duplicate'
-  | 'still_firing'
-  | 'extended'
-  | 'partly_resolved'
-  | 'resolved'
-  | 'reopened'
-  | 'ignored';
+type IntakeOutcome = 'investigating' | 'duplicate' | 'still_firing' | 'extended' | 'partly_resolved' | 'resolved' | 'reopened' | 'ignored';
 
-export interface IntakeResult {
+interface IntakeResult {
   thread_id: string | null;
   outcome: IntakeOutcome;
   detail: string;
 }
 
-export interface IntakeDeps {
+interface IntakeDeps {
   chat: ChatService;
   threads: ThreadIndex;
   policies: Policies;

@@ -8,7 +8,7 @@ export interface DevKeys {
   privateJwk: JWK;
 }
 
-export function devKeyPath(dataDir: string): string {
+function devKeyPath(dataDir: string): string {
   return path.join(dataDir, 'dev-auth', 'signing-key.json');
 }
 
@@ -49,7 +49,7 @@ function readKeys(file: string): DevKeys {
   return parsed;
 }
 
-export interface DevTokenRequest {
+interface DevTokenRequest {
   sub: string;
   workspaces: string[];
   roles: string[];

@@ -134,7 +134,7 @@ function jwkOf(key: KeyObject): JWK {
 }
 
 /** AUTH_PUBLIC_KEY: PEM text, a JWK or JWKS as JSON, or a path to a file holding either. */
-export function readConfiguredKey(value: string): KeyObject | JSONWebKeySet {
+function readConfiguredKey(value: string): KeyObject | JSONWebKeySet {
   let text = value.trim();
   if (!text.startsWith('-----BEGIN') && !text.startsWith('{')) {
     text = fs.readFileSync(text, 'utf8').trim();

@@ -125,14 +125,14 @@ function redactUrl(url: string): string {
 }
 
 /** Settings every read carries: read-only, bounded in time and size. */
-export const READ_SETTINGS: ClickHouseSettings = {
+const READ_SETTINGS: ClickHouseSettings = {
   readonly: '2',
   max_execution_time: 10,
   max_result_rows: '100000',
   result_overflow_mode: 'throw',
 };
 
-export interface ReadQuery {
+interface ReadQuery {
   query: string;
   params?: Record<string, unknown>;
   queryId?: string;
@@ -188,7 +188,7 @@ export async function insertCompact(store: Store, table: string, columns: readon
 }
 
 /** Identifiers come only from our own code; this guards against a typo becoming SQL. */
-export function quoteIdent(name: string): string {
+function quoteIdent(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new Error(`bad identifier: ${name}`);
   return `\`${name}\``;
 }

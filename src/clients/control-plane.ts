@@ -1,7 +1,7 @@
 import type { Policies } from '../policies/schema.ts';
 import type { ActionResult, ApprovalRecord } from '../core/proposal.ts';
 
-export interface OperationRequest {
+interface OperationRequest {
   record: ApprovalRecord;
   /** The approver's own token: the control plane authorises the operation as that person. */
   token: string;

@@ -1,12 +1,12 @@
 /** A message for chat.postMessage: plain text (the notification fallback) and Block Kit blocks. */
-export interface SlackMessage {
+interface SlackMessage {
   channel: string;
   text: string;
   blocks?: unknown[];
   thread_ts?: string;
 }
 
-export class SlackError extends Error {}
+class SlackError extends Error {}
 
 /** The part of Slack's Web API the adapter uses: chat.postMessage with a bot token. */
 export class SlackClient {

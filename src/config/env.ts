@@ -124,7 +124,7 @@ export const EnvSchema = z.object({
   AIOPS_INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(16_777_216),
 });
 
-export type Env = z.infer<typeof EnvSchema>;
+type Env = z.infer<typeof EnvSchema>;
 
 export interface Config extends Env {
   dataDir: string;

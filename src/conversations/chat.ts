@@ -11,7 +11,7 @@ import { CHAT_STREAM_SCHEMA, type ChatEvent } from '../core/events.ts';
 import type { ChatGraph } from '../agents/orchestrator/graph.ts';
 import type { AnswerMeta, ChatStateType, ThreadMessage } from '../agents/orchestrator/state.ts';
 import { Redactor } from '../agents/redaction.ts';
-import { knownServices } from '../agents/services.ts';
+import { knownServices } from '../tools/telemetry/services.ts';
 import type { ApprovalService, ThreadPoster } from '../actions/approvals.ts';
 import type { AlertContext } from '../core/alert.ts';
 import type { ApprovalRecord } from '../core/proposal.ts';
@@ -24,7 +24,7 @@ export interface ChatAnswer extends Omit<AnswerMeta, 'turn'> {
   evidence: Evidence[];
 }
 
-export interface ThreadView extends ThreadRecord {
+interface ThreadView extends ThreadRecord {
   messages: ThreadMessage[];
   evidence: Evidence[];
   approvals: ApprovalRecord[];
@@ -273,7 +273,7 @@ export class ChatService implements ThreadPoster {
     }
     await this.remember(scope, thread, turn, message, answer);
     await this.notify('answered', (o) => o.answered?.(thread, answer));
-    emit({ event: 'answer', data: answer as unknown as Record<string, unknown> });
+    emit({ event: 'answer', data: answer });
     emit({ event: 'done', data: { run_id: runId } });
     return answer;
   }

@@ -21,7 +21,8 @@ export type ChatEvent =
     }
   | { event: 'evidence'; data: { agent: string; tool: string; items: Evidence[] } }
   | { event: 'token'; data: { text: string } }
-  | { event: 'answer'; data: Record<string, unknown> }
+  /** The answer as the JSON API returns it (its shape is the chat answer of src/conversations). */
+  | { event: 'answer'; data: object }
   | {
       event: 'approval.required';
       data: {

@@ -1,5 +1,5 @@
 /** Gives the lock back; calling it again does nothing. */
-export type Release = () => void;
+type Release = () => void;
 
 /** A wait for a lock that ran out of time. */
 export class LockTimeout extends Error {

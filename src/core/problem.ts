@@ -5,7 +5,7 @@ export interface FieldError {
   message: string;
 }
 
-export interface ProblemInit {
+interface ProblemInit {
   status: number;
   /** Stable slug; becomes the problem `type`. */
   type: string;

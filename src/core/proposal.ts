@@ -76,7 +76,7 @@ export interface ActionResult {
   at: string;
 }
 
-export interface Verification {
+interface Verification {
   state: 'scheduled' | 'running' | 'done';
   at: string;
   recovered?: boolean;

@@ -15,8 +15,6 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 /** HH:MM UTC, the way answers show times. */
 export const hhmm = (at: number | string) => new Date(at).toISOString().slice(11, 16);
 
-export const rangeOf = (w: TimeWindow): TimeRange => ({ from: iso(w.from), to: iso(w.to) });
-
 /** A window (and optionally its baseline) as the ISO arguments every telemetry tool takes. */
 export function toolWindow(
   w: TimeWindow,

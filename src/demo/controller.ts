@@ -6,9 +6,9 @@ import { loadStates, saveState, seedDemo, telemetryIsEmpty, writeRange, type See
 import { MINUTE } from './simulator.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
 
-export type DemoStatus = 'off' | 'starting' | 'seeding' | 'ready' | 'failed';
+type DemoStatus = 'off' | 'starting' | 'seeding' | 'ready' | 'failed';
 
-export interface DemoSettings {
+interface DemoSettings {
   mode: 'live' | 'seed' | 'off';
   scenario: string;
   seed: number;

@@ -11,7 +11,7 @@ export interface InjectedError {
   grpcCode: number;
 }
 
-export interface ResourceOverride {
+interface ResourceOverride {
   cpuRequest?: number;
   cpuLimit?: number;
   memRequest?: number;

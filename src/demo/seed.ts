@@ -17,7 +17,7 @@ export interface SeedOptions {
   scale?: number;
 }
 
-export interface DemoState {
+interface DemoState {
   workspace: string;
   scenario: string;
   seed: number;
@@ -37,7 +37,7 @@ export interface SeedResult {
   durationMs: number;
 }
 
-export class UnknownScenario extends Error {}
+class UnknownScenario extends Error {}
 
 export function scenarioOrThrow(name: string): Scenario {
   const s = SCENARIOS[name];

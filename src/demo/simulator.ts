@@ -73,7 +73,7 @@ const VERBS: Record<string, string> = {
 };
 
 /** Traffic over the day: a quiet night (35% of peak) and a mid-afternoon UTC peak. */
-export function dailyLoad(t: number): number {
+function dailyLoad(t: number): number {
   const hour = (t / 3_600_000) % 24;
   return 0.35 + 0.65 * (0.5 + 0.5 * Math.sin((2 * Math.PI * (hour - 9)) / 24));
 }

@@ -15,7 +15,7 @@ export interface ServiceSpec {
   memUsage: number;
 }
 
-export interface Backend {
+interface Backend {
   /** A leaf client span to something outside the workspace's services. */
   name: string;
   system: 'redis' | 'postgresql' | 'http';
@@ -48,13 +48,13 @@ export interface OperationSpec {
   accessLog?: boolean;
 }
 
-export interface EntryPoint {
+interface EntryPoint {
   op: string;
   /** Requests per minute at the daily peak. */
   perMinute: number;
 }
 
-export interface BackgroundLog {
+interface BackgroundLog {
   service: string;
   /** Mean occurrences per minute. */
   rate: number;
@@ -73,7 +73,6 @@ export interface WorkspaceSpec {
 }
 
 const Mi = 1024 * 1024;
-const _Gi = 1024 * Mi;
 
 /** A service sized the way a careful team sizes it: requests about twice the typical use, limits above that. */
 const svc = (name: string, protocol: 'http' | 'grpc', version: string, r: Partial<ServiceSpec> = {}): ServiceSpec => {

@@ -5,7 +5,7 @@ import type { LogRecord } from './schema.ts';
  * A log record reduced to what the otel_logs row needs. Both ingest paths
  * produce it: the zod schema (any valid record) and the fast path below.
  */
-export interface LogFields {
+interface LogFields {
   /** Nanoseconds as a decimal string, or undefined when the record has no time. */
   time: string | undefined;
   traceId: string;

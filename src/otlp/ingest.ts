@@ -30,7 +30,7 @@ import {
   type KeyValue,
 } from './schema.ts';
 
-export interface IngestOutcome {
+interface IngestOutcome {
   accepted: number;
   rejected: number;
   /** The first few reasons, with the failing field paths. */

@@ -10,12 +10,12 @@ import { z } from 'zod';
  * reported through OTLP's partial-success response.
  */
 
-export const Uint64 = z
+const Uint64 = z
   .union([z.string().regex(/^\d{1,20}$/, 'expected an unsigned integer'), z.number().int().nonnegative()])
   .transform((v) => (typeof v === 'number' ? BigInt(Math.round(v)).toString() : v.replace(/^0+(?=\d)/, '')));
 
 /** Nanoseconds since the epoch, within what DateTime64(9) holds. */
-export const TimeNanos = Uint64.refine((v) => v.length < 19 || (v.length === 19 && v <= '9200000000000000000'), {
+const TimeNanos = Uint64.refine((v) => v.length < 19 || (v.length === 19 && v <= '9200000000000000000'), {
   message: 'timestamp is out of range (after the year 2261)',
 });
 
@@ -57,7 +57,7 @@ export const KeyValue: z.ZodType<KeyValue, unknown> = z.lazy(() => z.object({ ke
 
 const Attributes = z.array(KeyValue).max(1024).optional();
 
-export const Resource = z.object({ attributes: Attributes, droppedAttributesCount: z.number().int().optional() });
+const Resource = z.object({ attributes: Attributes, droppedAttributesCount: z.number().int().optional() });
 export const Scope = z.object({
   name: z.string().optional(),
   version: z.string().optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** retention.yaml: what the service keeps about its own work. */
-export const RetentionPolicy = z
+const RetentionPolicy = z
   .object({
     wide_events: z
       .object({
@@ -29,7 +29,7 @@ const Budget = z
   .strict();
 
 /** tools.yaml: who may run each telemetry tool and within which budgets. */
-export const ToolsPolicy = z
+const ToolsPolicy = z
   .object({
     defaults: Budget.partial()
       .prefault({})
@@ -84,7 +84,7 @@ export const AGENTS = ['sre', 'security', 'efficiency'] as const;
 export type AgentName = (typeof AGENTS)[number];
 
 /** routing.yaml: which specialists answer what, and who may ask. */
-export const RoutingPolicy = z
+const RoutingPolicy = z
   .object({
     /** Roles that may chat at all. */
     chat_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency', 'viewer']),
@@ -111,7 +111,7 @@ export const RoutingPolicy = z
   .strict();
 
 /** llm.yaml: the model, its limits, and the prompt versions in use. */
-export const LlmPolicy = z
+const LlmPolicy = z
   .object({
     model: z.string().min(1).default('qwen2.5:3b'),
     temperature: z.number().min(0).max(2).default(0.1),
@@ -138,7 +138,7 @@ export const LlmPolicy = z
   .strict();
 
 /** privacy.yaml: what is redacted before anything reaches a prompt. */
-export const PrivacyPolicy = z
+const PrivacyPolicy = z
   .object({
     redact: z
       .array(
@@ -214,7 +214,7 @@ const ActionRule = z
   .strict();
 
 /** remediate.yaml: the typed actions the agents may propose, who approves them, and their limits. */
-export const RemediatePolicy = z
+const RemediatePolicy = z
   .object({
     actions: z
       .object({
@@ -281,7 +281,7 @@ export const RemediatePolicy = z
 const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 30s, 10m or 6h');
 
 /** alerts.yaml: how alerts become investigations. */
-export const AlertsPolicy = z
+const AlertsPolicy = z
   .object({
     /** Roles the service investigates an alert with (no person is asking). */
     investigate_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency']),
@@ -313,7 +313,7 @@ export const AlertsPolicy = z
   .strict();
 
 /** slack.yaml: the optional Slack adapter (secrets come from the environment). */
-export const SlackPolicy = z
+const SlackPolicy = z
   .object({
     enabled: z.boolean().default(false),
     /** Channel (id) where each workspace's alert threads are posted. */

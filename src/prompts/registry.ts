@@ -80,7 +80,7 @@ export class PromptRegistry {
   }
 }
 
-export function parsePrompt(file: string, text: string): Prompt {
+function parsePrompt(file: string, text: string): Prompt {
   const m = /^---\n([\s\S]*?)\n---\n([\s\S]*)$/.exec(text.replace(/\r\n/g, '\n'));
   if (!m) throw new PromptError(file, 'expected YAML front matter between --- lines');
   const front = FrontMatter.safeParse(parse(m[1]!));

@@ -274,7 +274,7 @@ export async function listen(service: Service, config: Config, logger: Logger): 
         logger.info('shutting down: no new connections, finishing requests in flight');
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
-            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+            if ('closeAllConnections' in server) server.closeAllConnections();
             resolve();
           }, 10_000);
           force.unref();
@@ -282,7 +282,7 @@ export async function listen(service: Service, config: Config, logger: Logger): 
             clearTimeout(force);
             resolve();
           });
-          (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          if ('closeIdleConnections' in server) server.closeIdleConnections();
         });
         await service.close();
         logger.info('stopped');

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Slack's limit: a request older (or newer) than this is refused, so a captured one cannot be replayed later. */
-export const MAX_SKEW_S = 300;
+const MAX_SKEW_S = 300;
 
 /**
  * Slack's request signing (v0): HMAC-SHA256 with the signing secret over

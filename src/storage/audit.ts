@@ -1,8 +1,8 @@
 import { insertCompact, readRows, type Store } from '../clients/clickhouse.ts';
 
-export type AuditKind = 'proposal' | 'dropped' | 'decision' | 'request' | 'result' | 'verification' | 'expired';
+type AuditKind = 'proposal' | 'dropped' | 'decision' | 'request' | 'result' | 'verification' | 'expired';
 
-export interface AuditEntry {
+interface AuditEntry {
   at: string;
   workspace: string;
   kind: AuditKind;

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import { OTEL_TABLE_DDL } from './otel-ddl.ts';
 import { command, readRows, type Store } from '../clients/clickhouse.ts';
 
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   statements: string[];
@@ -131,7 +131,7 @@ ORDER BY (workspace, at, approval_id)`,
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);
 
-export interface MigrationResult {
+interface MigrationResult {
   applied: number[];
   alreadyApplied: number[];
 }

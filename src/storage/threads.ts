@@ -49,7 +49,7 @@ export interface ThreadMeta {
   slack?: { channel: string; ts: string };
 }
 
-export interface ThreadQuery {
+interface ThreadQuery {
   workspace: string;
   owner?: string;
   kind?: ThreadRecord['kind'];

@@ -3,7 +3,7 @@ import type { ServiceMetrics } from '../observability/metrics.ts';
 import { insertCompact, type Store } from '../clients/clickhouse.ts';
 import type { Policies } from '../policies/schema.ts';
 
-export interface WideEvent {
+interface WideEvent {
   timestamp: number;
   trackingId: string;
   kind: string;

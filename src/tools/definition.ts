@@ -21,7 +21,7 @@ export interface ToolResult {
   recorded?: ToolRun['recorded'];
 }
 
-export interface ToolOutput {
+interface ToolOutput {
   evidence: Evidence[];
   notes?: string[];
   /** Whether the tool compared against a baseline (shown in the result). */

@@ -21,7 +21,7 @@ export interface Plan {
   skipped: { agent: AgentName; reason: string }[];
 }
 
-export interface Draft {
+interface Draft {
   text: string;
   prompts: PromptRef[];
   model: string;

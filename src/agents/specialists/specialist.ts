@@ -40,7 +40,7 @@ export interface ToolRunSummary {
   error_fields?: string[];
 }
 
-export const SpecialistState = Annotation.Root({
+const SpecialistState = Annotation.Root({
   assignment: Annotation<Assignment>(),
   steps: Annotation<PlaybookStep[]>({ reducer: (_, b) => b, default: () => [] }),
   evidence: Annotation<Evidence[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
@@ -48,9 +48,9 @@ export const SpecialistState = Annotation.Root({
   hypotheses: Annotation<Hypothesis[]>({ reducer: (_, b) => b, default: () => [] }),
   drafts: Annotation<ScoredDraft[]>({ reducer: (_, b) => b, default: () => [] }),
 });
-export type SpecialistStateType = typeof SpecialistState.State;
+type SpecialistStateType = typeof SpecialistState.State;
 
-export interface SpecialistDefinition {
+interface SpecialistDefinition {
   name: AgentName;
   /** The typed tool calls for this assignment: the playbook. */
   plan(a: Assignment, rc: RunContext): PlaybookStep[];
@@ -59,7 +59,7 @@ export interface SpecialistDefinition {
 }
 
 /** Why a tool call failed, in words: a refusal names each failing argument. */
-export function failureOf(err: unknown): { detail: string; fields: string[]; reason: string } {
+function failureOf(err: unknown): { detail: string; fields: string[]; reason: string } {
   if (err instanceof Problem) {
     const fields = (err.errors ?? []).map((e) => e.field);
     const detail = err.errors?.length ? `${err.detail}: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : err.detail;
@@ -133,7 +133,7 @@ const KIND_QUERY: Record<string, string> = {
 };
 
 /** The lookup for the specialist's leading candidate: runbook sections and the team's past incidents. */
-export function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
+function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
   const query = `${KIND_QUERY[h.kind] ?? h.kind.replace(/_/g, ' ')}. ${h.summary}`.slice(0, 500);
   return [call('search_runbooks', { query, k: 2, ...(alertname ? { alertname } : {}) }), call('similar_incidents', { query, k: 2 })];
 }

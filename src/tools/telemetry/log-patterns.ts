@@ -17,7 +17,7 @@ interface Shape {
   example: string;
 }
 
-export interface TemplateStats {
+interface TemplateStats {
   service: string;
   template: string;
   count: number;

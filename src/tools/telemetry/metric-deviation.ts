@@ -69,10 +69,10 @@ interface Row {
  * 1% of the current level (a rise from zero scores at most 100), and one
  * percentage point for error ratios.
  */
-export const ROBUST_SCORE_SQL = `(cur - base) / greatest(1.4826 * mad, 0.05 * abs(base), 0.01 * abs(cur), if(signal LIKE '% (error ratio)', 0.01, 1e-9))`;
+const ROBUST_SCORE_SQL = `(cur - base) / greatest(1.4826 * mad, 0.05 * abs(base), 0.01 * abs(cur), if(signal LIKE '% (error ratio)', 0.01, 1e-9))`;
 
 /** |score| at which a signal counts as anomalous. */
-export const ANOMALY_SCORE = 5;
+const ANOMALY_SCORE = 5;
 
 export const metricDeviation = defineTool({
   name: 'metric_deviation',

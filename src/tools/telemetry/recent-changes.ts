@@ -33,7 +33,7 @@ const REASON_KIND: Record<string, string> = {
 };
 
 /** The kind of change an event records; `Failed` with an image message is an image pull failure. */
-export function changeKind(reason: string, message: string): string | undefined {
+function changeKind(reason: string, message: string): string | undefined {
   if (reason === 'Failed' && /image|pull/i.test(message)) return 'image_pull_failure';
   if (reason === 'BackOff' && /pull/i.test(message)) return 'image_pull_failure';
   if (reason === 'Killing' && /OOM|memory limit/i.test(message)) return 'oom_kill';
@@ -41,7 +41,7 @@ export function changeKind(reason: string, message: string): string | undefined 
 }
 
 /** Which service a Kubernetes object belongs to: the longest service name that prefixes it (pods carry hash suffixes). */
-export function serviceOfObject(object: string, message: string, services: string[]): string | undefined {
+function serviceOfObject(object: string, message: string, services: string[]): string | undefined {
   const byLength = [...services].sort((a, b) => b.length - a.length);
   for (const s of byLength) if (object === s || object.startsWith(`${s}-`)) return s;
   for (const s of byLength) if (new RegExp(`\\b${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(message)) return s;

@@ -17,7 +17,7 @@ interface ThrottleRow {
   throttled: number;
 }
 
-export interface Workload {
+interface Workload {
   service: string;
   pods: number;
   cpuUsed: number;
@@ -35,7 +35,7 @@ const GiB = 1024 ** 3;
 /** A core costs about as much as 4 GiB of memory: waste and shortfall are ranked in core-equivalents. */
 const GIB_PER_CORE = 4;
 
-export interface Assessment {
+interface Assessment {
   over: boolean;
   under: boolean;
   wasteCores: number;

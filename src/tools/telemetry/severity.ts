@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** OpenTelemetry severity ranges: a minimum severity filter covers its range and everything above. */
-export const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+const SEVERITIES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
 export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;
 

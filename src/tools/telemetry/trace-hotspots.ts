@@ -5,7 +5,7 @@ import { windowFields } from '../window.ts';
 import { mask, tokenize } from '../patterns/miner.ts';
 import type { Evidence } from '../../core/evidence.ts';
 
-export interface SpanRow {
+interface SpanRow {
   trace_id: string;
   span_id: string;
   parent_id: string;
@@ -46,7 +46,7 @@ const isClient = (kind: string) => kind === 'Client' || kind === 'SPAN_KIND_CLIE
  * server span under it started at the peer it called (it refused or was
  * unreachable).
  */
-export function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
+function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
   const byTrace = new Map<string, SpanRow[]>();
   for (const s of spans) (byTrace.get(s.trace_id) ?? byTrace.set(s.trace_id, []).get(s.trace_id)!).push(s);
   const hotspots = new Map<string, Hotspot>();
@@ -117,7 +117,7 @@ export function analyseTraces(spans: SpanRow[], slowTraces: Set<string>) {
 }
 
 /** Self time per trace of each operation (service|operation) in a baseline's slowest traces. */
-export function usualSelfTime(spans: SpanRow[], slowTraces: Set<string>): Map<string, number> {
+function usualSelfTime(spans: SpanRow[], slowTraces: Set<string>): Map<string, number> {
   return new Map(
     analyseTraces(spans, slowTraces).hotspots.map((h) => [`${h.service}|${h.operation}`, h.selfMs / Math.max(1, h.traces.size)]),
   );

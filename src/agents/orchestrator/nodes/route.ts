@@ -12,7 +12,7 @@ import { labelPattern, type AlertContext } from '../../../core/alert.ts';
 const MIN = 60_000;
 
 /** Keyword scores per specialist; several may answer when their scores are close to the best. */
-export function lexicalRoute(text: string, policy: Policies['routing']): { agents: AgentName[]; scores: Record<string, number> } {
+function lexicalRoute(text: string, policy: Policies['routing']): { agents: AgentName[]; scores: Record<string, number> } {
   const lower = ` ${text.toLowerCase().replace(/[^a-z0-9\s-]/g, ' ')} `;
   const scores: Record<string, number> = {};
   for (const agent of AGENTS) {
@@ -26,7 +26,7 @@ export function lexicalRoute(text: string, policy: Policies['routing']): { agent
 }
 
 /** An alert routes by the rules of policies/alerts.yaml (labels), else by the words of its name and summary. */
-export function alertRoute(alert: AlertContext, policies: Policies): Pick<Plan, 'agents' | 'method' | 'reason'> {
+function alertRoute(alert: AlertContext, policies: Policies): Pick<Plan, 'agents' | 'method' | 'reason'> {
   for (const [i, rule] of policies.alerts.routing.entries()) {
     if (Object.entries(rule.match).every(([label, re]) => labelPattern(re).test(alert.labels[label] ?? ''))) {
       return {

@@ -7,7 +7,7 @@ import type { ChatStateType, ChatUpdate } from '../state.ts';
 
 const KNOWLEDGE_TOOLS = new Set(['search_runbooks', 'similar_incidents']);
 
-export function hypothesesBlock(hyps: Hypothesis[]): string {
+function hypothesesBlock(hyps: Hypothesis[]): string {
   if (hyps.length === 0) return '(none: the evidence shows no fault)';
   return hyps
     .slice(0, 5)
@@ -23,7 +23,7 @@ export function hypothesesBlock(hyps: Hypothesis[]): string {
  * budget), the tools behind the leading hypothesis first, cut to the policy's
  * prompt budget, redacted, as data.
  */
-export function evidenceBlock(state: ChatStateType, rc: RunContext, budgetTokens: number): string {
+function evidenceBlock(state: ChatStateType, rc: RunContext, budgetTokens: number): string {
   const cited = new Set(state.hypotheses.slice(0, 2).flatMap((h) => h.evidence_ids));
   // The tools behind the leading candidates first, then the runbooks and past incidents (short), then the rest.
   const weight = (r: (typeof state.runs)[number]) => (r.evidence_ids.some((id) => cited.has(id)) ? 2 : KNOWLEDGE_TOOLS.has(r.tool) ? 1 : 0);

@@ -5,7 +5,7 @@ import { toolWindow } from '../../../core/window.ts';
 
 const HOUR = 3600_000;
 /** Log content that deserves a look: injection attempts, traversal, scanners, privilege changes. */
-export const SUSPICIOUS_CONTENT =
+const SUSPICIOUS_CONTENT =
   "union\\s+select|'\\s*or\\s+'?1'?\\s*=\\s*'?1|\\.\\./\\.\\./|<script|/etc/passwd|\\bsqlmap\\b|\\bnikto\\b|permission denied|access denied|privilege|clusterrolebinding|rolebinding";
 
 /**
@@ -13,7 +13,7 @@ export const SUSPICIOUS_CONTENT =
  * with suspicious content, and changes (rollouts, restarts) in the window.
  * Says so when nothing suspicious turns up.
  */
-export function securityPlan(a: Assignment): PlaybookStep[] {
+function securityPlan(a: Assignment): PlaybookStep[] {
   // Attacks unfold over hours: look at least at the last hour.
   const window = a.window.to - a.window.from < HOUR ? { from: a.window.to - HOUR, to: a.window.to } : a.window;
   return [

@@ -1,7 +1,7 @@
 import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
 import { call } from '../../../tools/registry.ts';
 import { toolContext } from '../../context.ts';
-import { dependencyGraph } from './dependencies.ts';
+import { dependencyGraph } from '../../../tools/telemetry/dependencies.ts';
 import { rankRootCauses } from './root-cause.ts';
 import { toolWindow } from '../../../core/window.ts';
 
@@ -13,7 +13,7 @@ const HOUR = 3600_000;
  * and what changed over a longer lookback; plus error lines of the service
  * the question names.
  */
-export function srePlan(a: Assignment): PlaybookStep[] {
+function srePlan(a: Assignment): PlaybookStep[] {
   const w = toolWindow(a.window, a.baseline);
   const steps: PlaybookStep[] = [
     call('service_overview', { ...w }),

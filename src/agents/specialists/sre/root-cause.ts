@@ -1,10 +1,10 @@
 import type { Evidence } from '../../../core/evidence.ts';
 import type { Hypothesis } from '../../../core/hypothesis.ts';
-import { downstream, pathBetween, entryPoints, type DependencyGraph } from './dependencies.ts';
+import { downstream, pathBetween, entryPoints, type DependencyGraph } from '../../../tools/telemetry/dependencies.ts';
 import { hhmm } from '../../../core/window.ts';
 
 /** What the SRE evidence says about one service. */
-export interface ServiceSignals {
+interface ServiceSignals {
   service: string;
   evidence: Set<string>;
   /** Share of failed traces whose errors start here. */

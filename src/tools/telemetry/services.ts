@@ -1,11 +1,17 @@
-import { readRows, type Store } from '../clients/clickhouse.ts';
-import { IN_WORKSPACE } from '../tools/run.ts';
+import { readRows, type Store } from '../../clients/clickhouse.ts';
+import { IN_WORKSPACE } from '../run.ts';
 
-const cache = new Map<string, { at: number; services: string[] }>();
+/** Per store (a process may open several, e.g. in tests), per workspace. */
+const caches = new WeakMap<Store, Map<string, { at: number; services: string[] }>>();
 const TTL_MS = 60_000;
 
 /** Services seen in a workspace's telemetry over the last day (cached for a minute). */
 export async function knownServices(store: Store, workspace: string, tenantAttribute: string, now = Date.now()): Promise<string[]> {
+  let cache = caches.get(store);
+  if (!cache) {
+    cache = new Map();
+    caches.set(store, cache);
+  }
   const hit = cache.get(workspace);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.services;
   const rows = await readRows<{ s: string }>(store, {

@@ -1,4 +1,5 @@
-import { between, ERROR_STATUS, IN_WORKSPACE, type ToolContext, ToolRun } from '../../../tools/run.ts';
+import type { Store } from '../../clients/clickhouse.ts';
+import { between, ERROR_STATUS, IN_WORKSPACE, type ToolContext, ToolRun } from '../run.ts';
 
 /** Who calls whom in a workspace, from parent and child spans across services. */
 export interface DependencyGraph {
@@ -8,7 +9,8 @@ export interface DependencyGraph {
 }
 
 const SPANS_PER_SAMPLE = 300_000;
-const cache = new Map<string, { at: number; graph: DependencyGraph }>();
+/** Per store (a process may open several, e.g. in tests), per workspace and five-minute slot. */
+const caches = new WeakMap<Store, Map<string, { at: number; graph: DependencyGraph }>>();
 const CACHE_MS = 5 * 60_000;
 
 /**
@@ -19,6 +21,11 @@ const CACHE_MS = 5 * 60_000;
  */
 export async function dependencyGraph(ctx: ToolContext, to: number, lookbackMs = 6 * 3600_000): Promise<DependencyGraph> {
   const key = `${ctx.workspace}|${Math.floor(to / CACHE_MS)}`;
+  let cache = caches.get(ctx.store);
+  if (!cache) {
+    cache = new Map();
+    caches.set(ctx.store, cache);
+  }
   const hit = cache.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.graph;
   const run = new ToolRun(
