@@ -110,10 +110,9 @@ describe('chat with a model', () => {
   });
 
   it('answers deterministically when the model is too slow', async () => {
-    Object.assign(script, { route: { agents: ['sre'], reason: '' }, draft: citingDraft, delayMs: 5000 });
-    const started = Date.now();
+    // Far longer than the test may run: only the policy's timeout lets this answer arrive at all.
+    Object.assign(script, { route: { agents: ['sre'], reason: '' }, draft: citingDraft, delayMs: 600_000 });
     const a = await json<Answer>(await ask('why are payments failing?'));
-    expect(Date.now() - started).toBeLessThan(4500);
     expect(a.path).toBe('deterministic');
     expect(a.fallback_reason).toMatch(/did not answer within 1500 ms/);
     expect(a.answer).toMatch(/bad deploy of payment/);

@@ -307,6 +307,12 @@ export function knowledgeRefs(
  * hypothesis with its evidence, impact, what changed, next steps. Every fact
  * carries its evidence ids.
  */
+/** Which tool calls failed and why (naming the arguments a tool refused); empty when none did. */
+export function gapsLine(runs: ToolRunSummary[]): string {
+  const failed = runs.filter((r) => r.error);
+  return failed.length ? `Some evidence could not be gathered: ${failed.map((r) => `${r.tool} (${r.error})`).join('; ')}.` : '';
+}
+
 export function narrate(input: NarratorInput): string {
   const f = new Finder(input.evidence);
   const quote = (t: string) => (input.redact ?? ((x: string) => x))(t.length > 200 ? `${t.slice(0, 199)}…` : t);
@@ -343,8 +349,8 @@ export function narrate(input: NarratorInput): string {
         .join('; ')}.`,
     );
   }
-  const failed = input.runs.filter((r) => r.error);
-  if (failed.length) parts.push(`Some evidence could not be gathered: ${failed.map((r) => `${r.tool} (${r.error})`).join('; ')}.`);
+  const gaps = gapsLine(input.runs);
+  if (gaps) parts.push(gaps);
   if (next.length) parts.push(`Next steps:\n${next.map((s) => `- ${s}`).join('\n')}`);
   parts.push(
     input.fallbackReason

@@ -50,7 +50,7 @@ const SpecialistState = Annotation.Root({
 });
 type SpecialistStateType = typeof SpecialistState.State;
 
-interface SpecialistDefinition {
+export interface SpecialistDefinition {
   name: AgentName;
   /** The typed tool calls for this assignment: the playbook. */
   plan(a: Assignment, rc: RunContext): PlaybookStep[];

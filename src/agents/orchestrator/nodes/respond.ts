@@ -1,6 +1,6 @@
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
-import { knowledgeRefs, narrate } from '../../narrator.ts';
+import { gapsLine, knowledgeRefs, narrate } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
 
@@ -22,8 +22,10 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
   // What waits for approval is always said the same way, whoever wrote the rest.
   const actions = actionLines(state.proposals, state.dropped);
   const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';
+  // What could not be gathered is said whoever writes the answer.
+  const gaps = llm ? gapsLine(state.runs) : '';
   const body = llm
-    ? `${state.draft!.text}${runbookLine}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
+    ? `${state.draft!.text}${runbookLine}${gaps ? `\n\n${gaps}` : ''}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
     : narrate({
         workspace: rc.workspace,
         window: plan.window,
