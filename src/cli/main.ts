@@ -8,6 +8,7 @@ import { tokenCommand } from './commands/token.ts';
 import { demoCommand } from './commands/demo.ts';
 import { toolCommand } from './commands/tool.ts';
 import { patternsCommand } from './commands/patterns.ts';
+import { anomaliesCommand } from './commands/anomalies.ts';
 import { chatCommand } from './commands/chat.ts';
 import { knowledgeCommand } from './commands/knowledge.ts';
 import { DocumentError } from '../knowledge/markdown.ts';
@@ -25,6 +26,8 @@ commands:
   tool [NAME ['{"json":"args"}']] [--workspace W] [--text]
                                 run a telemetry tool (no name: list them)
   patterns [FILE]               mine log templates from a file or stdin, one message per line
+  anomalies FILE.csv|- [--json] [--threshold T]
+                                score a timestamp,value series for anomalies, row by row
   chat "QUESTION" [--thread ID] [--workspace W] [--json]
                                 ask the agents; progress on stderr, the answer on stdout
   knowledge index FOLDER [--workspace W] [--prefix P] [--prune] [--dry-run]
@@ -42,6 +45,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'patterns') return patternsCommand(rest);
+  if (command === 'anomalies') return anomaliesCommand(rest);
   const config = loadConfig();
   switch (command) {
     case 'serve':
