@@ -178,8 +178,17 @@ err.write(
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')}\n`,
 );
+err.write('per category (normalised; raw false-positive cost where a category has no windows)\n');
 for (const c of Object.keys(ours.categories))
   err.write(`  ${c.padEnd(24)} ours ${ours.categories[c]}  windowed Gaussian ${gaussian.categories[c]}\n`);
+err.write('per series (raw: detected windows weighted by earliness, minus misses and false positives)\n');
+for (const s of corpus) {
+  const o = ours.series[s.name]!;
+  const g = gaussian.series[s.name]!;
+  err.write(
+    `  ${s.name.padEnd(60)} ours ${o.raw.toFixed(2).padStart(6)} (tp ${o.tp} fn ${o.fn} fp ${o.fp})  windowed Gaussian ${g.raw.toFixed(2).padStart(6)}\n`,
+  );
+}
 
 report('anomalies', {
   quick: opts.quick,
