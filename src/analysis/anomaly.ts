@@ -44,7 +44,7 @@ const DAY_MS = 86_400_000;
 /** Finest time-of-day bucket of the daily envelope: one-minute data is grouped in five-minute buckets. */
 const MIN_BUCKET_MS = 300_000;
 const JITTER_MS = 600_000;
-/** Evidence e is reported as e / (e + SCALE), so 0.5 means an exceedance of 5.5% of the historical range. */
+/** Evidence e is reported as e / (e + SCALE): 0.5 is a value (or mean) 5.5% of the historical range past the margin. */
 const SCORE_SCALE = 0.055;
 
 export interface AnomalyDetectorOptions {
@@ -56,17 +56,18 @@ export interface AnomalyDetectorOptions {
   historyPoints?: number;
   /** Days of the daily envelope; 0 turns the time-of-day comparison off. */
   seasonDays?: number;
-  /** After evidence, how many points it takes before the same evidence may fire again. */
+  /** After evidence, how many points (at least one) it takes before the same evidence may fire again. */
   refractoryPoints?: number;
 }
 
-export const DEFAULT_OPTIONS: Required<AnomalyDetectorOptions> = {
-  scales: [1, 4, 16, 64],
+/** The defaults, the same for every series (half a day of suppression at five-minute steps). */
+export const DEFAULT_OPTIONS: Readonly<Required<AnomalyDetectorOptions>> = Object.freeze({
+  scales: Object.freeze([1, 4, 16, 64]),
   spreadScale: 64,
   historyPoints: 8192,
   seasonDays: 7,
   refractoryPoints: 144,
-};
+});
 
 /** Which evidence gave a row its score. */
 export type AnomalyKind = 'none' | 'spike' | 'level' | 'daily-pattern' | 'variability';
