@@ -128,6 +128,16 @@ describe('the anomaly detector', () => {
     expect(maxOf(scores.filter((_, i) => i >= indexAt(t, START + 3 * DAY) && i !== spike))).toBeLessThan(0.5);
   });
 
+  it('says nothing while it learns: the first 100 rows score 0', () => {
+    const t = Array.from({ length: 500 }, (_, i) => START + i * MIN5);
+    const v = t.map((_, i) => (i === 50 || i === 300 ? 500 : i === 400 ? 1500 : 10 + (i % 3)));
+    const scores = scoreSeries(t, v);
+    expect(maxOf(scores.slice(0, 100))).toBe(0);
+    // What it learned counts: the spike at row 50 makes the same one at row 300 unremarkable, a larger one not.
+    expect(scores[300]).toBe(0);
+    expect(scores[400]).toBeGreaterThan(0.8);
+  });
+
   it('skips values that are not numbers', () => {
     const d = new AnomalyDetector();
     expect(d.push(START, Number.NaN)).toBe(0);

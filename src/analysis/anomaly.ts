@@ -26,9 +26,10 @@
  * the largest evidence of the previous 144 points: a long anomaly fires at its onset and again
  * only if it gets worse, and the history of extremes absorbs it as it persists.
  *
- * Timestamps: the step is inferred from the first rows (median of their spacing), missing points
- * are tolerated (the daily envelope is keyed by clock time; a jump across a gap is not taken as
- * variability), non-finite values are skipped and score 0.
+ * The first 100 rows only teach (they score 0). Timestamps: the step is inferred from the first
+ * rows (median of their spacing), missing points are tolerated (the daily envelope is keyed by
+ * clock time; a jump across a gap is not taken as variability), non-finite values are skipped
+ * and score 0.
  *
  * Cost: O(1) amortised per point (a few dozen operations). Memory per series: about 30 KB
  * (`memoryBytes()`), most of it the daily envelope (7 days × up to 288 buckets × min and max).
@@ -279,6 +280,13 @@ class DailyEnvelope {
   }
 }
 
+/**
+ * Rows that only teach: a range seen over fewer rows says little, and what is new in the first
+ * hours is mostly just new. (Shorter than NAB's probationary period on any of its files, so the
+ * benchmark is unaffected.)
+ */
+const WARMUP_ROWS = 100;
+
 /** Rows used to infer the step: the median of the first few spacings. */
 const STEP_SAMPLES = 8;
 
@@ -295,6 +303,7 @@ export class AnomalyDetector {
   private lastT: number | undefined;
   private lastX: number | undefined;
   private kind: AnomalyKind = 'none';
+  private rows = 0;
 
   constructor(options: AnomalyDetectorOptions = {}) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
@@ -321,6 +330,7 @@ export class AnomalyDetector {
   push(timestampMs: number, value: number): number {
     this.kind = 'none';
     if (!Number.isFinite(value) || !Number.isFinite(timestampMs)) return 0;
+    this.rows++;
     const gap = this.lastT === undefined ? 0 : timestampMs - this.lastT;
     if (this.stepMs === undefined && gap > 0) this.learnStep(gap);
     let evidence = this.level.push(value);
@@ -348,7 +358,7 @@ export class AnomalyDetector {
     const already = this.recent.count > 0 ? Math.max(0, this.recent.max) : 0;
     this.recent.add(evidence);
     const fresh = evidence - already;
-    if (fresh <= 0) return 0;
+    if (fresh <= 0 || this.rows <= WARMUP_ROWS) return 0;
     this.kind = kind;
     return fresh / (fresh + SCORE_SCALE);
   }
