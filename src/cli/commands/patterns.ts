@@ -5,8 +5,8 @@ import { CliError } from '../client.ts';
 
 /**
  * aiops patterns [file]: mines log templates from a file (or standard input),
- * one message per line. Prints JSON lines: each input line's template id,
- * then the template table, most frequent first.
+ * one message per line. Prints JSON lines: each input line's template id
+ * (once all lines are read), then the template table, most frequent first.
  */
 export async function patternsCommand(argv: string[]): Promise<void> {
   const [file] = argv;
@@ -14,11 +14,12 @@ export async function patternsCommand(argv: string[]): Promise<void> {
   const input = file && file !== '-' ? fs.createReadStream(file, 'utf8') : process.stdin;
   const miner = new PatternMiner();
   const out = process.stdout;
-  let n = 0;
+  // Templates settle only once every line is in, so the lines are assigned at the end.
+  const handles: number[] = [];
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) handles.push(miner.add(line));
   let buffer = '';
-  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
-    n++;
-    buffer += `${JSON.stringify({ line: n, template_id: miner.add(line) })}\n`;
+  for (const [i, handle] of handles.entries()) {
+    buffer += `${JSON.stringify({ line: i + 1, template_id: miner.templateOf(handle).id })}\n`;
     if (buffer.length > 64_000) {
       if (!out.write(buffer)) await new Promise((r) => out.once('drain', r));
       buffer = '';

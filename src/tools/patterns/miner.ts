@@ -1,21 +1,70 @@
 /**
  * Log template mining: groups log messages into templates ("connection from
- * <*> (<*>) at <*>") with counts. An online, Drain-style clustering over
- * tokens: messages are tokenised, tokens that are evidently variable are
- * masked, candidates are narrowed by length and leading tokens, and a message
- * joins the most similar template above a threshold, which then generalises.
+ * <*> (<*>) at <*>") with counts.
+ *
+ * Nothing here knows any particular log system. Tokens that are values in
+ * any log (anything with a digit, day and month names, a unit after a
+ * number) are masked as a message arrives, and identical masked messages
+ * ("shapes") are counted. Which of the remaining words are values is decided
+ * from the data, by how a position varies across the lines that could share
+ * a template:
+ *  - shapes are narrowed Drain-style by token count and leading tokens;
+ *  - within such a group, a position holding many distinct words, or words
+ *    that mostly occur once, is a variable (user names, hosts, paths); a
+ *    position with a few words that each recur splits the group into
+ *    separate events;
+ *  - lines with no word in common, or with several varying positions and too
+ *    few agreed words, are split anyway, so unrelated messages do not share
+ *    a template;
+ *  - templates that differ only in how many values stand side by side
+ *    (lists, values with spaces) are one template.
+ * Templates are worked out from all shapes when asked for, so the first
+ * lines are judged with everything seen since.
  */
 
 export const WILDCARD = '<*>';
 
-export interface MinerOptions {
-  /** Share of a template's constant tokens a message must match to join it. */
-  similarity?: number;
-  /** Leading tokens used to narrow the candidates (Drain's tree depth). */
-  prefixTokens?: number;
-  /** Upper bound on templates kept; further messages fall into an overflow template. */
+export interface MinerSettings {
+  /**
+   * When several positions of a group vary, the share of its worded
+   * positions (those not masked as values) that must agree for the group to
+   * be one template; below it, the group is split.
+   */
+  similarity: number;
+  /** Leading tokens taken as wording when narrowing the candidates (Drain's tree depth); 0 leaves them to the data. */
+  prefixTokens: number;
+  /** A position holding at least this many distinct words is a variable, however often each recurs. */
+  variableValues: number;
+  /**
+   * A position where at least this share of the lines carry a word seen only
+   * once is a variable: events recur, values need not (Good-Turing's
+   * estimate of how likely the next line brings a new word).
+   */
+  singletonShare: number;
+}
+
+export interface MinerOptions extends Partial<MinerSettings> {
+  /**
+   * Upper bound on distinct message shapes (messages once values are masked)
+   * kept in memory. Beyond it, a message of a new shape joins a template whose
+   * wording it repeats, or else an overflow template.
+   */
   maxTemplates?: number;
 }
+
+/**
+ * The settings the service uses: the grid point that bench/log-patterns.ts
+ * selects when its cross-validation is run over all of its systems at once
+ * (best mean grouping accuracy; the bench says whether these still match).
+ * No single system chose them, and each system's own score in the bench
+ * uses settings chosen without it.
+ */
+export const DEFAULT_SETTINGS: Readonly<MinerSettings> = {
+  similarity: 0.5,
+  prefixTokens: 2,
+  variableValues: 8,
+  singletonShare: 0.5,
+};
 
 export interface Template {
   id: number;
@@ -33,35 +82,6 @@ const WEEKDAYS_MONTHS = new Set(
 );
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-/** Plain wording: letters, perhaps bracketed or followed by punctuation. Two different words mean two different events. */
-const WORD = /^[(["']?[A-Za-z]+[.,:;!?)\]"']*$/;
-/** Units belong to the number before them: `5.2 KB` and `93 B` are the same kind of value. */
-const UNITS = new Set([
-  'b',
-  'kb',
-  'mb',
-  'gb',
-  'tb',
-  'kib',
-  'mib',
-  'gib',
-  'tib',
-  'bytes',
-  'ns',
-  'us',
-  'ms',
-  's',
-  'sec',
-  'secs',
-  'min',
-  'mins',
-  'h',
-  'hrs',
-]);
-/** Words after which the next token names something (a user, a host): a value, not wording. */
-const NAMING = new Set(['user', 'username', 'host', 'hostname']);
-
-const bare = (t: string) => t.replace(/^[(["']+|[.,:;!?)\]"']+$/g, '').toLowerCase();
 
 /** Splits a message into tokens; `key=value` (with an identifier key) becomes `key=` and `value`. */
 export function tokenize(message: string): string[] {
@@ -94,110 +114,318 @@ export function isVariable(token: string): boolean {
   return WEEKDAYS_MONTHS.has(token.toLowerCase().replace(/[^a-z]/g, ''));
 }
 
-/** Masks value tokens, keeping punctuation around them: `(charge.js:84:31)` becomes `(<*>)`. */
+const isMasked = (t: string) => t.includes(WILDCARD);
+/** A value with at most brackets and punctuation around it, no key: `<*>`, `(<*>),`. */
+const isBareValue = (t: string) => isMasked(t) && /^[^A-Za-z0-9]*$/.test(t.replace(WILDCARD, ''));
+
+/**
+ * Sizes and durations: a unit standing after a number belongs to the value
+ * (`5.2 KB` and `93 B` are the same kind of value), as it does when glued (`12ms`).
+ */
+const UNITS = new Set([
+  'b',
+  'kb',
+  'mb',
+  'gb',
+  'tb',
+  'kib',
+  'mib',
+  'gib',
+  'tib',
+  'bytes',
+  'ns',
+  'us',
+  'µs',
+  'ms',
+  's',
+  'sec',
+  'secs',
+  'min',
+  'mins',
+  'h',
+  'hrs',
+]);
+
+/** Separators inside a token that part a key from its value: `batch:31`, `a=1,b=2`, `x|7`. */
+const PIECES = /([:=,;|]+)/;
+const EDGES = /^([([{"'<]*)(.*?)([)\]}"'>,;:.!?]*)$/;
+
+/**
+ * Masks value tokens, keeping brackets, punctuation and keys around them:
+ * `(42)` becomes `(<*>)`, `id=17,` `id=<*>,`, `0x1F:` `<*>:`, `5.2KB` and
+ * `12ms` `<*>`, `(charge.js:84:31)` `(charge.js:<*>)`.
+ */
 export function mask(tokens: string[]): string[] {
-  return tokens.map((t) => {
-    if (!isVariable(t)) return t;
-    const m = /^([([{"'<]*)(.*?)([)\]}"'>,;:.!?]*)$/.exec(t)!;
-    return m[2] === '' ? WILDCARD : `${m[1]}${WILDCARD}${m[3]}`;
-  });
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isVariable(t)) out.push(maskToken(t));
+    else if (i > 0 && isMasked(out[i - 1]!) && UNITS.has(t.toLowerCase().replace(/[^a-zµ]/g, ''))) {
+      const [, open, , close] = EDGES.exec(t)!;
+      out.push(`${open}${WILDCARD}${close}`);
+    } else out.push(t);
+  }
+  return out;
+}
+
+function maskToken(t: string): string {
+  const [, open, body, close] = EDGES.exec(t)!;
+  if (body === '') return WILDCARD;
+  const parts = body!.split(PIECES);
+  let masked = '';
+  // Parts alternate piece, separator, piece; values joined by separators
+  // (`12:30:01`, `10.0.0.1:80`) then read as one value.
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j]!;
+    if (j % 2 === 1) masked += p;
+    else if (isVariable(p)) masked += WILDCARD;
+    else masked += p;
+  }
+  masked = masked.replace(/<\*>(?:[:=,;|]+<\*>)+/g, WILDCARD);
+  return `${open}${masked}${close}`;
+}
+
+/** One distinct masked message and how many lines had it. */
+interface Shape {
+  id: number;
+  tokens: string[];
+  glued: boolean[];
+  count: number;
+  template: Template | undefined;
 }
 
 export class PatternMiner {
-  private readonly similarity: number;
-  private readonly prefixTokens: number;
+  private readonly settings: MinerSettings;
   private readonly maxTemplates: number;
-  private readonly buckets = new Map<string, Template[]>();
-  private readonly all: Template[] = [];
+  private readonly byKey = new Map<string, Shape>();
+  private readonly shapes: Shape[] = [];
+  private overflowShape: Shape | undefined;
+  private built: Template[] = [];
+  private byCandidate: Map<string, Group[]> | undefined;
+  private dirty = false;
 
   constructor(opts: MinerOptions = {}) {
-    this.similarity = opts.similarity ?? 0.5;
-    this.prefixTokens = opts.prefixTokens ?? 2;
-    this.maxTemplates = opts.maxTemplates ?? 5000;
+    this.settings = {
+      similarity: opts.similarity ?? DEFAULT_SETTINGS.similarity,
+      prefixTokens: opts.prefixTokens ?? DEFAULT_SETTINGS.prefixTokens,
+      variableValues: opts.variableValues ?? DEFAULT_SETTINGS.variableValues,
+      singletonShare: opts.singletonShare ?? DEFAULT_SETTINGS.singletonShare,
+    };
+    this.maxTemplates = opts.maxTemplates ?? 50_000;
   }
 
-  /** Adds a message (weighted by `count`) and returns its template id. */
+  /**
+   * Adds a message (weighted by `count`) and returns a handle for it. The
+   * template a handle belongs to can change as more lines arrive: resolve it
+   * with `templateOf` once the lines are in.
+   */
   add(message: string, count = 1): number {
     const split = tokenizeGlued(message);
     const tokens = mask(split.tokens);
-    const key = this.keyOf(tokens);
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = [];
-      this.buckets.set(key, bucket);
-    }
-    let best: Template | undefined;
-    let bestScore = -1;
-    for (const t of bucket) {
-      const s = similarity(t.tokens, tokens);
-      if (s > bestScore) {
-        bestScore = s;
-        best = t;
+    const key = tokens.join('\u0001');
+    let shape = this.byKey.get(key);
+    if (!shape && this.shapes.length >= this.maxTemplates) {
+      // Memory is bounded: a new shape joins a template whose wording it
+      // repeats, through one of that template's shapes, or else the overflow.
+      shape = this.matching(tokens);
+      if (!shape) {
+        this.overflowShape ??= { id: this.shapes.length + 1, tokens: [], glued: [], count: 0, template: undefined };
+        shape = this.overflowShape;
       }
     }
-    if (best && bestScore >= this.similarity) {
-      generalise(best, tokens);
-      best.count += count;
-      return best.id;
+    if (!shape) {
+      shape = { id: this.shapes.length + 1, tokens, glued: split.glued, count: 0, template: undefined };
+      this.byKey.set(key, shape);
+      this.shapes.push(shape);
     }
-    if (this.all.length >= this.maxTemplates) {
-      const overflow = this.overflow();
-      overflow.count += count;
-      return overflow.id;
-    }
-    const t: Template = { id: this.all.length + 1, tokens, glued: split.glued, count, text: '' };
-    bucket.push(t);
-    this.all.push(t);
-    return t.id;
+    shape.count += count;
+    this.dirty = true;
+    return shape.id;
   }
 
+  /** The templates of all lines added so far; ids run from 1. */
   templates(): Template[] {
-    for (const t of this.all) {
-      if (t !== this.overflowTemplate) t.text = t.tokens.map((tok, i) => (i > 0 && !t.glued[i] ? ` ${tok}` : tok)).join('');
-    }
-    return this.all;
+    if (this.dirty) this.build();
+    return this.built;
   }
 
-  private overflowTemplate: Template | undefined;
-  private overflow(): Template {
-    if (!this.overflowTemplate) {
-      this.overflowTemplate = { id: this.all.length + 1, tokens: [WILDCARD], glued: [false], count: 0, text: '(other messages)' };
-      this.all.push(this.overflowTemplate);
-    }
-    return this.overflowTemplate;
+  /** The template of a handle returned by `add`. */
+  templateOf(id: number): Template {
+    if (this.dirty) this.build();
+    const shape = id === this.overflowShape?.id ? this.overflowShape : this.shapes[id - 1];
+    if (!shape?.template) throw new RangeError(`no message was added with id ${id}`);
+    return shape.template;
   }
 
-  /** Length and leading tokens; a name after "user" or "host" does not count as a leading token. */
-  private keyOf(tokens: string[]): string {
-    const lead = tokens.slice(0, this.prefixTokens).map((t, i) => (i > 0 && NAMING.has(bare(tokens[i - 1]!)) ? WILDCARD : t));
-    return `${tokens.length}\u0001${lead.join('\u0001')}`;
+  /** A shape of a template (as last built) whose words the message repeats position by position. */
+  private matching(tokens: string[]): Shape | undefined {
+    if (!this.byCandidate) this.build();
+    for (const g of this.byCandidate?.get(candidateKey(tokens, this.settings.prefixTokens)) ?? []) {
+      if (g.tokens.every((t, i) => t === WILDCARD || t === tokens[i])) return g.shapes[0];
+    }
+    return undefined;
   }
+
+  private build(): void {
+    this.dirty = false;
+    this.byCandidate = new Map();
+    // Templates that differ only in how many values stand side by side (a
+    // list, a value with spaces) are one: merge on the wording with each run
+    // of values as one wildcard.
+    const merged = new Map<string, { group: Group; shapes: Shape[]; first: number }>();
+    for (const g of mineGroups(this.shapes, this.settings)) {
+      const candidate = candidateKey(g.shapes[0]!.tokens, this.settings.prefixTokens);
+      const same = this.byCandidate.get(candidate);
+      if (same) same.push(g);
+      else this.byCandidate.set(candidate, [g]);
+      const key = wordingKey(g.tokens);
+      let first = Infinity;
+      for (const s of g.shapes) first = Math.min(first, s.id);
+      const m = merged.get(key);
+      if (!m) merged.set(key, { group: g, shapes: [...g.shapes], first });
+      else {
+        for (const s of g.shapes) m.shapes.push(s);
+        if (g.tokens.length < m.group.tokens.length) m.group = g;
+        m.first = Math.min(m.first, first);
+      }
+    }
+    this.built = [...merged.values()]
+      .sort((a, b) => a.first - b.first)
+      .map((m, i) => {
+        const { tokens, shapes } = m.group;
+        const t: Template = { id: i + 1, ...display(tokens, shapes[0]!.glued), count: 0, text: '' };
+        t.text = t.tokens.map((tok, j) => (j > 0 && !t.glued[j] ? ` ${tok}` : tok)).join('');
+        for (const s of m.shapes) {
+          t.count += s.count;
+          s.template = t;
+        }
+        return t;
+      });
+    if (this.overflowShape) {
+      const t: Template = {
+        id: this.built.length + 1,
+        tokens: [WILDCARD],
+        glued: [false],
+        count: this.overflowShape.count,
+        text: '(other messages)',
+      };
+      this.overflowShape.template = t;
+      this.built.push(t);
+    }
+  }
+}
+
+/** Each run of bare values as one wildcard: the wording that templates of different lengths must share to be one. */
+function wordingKey(tokens: string[]): string {
+  const out: string[] = [];
+  for (const t of tokens) {
+    if (!isBareValue(t)) out.push(t);
+    else if (out[out.length - 1] !== WILDCARD) out.push(WILDCARD);
+  }
+  return out.join('\u0001');
+}
+
+/** Template text tokens: a bare wildcard followed by another value (`5.2 KB,`) reads as that one value (`<*>,`). */
+function display(tokens: string[], glued: boolean[]): { tokens: string[]; glued: boolean[] } {
+  const out = { tokens: [] as string[], glued: [] as boolean[] };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (i > 0 && out.tokens[out.tokens.length - 1] === WILDCARD && t.startsWith(WILDCARD)) out.tokens[out.tokens.length - 1] = t;
+    else {
+      out.tokens.push(t);
+      out.glued.push(glued[i] ?? false);
+    }
+  }
+  return out;
+}
+
+interface Group {
+  shapes: Shape[];
+  tokens: string[];
+}
+
+/** Drain's narrowing: messages of one event have one length and begin with the same wording. */
+function candidateKey(tokens: string[], prefixTokens: number): string {
+  return `${tokens.length}\u0001${tokens.slice(0, prefixTokens).join('\u0001')}`;
+}
+
+/** Groups shapes into events; each group comes with its template tokens. */
+function mineGroups(shapes: Shape[], settings: MinerSettings): Group[] {
+  const candidates = new Map<string, Shape[]>();
+  for (const s of shapes) {
+    const key = candidateKey(s.tokens, settings.prefixTokens);
+    const c = candidates.get(key);
+    if (c) c.push(s);
+    else candidates.set(key, [s]);
+  }
+  const out: Group[] = [];
+  for (const group of candidates.values()) splitGroup(group, settings, out);
+  return out;
 }
 
 /**
- * Share of the template's constant positions that the message repeats; -1
- * when a plain word differs (wording, so another event).
+ * Splits a group of same-length shapes on the positions whose words look like
+ * wording (few distinct words, each recurring) until the rest vary like values.
  */
-function similarity(template: string[], tokens: string[]): number {
-  let same = 0;
-  let constants = 0;
-  for (let i = 0; i < template.length; i++) {
-    const t = template[i]!;
-    if (t === WILDCARD) continue;
-    constants++;
-    if (t === tokens[i]) same++;
-    else if (
-      WORD.test(t) &&
-      WORD.test(tokens[i]!) &&
-      !(UNITS.has(bare(t)) && UNITS.has(bare(tokens[i]!))) &&
-      !(i > 0 && NAMING.has(bare(template[i - 1]!)))
-    ) {
-      return -1;
+function splitGroup(group: Shape[], settings: MinerSettings, out: Group[]): void {
+  const length = group[0]!.tokens.length;
+  let lines = 0;
+  for (const s of group) lines += s.count;
+  const tokens: string[] = [];
+  let constant = 0;
+  let varying = 0;
+  let splitAt = -1;
+  let splitValues = Infinity;
+  let fallbackAt = -1;
+  let fallbackValues = Infinity;
+  for (let i = 0; i < length; i++) {
+    const values = new Map<string, number>();
+    for (const s of group) {
+      const v = s.tokens[i]!;
+      values.set(v, (values.get(v) ?? 0) + s.count);
+    }
+    if (values.size === 1) {
+      const v = group[0]!.tokens[i]!;
+      tokens.push(v);
+      if (!isMasked(v)) constant++;
+      continue;
+    }
+    tokens.push(WILDCARD);
+    let masked = 0;
+    for (const v of values.keys()) if (isMasked(v)) masked++;
+    const k = values.size;
+    if (masked < k) {
+      varying++;
+      if (k < fallbackValues) {
+        fallbackValues = k;
+        fallbackAt = i;
+      }
+      // Words standing where other lines have numbers are values too.
+      if (masked > 0) continue;
+    }
+    let once = 0;
+    for (const c of values.values()) if (c === 1) once++;
+    const variable = k >= settings.variableValues || once / lines >= settings.singletonShare;
+    if (!variable && k < splitValues) {
+      splitValues = k;
+      splitAt = i;
     }
   }
-  return constants === 0 ? 1 : same / constants;
-}
-
-function generalise(t: Template, tokens: string[]): void {
-  for (let i = 0; i < t.tokens.length; i++) if (t.tokens[i] !== tokens[i]) t.tokens[i] = WILDCARD;
+  // Lines with no word in common, or several varying words and too few agreed
+  // ones, are not shown to be one event: split on the least varied position.
+  // One varying word among agreed ones is judged by its own variability alone.
+  if (splitAt < 0 && varying > 0 && (constant === 0 || (varying > 1 && constant / (constant + varying) < settings.similarity)))
+    splitAt = fallbackAt;
+  if (splitAt < 0) {
+    out.push({ shapes: group, tokens });
+    return;
+  }
+  const parts = new Map<string, Shape[]>();
+  for (const s of group) {
+    const v = s.tokens[splitAt]!;
+    const p = parts.get(v);
+    if (p) p.push(s);
+    else parts.set(v, [s]);
+  }
+  for (const p of parts.values()) splitGroup(p, settings, out);
 }

@@ -94,6 +94,7 @@ export const logPatterns = defineTool({
     if (rows.length === 0) return { evidence: [], usesBaseline: true, notes: ['no log lines in the window or the baseline'] };
     const miners = new Map<string, PatternMiner>();
     const stats = new Map<string, Omit<TemplateStats, 'status' | 'growth' | 'template'>>();
+    const handles: number[] = [];
     // One miner per service and severity: an error and a success line of the same shape are different findings.
     for (const r of rows) {
       const minerKey = `${r.service}\u0001${r.severity_text}`;
@@ -102,7 +103,12 @@ export const logPatterns = defineTool({
         miner = new PatternMiner();
         miners.set(minerKey, miner);
       }
-      const id = miner.add(r.example, Number(r.n) + Number(r.bn));
+      handles.push(miner.add(r.example, Number(r.n) + Number(r.bn)));
+    }
+    // Templates are settled once every shape is in.
+    for (const [i, r] of rows.entries()) {
+      const minerKey = `${r.service}\u0001${r.severity_text}`;
+      const id = miners.get(minerKey)!.templateOf(handles[i]!).id;
       const key = `${minerKey}#${id}`;
       const s = stats.get(key);
       const first = ms(r.first_seen);
