@@ -111,7 +111,8 @@ export function isVariable(token: string): boolean {
     const c = token.charCodeAt(i);
     if (c >= 48 && c <= 57) return true;
   }
-  return WEEKDAYS_MONTHS.has(token.toLowerCase().replace(/[^a-z]/g, ''));
+  // The longest name, with some punctuation around it; skips the work for long words.
+  return token.length <= 14 && WEEKDAYS_MONTHS.has(token.toLowerCase().replace(/[^a-z]/g, ''));
 }
 
 const isMasked = (t: string) => t.includes(WILDCARD);
@@ -160,7 +161,7 @@ export function mask(tokens: string[]): string[] {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (isVariable(t)) out.push(maskToken(t));
-    else if (i > 0 && isMasked(out[i - 1]!) && UNITS.has(t.toLowerCase().replace(/[^a-zµ]/g, ''))) {
+    else if (i > 0 && isMasked(out[i - 1]!) && t.length <= 8 && UNITS.has(t.toLowerCase().replace(/[^a-zµ]/g, ''))) {
       const [, open, , close] = EDGES.exec(t)!;
       out.push(`${open}${WILDCARD}${close}`);
     } else out.push(t);
