@@ -211,6 +211,24 @@ const rows: Row[] = [
     baseline: ['2026-11-20 12:55', '2026-11-20 13:55'],
     explicit: true,
   },
+  { q: 'on 5 May', kind: 'day', window: ['2026-05-05 00:00', '2026-05-06 00:00'], explicit: true },
+  {
+    q: 'errors 2026-11-27 08:00-09:00',
+    kind: 'range',
+    window: ['2026-11-27 08:00', '2026-11-27 09:00'],
+    baseline: ['2026-11-27 06:55', '2026-11-27 07:55'],
+    explicit: true,
+  },
+  {
+    q: 'from 2026-11-26T23:00Z to 2026-11-27T01:00Z',
+    kind: 'range',
+    window: ['2026-11-26 23:00', '2026-11-27 01:00'],
+    baseline: ['2026-11-26 21:55', '2026-11-26 22:55'],
+    explicit: true,
+  },
+  // after "broke", a day is that day; after "started", it runs to now
+  { q: 'what broke on Monday', kind: 'day', window: ['2026-11-23 00:00', '2026-11-24 00:00'], explicit: true },
+  { q: 'it started on Monday', kind: 'since', window: ['2026-11-23 00:00', '2026-11-27 10:00'], explicit: true },
   { q: 'from 2026-11-20 to 2026-11-22', kind: 'range', window: ['2026-11-20 00:00', '2026-11-23 00:00'], explicit: true },
 
   // days in words
@@ -461,6 +479,7 @@ describe('parseTime', () => {
     'on 31 Nov',
     'on 2026-02-29',
     'p95 is 5.18 ms',
+    'errors at 5 may be retries',
   ])('finds no time in "%s"', (q) => {
     expect(parseTime(q, z(NOW))).toBeUndefined();
   });

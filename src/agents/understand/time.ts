@@ -261,6 +261,15 @@ function offsetZone(s: number, e: number, raw: string): ZonePiece[] {
   return zone ? [{ t: 'zone', s, e, zone }] : [];
 }
 
+/**
+ * "may" is also a verb ("errors at 5 may be retries", "it may 5x"): written in lower case it is a
+ * month only with an ordinal, a year, or a date word before it ("on 5 may").
+ */
+function plainMay(month: string, m: RegExpExecArray, text: string): boolean {
+  if (month !== 'may') return true;
+  return /\d(?:st|nd|rd|th)|\d{4}/.test(m[0]) || DATE_CONTEXT.test(text.slice(0, m.index));
+}
+
 const FINDERS: Finder[] = [
   // ISO 8601: 2026-11-27T14:00:00Z, 2026-11-27T14:00+02:00, 2026-11-27 14:00
   {
@@ -274,7 +283,7 @@ const FINDERS: Finder[] = [
       // With a space instead of T, "-05:00" would be a range end; only Z or "+hh:mm" count as offsets then.
       const spaced = m[0][10] !== 'T' && m[0][10] !== 't';
       const useZone = zoneRaw && !(spaced && zoneRaw.startsWith('-'));
-      const clockEnd = s + m[0].length - (useZone ? zoneRaw.length : zoneRaw ? zoneRaw.length : 0);
+      const clockEnd = s + m[0].length - (zoneRaw?.length ?? 0);
       const clock = clockPiece(s + sep, clockEnd, Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
       if (!clock.length) return date;
       const zone = useZone ? offsetZone(clockEnd, s + m[0].length, zoneRaw) : [];
@@ -302,12 +311,18 @@ const FINDERS: Finder[] = [
   // 27 Nov, 27th of November 2026
   {
     re: new RegExp(`\\b(\\d{1,2})(?:st|nd|rd|th)?(?:\\s+of)?\\s+${MONTH}\\b\\.?(?:,?\\s+(\\d{4})\\b)?`, 'gi'),
-    make: (m) => datePiece(m.index, m.index + m[0].length, year(m[3]), MONTHS[m[2]!.slice(0, 3).toLowerCase()]!, Number(m[1])),
+    make(m, text) {
+      if (!plainMay(m[2]!, m, text)) return [];
+      return datePiece(m.index, m.index + m[0].length, year(m[3]), MONTHS[m[2]!.slice(0, 3).toLowerCase()]!, Number(m[1]));
+    },
   },
   // Nov 27, November 27th, 2026
   {
     re: new RegExp(`\\b${MONTH}\\.?\\s+(\\d{1,2})(?:st|nd|rd|th)?\\b(?!:)(?:,?\\s+(\\d{4})\\b)?`, 'gi'),
-    make: (m) => datePiece(m.index, m.index + m[0].length, year(m[3]), MONTHS[m[1]!.slice(0, 3).toLowerCase()]!, Number(m[2])),
+    make(m, text) {
+      if (!plainMay(m[1]!, m, text)) return [];
+      return datePiece(m.index, m.index + m[0].length, year(m[3]), MONTHS[m[1]!.slice(0, 3).toLowerCase()]!, Number(m[2]));
+    },
   },
   // last 2 hours, the past day, over the last 90 minutes, last few minutes, this hour
   {
