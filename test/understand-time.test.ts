@@ -226,6 +226,14 @@ const rows: Row[] = [
     baseline: ['2026-11-26 21:55', '2026-11-26 22:55'],
     explicit: true,
   },
+  // the date after a range that crosses midnight dates its end
+  {
+    q: 'from 23:00 to 01:00 on 2026-11-27',
+    kind: 'range',
+    window: ['2026-11-26 23:00', '2026-11-27 01:00'],
+    baseline: ['2026-11-26 21:55', '2026-11-26 22:55'],
+    explicit: true,
+  },
   // after "broke", a day is that day; after "started", it runs to now
   { q: 'what broke on Monday', kind: 'day', window: ['2026-11-23 00:00', '2026-11-24 00:00'], explicit: true },
   { q: 'it started on Monday', kind: 'since', window: ['2026-11-23 00:00', '2026-11-27 10:00'], explicit: true },

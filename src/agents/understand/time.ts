@@ -778,7 +778,12 @@ function fromRange(a: Group, b: Group, ctx: Ctx, standaloneDate: Group | undefin
   const aDateLevel = a.date ?? shared;
   const aDate = aDateLevel ? resolveDate(aDateLevel, zone, ctx) : undefined;
   if (aDateLevel && !aDate) return undefined;
-  const t1 = resolveClock(first, aDate, zone, ctx);
+  let t1 = resolveClock(first, aDate, zone, ctx);
+  // "from 23:00 to 01:00 on 27 Nov": the date belongs to the end, the start is the evening before.
+  if (!a.date && b.date) {
+    const end = fromWall(aDate!, cb.h, cb.mi, cb.sec, zone);
+    if (end <= t1) t1 = fromWall(addDays(aDate!, -1), first.h, first.mi, first.sec, zone);
+  }
   const w1 = toWall(t1, zone);
   const bDate = b.date ? resolveDate(b.date, zone, ctx) : { y: w1.y, mo: w1.mo, d: w1.d };
   if (!bDate) return undefined;
@@ -808,7 +813,12 @@ export function parseTime(text: string, now: number, opts: TimeOptions = {}): Ti
   const standaloneDate = dateOnly.length === 1 ? dateOnly[0] : undefined;
 
   let draft: Draft | undefined;
-  for (let i = 0; i + 1 < timed.length && !draft; i++) draft = fromRange(timed[i]!, timed[i + 1]!, ctx, standaloneDate);
+  for (let i = 0; i + 1 < timed.length && !draft; i++) {
+    // A pair that turns out not to be a range leaves no notes behind.
+    const notes = ctx.notes.length;
+    draft = fromRange(timed[i]!, timed[i + 1]!, ctx, standaloneDate);
+    if (!draft) ctx.notes.length = notes;
+  }
   if (!draft) {
     const clocks = timed.filter((g) => g.clock);
     const kindOf = (g: Group) => marker(text, g.s).kind;
