@@ -12,9 +12,10 @@ import { propose } from './nodes/propose.ts';
 
 /**
  * intake → route → specialists (in parallel) → synthesize → verify → propose → respond.
- * Each specialist is its own subgraph; the thread's state lives in the checkpointer.
+ * Each specialist is its own subgraph; the thread's state lives in the checkpointer
+ * (none when a tool such as LangGraph Studio or `npm run graph` opens the graph to draw it).
  */
-export function buildChatGraph(checkpointer: BaseCheckpointSaver) {
+export function buildChatGraph(checkpointer?: BaseCheckpointSaver) {
   return new StateGraph(ChatState, RunContextSchema)
     .addNode('intake', intake)
     .addNode('route', route)
@@ -35,7 +36,7 @@ export function buildChatGraph(checkpointer: BaseCheckpointSaver) {
     .addEdge('verify', 'propose')
     .addEdge('propose', 'respond')
     .addEdge('respond', END)
-    .compile({ checkpointer });
+    .compile(checkpointer ? { checkpointer } : {});
 }
 
 export type ChatGraph = ReturnType<typeof buildChatGraph>;
