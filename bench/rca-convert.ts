@@ -349,7 +349,8 @@ export function readFaults(dir: string): Fault[] {
       for (const item of g) {
         const x = asRecord(item);
         if (!x) continue;
-        const at = parseTime(String(x.inject_timestamp ?? '')) ?? parseTime(String(x.inject_time ?? ''));
+        // The written time first: where the two disagree, the recorded traces follow it.
+        const at = parseTime(String(x.inject_time ?? '')) ?? parseTime(String(x.inject_timestamp ?? ''));
         const pod = String(x.inject_pod ?? '');
         if (at === undefined || !pod) continue;
         out.push({ at, pod, service: serviceOfPod(pod), type: String(x.inject_type ?? 'unknown') });

@@ -100,7 +100,243 @@ export async function naiveRanking(ctx: RankContext, t: number): Promise<Ranked[
   return rollUp(scores);
 }
 
-/** The prototype: see prototypeRanking below. */
-export async function prototypeRanking(ctx: RankContext, t: number): Promise<Ranked[]> {
-  return naiveRanking(ctx, t);
+// ---------------------------------------------------------------------------
+// The prototype. Every modality becomes per-minute signals of a service (a
+// pod's metric, a service's span self time, the network gap of calls into it,
+// its server span and error counts, its log and warning counts); each signal
+// is scored the same way; a service takes its strongest signal, discounted
+// when many services move together on the same signal.
+
+/** A signal of one service, one point per minute (or per scrape). */
+export interface Signal {
+  service: string;
+  /** Where it comes from: a pod, or the traces or logs of the service. */
+  source: string;
+  name: string;
+  points: Point[];
+  /** Counts follow Poisson noise; levels follow their own. */
+  count?: boolean;
+}
+
+export interface SignalScore {
+  signal: Signal;
+  /** Robust onset score: the change at T over the baseline's noise, after its trend. */
+  z: number;
+  level: number;
+  onset: number;
+}
+
+/** Baseline and window lengths: only "the incident started at T" is known, so both are fixed. */
+export const PROTOTYPE = { baselineMs: 60 * MIN, windowMs: 5 * MIN, minBaseline: 4, minWindow: 2 };
+
+/** Theil–Sen slope (median of pairwise slopes): a trend that a few outliers do not bend. */
+export function theilSen(points: Point[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const dt = points[j]!.t - points[i]!.t;
+      if (dt > 0) slopes.push((points[j]!.v - points[i]!.v) / dt);
+    }
+  return slopes.length ? median(slopes) : 0;
+}
+
+/**
+ * The onset score of one signal at T. The baseline ends at T; a trend over at
+ * least half an hour of it is taken out (a slow leak or a daily cycle is not an
+ * incident); the window's median residual is divided by the spread of the
+ * baseline residuals on the other side of the change (earlier incidents in the
+ * baseline, in the same direction, then do not widen the yardstick), with a
+ * floor of 5% of the level, or Poisson noise for counts.
+ */
+export function onsetScore(signal: Signal, t: number, p = PROTOTYPE): SignalScore | undefined {
+  const base = signal.points.filter((x) => x.t < t && x.t >= t - p.baselineMs);
+  const cur = signal.points.filter((x) => x.t >= t && x.t < t + p.windowMs);
+  if (base.length < p.minBaseline || cur.length < p.minWindow) return undefined;
+  const span = base[base.length - 1]!.t - base[0]!.t;
+  const slope = base.length >= 10 && span >= 30 * MIN ? theilSen(base) : 0;
+  const at = (x: Point) => x.v - slope * (x.t - t);
+  const baseAtT = base.map(at);
+  const level = median(baseAtT);
+  const residuals = baseAtT.map((v) => v - level);
+  const onset = median(cur.map(at)) - level;
+  const side = residuals.filter((r) => (onset >= 0 ? r <= 0 : r >= 0));
+  const spread = 1.4826 * median(side.map(Math.abs));
+  const floor = signal.count ? Math.sqrt(Math.max(level, 0) + 1) : Math.max(0.05 * Math.abs(level), 1e-9);
+  const z = onset / Math.max(Number.isFinite(spread) ? spread : 0, floor);
+  return { signal, z, level, onset };
+}
+
+/** Minutes since the epoch, as the start of a bucket. */
+const minute = (ms: number) => Math.floor(ms / MIN) * MIN;
+
+interface SpanRow {
+  trace: string;
+  span: string;
+  parent: string;
+  service: string;
+  kind: string;
+  t: number;
+  duration: number;
+  error: number;
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
+};
+
+/**
+ * Per-minute trace signals of each service: p90 self time of its spans (time
+ * not spent in children), p90 gap of calls into it (the caller's span minus the
+ * callee's: time on the wire or in queues), server span count, and error count
+ * when spans carry a status. A minute counts only when the workspace sent spans
+ * in it, so a service that goes quiet shows as zero, not as missing.
+ */
+export async function traceSignals(ctx: RankContext, from: number, to: number): Promise<Signal[]> {
+  const rows = await readRows<SpanRow>(ctx.store, {
+    query: `SELECT TraceId AS trace, SpanId AS span, ParentSpanId AS parent, ServiceName AS service, SpanKind AS kind,
+                   toUnixTimestamp64Milli(Timestamp) AS t, Duration / 1e6 AS duration,
+                   StatusCode IN ('Error', 'STATUS_CODE_ERROR') AS error
+            FROM otel_traces
+            WHERE ResourceAttributes[{a:String}] = {w:String}
+              AND Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})`,
+    params: { a: ctx.tenantAttribute, w: ctx.workspace, from, to },
+  });
+  if (rows.length === 0) return [];
+  const byId = new Map<string, SpanRow>();
+  const childTime = new Map<string, number>();
+  for (const r of rows) byId.set(`${r.trace}|${r.span}`, r);
+  for (const r of rows) {
+    if (!r.parent) continue;
+    const k = `${r.trace}|${r.parent}`;
+    childTime.set(k, (childTime.get(k) ?? 0) + Number(r.duration));
+  }
+  const cells = new Map<string, { self: number[]; gap: number[]; server: number; errors: number }>();
+  const cell = (service: string, m: number) => {
+    const k = `${service}|${m}`;
+    let c = cells.get(k);
+    if (!c) {
+      c = { self: [], gap: [], server: 0, errors: 0 };
+      cells.set(k, c);
+    }
+    return c;
+  };
+  const minutes = new Set<number>();
+  let anyError = false;
+  for (const r of rows) {
+    const m = minute(Number(r.t));
+    minutes.add(m);
+    const c = cell(r.service, m);
+    c.self.push(Math.max(0, Number(r.duration) - (childTime.get(`${r.trace}|${r.span}`) ?? 0)));
+    const parent = r.parent ? byId.get(`${r.trace}|${r.parent}`) : undefined;
+    if (!parent || parent.service !== r.service) c.server++;
+    if (parent && parent.service !== r.service) c.gap.push(Math.max(0, Number(parent.duration) - Number(r.duration)));
+    if (Number(r.error)) {
+      c.errors++;
+      anyError = true;
+    }
+  }
+  const services = [...new Set(rows.map((r) => r.service))];
+  const sorted = [...minutes].sort((a, b) => a - b);
+  const out: Signal[] = [];
+  for (const service of services) {
+    const self: Point[] = [];
+    const gap: Point[] = [];
+    const server: Point[] = [];
+    const errors: Point[] = [];
+    for (const m of sorted) {
+      const c = cells.get(`${service}|${m}`);
+      server.push({ t: m, v: c?.server ?? 0 });
+      if (anyError) errors.push({ t: m, v: c?.errors ?? 0 });
+      // A percentile of a handful of spans is noise.
+      if (c && c.self.length >= 5) self.push({ t: m, v: quantile(c.self, 0.9) });
+      if (c && c.gap.length >= 5) gap.push({ t: m, v: quantile(c.gap, 0.9) });
+    }
+    out.push({ service, source: 'traces', name: 'span self time p90', points: self });
+    out.push({ service, source: 'traces', name: 'call gap p90', points: gap });
+    out.push({ service, source: 'traces', name: 'server spans', points: server, count: true });
+    if (anyError) out.push({ service, source: 'traces', name: 'span errors', points: errors, count: true });
+  }
+  return out;
+}
+
+/** Per-minute log records and warnings-or-worse of each service, over the minutes the workspace logged at all. */
+export async function logSignals(ctx: RankContext, from: number, to: number): Promise<Signal[]> {
+  const rows = await readRows<{ service: string; m: number; n: number; bad: number }>(ctx.store, {
+    query: `SELECT ServiceName AS service, toUnixTimestamp(toStartOfMinute(Timestamp)) * 1000 AS m,
+                   count() AS n, countIf(SeverityNumber >= 13) AS bad
+            FROM otel_logs
+            WHERE ResourceAttributes[{a:String}] = {w:String}
+              AND Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
+            GROUP BY service, m`,
+    params: { a: ctx.tenantAttribute, w: ctx.workspace, from, to },
+  });
+  const minutes = [...new Set(rows.map((r) => Number(r.m)))].sort((a, b) => a - b);
+  const byKey = new Map(rows.map((r) => [`${r.service}|${Number(r.m)}`, r]));
+  const out: Signal[] = [];
+  for (const service of new Set(rows.map((r) => r.service))) {
+    const at = (f: (r: { n: number; bad: number }) => number) =>
+      minutes.map((m) => {
+        const r = byKey.get(`${service}|${m}`);
+        return { t: m, v: r ? Number(f(r)) : 0 };
+      });
+    out.push({ service, source: 'logs', name: 'log records', points: at((r) => r.n), count: true });
+    out.push({ service, source: 'logs', name: 'warning or worse logs', points: at((r) => r.bad), count: true });
+  }
+  return out;
+}
+
+/** What kind of fault a signal points to, from common words in its name (unknown names: "anomaly"). */
+export function kindOfSignal(name: string): string {
+  if (/gap/i.test(name)) return 'latency/network';
+  if (/cpu|processor|throttl/i.test(name)) return 'cpu';
+  if (/mem|heap|rss|working.?set|oom/i.test(name)) return 'memory';
+  if (/error|fail|exception|success|warning/i.test(name)) return 'errors';
+  if (/latenc|duration|self time|response.?time|p9\d/i.test(name)) return 'latency';
+  if (/network|bytes|packet|receive|transmit/i.test(name)) return 'latency/network';
+  return 'anomaly';
+}
+
+/**
+ * Scores every signal at T and ranks services. A signal on which many
+ * services move at once (a node's signal seen by its pods, latency felt by
+ * every caller) says less about any one of them: a score is divided by the
+ * number of services that moved at least half as much on the same signal.
+ */
+export function rankSignals(signals: Signal[], t: number, p = PROTOTYPE): Ranked[] {
+  const scored = signals.map((s) => onsetScore(s, t, p)).filter((x): x is SignalScore => x !== undefined && Number.isFinite(x.z));
+  const byName = new Map<string, SignalScore[]>();
+  for (const s of scored) {
+    const list = byName.get(s.signal.name) ?? [];
+    list.push(s);
+    byName.set(s.signal.name, list);
+  }
+  const adjusted = scored.map((s) => {
+    const peers = new Set(
+      byName
+        .get(s.signal.name)!
+        .filter((o) => Math.abs(o.z) >= 0.5 * Math.abs(s.z))
+        .map((o) => o.signal.service),
+    );
+    return {
+      service: s.signal.service,
+      score: Math.abs(s.z) / Math.max(1, peers.size),
+      signal: `${s.signal.source} ${s.signal.name}`,
+      kind: kindOfSignal(s.signal.name),
+    };
+  });
+  return rollUp(adjusted);
+}
+
+/** The prototype ranking at T from every table of the workspace. */
+export async function prototypeRanking(ctx: RankContext, t: number, p = PROTOTYPE): Promise<Ranked[]> {
+  const from = t - p.baselineMs;
+  const to = t + p.windowMs;
+  const [metrics, traces, logs] = await Promise.all([metricSeries(ctx, from, to), traceSignals(ctx, from, to), logSignals(ctx, from, to)]);
+  const signals: Signal[] = [
+    ...metrics.map((s) => ({ service: s.service, source: s.pod || 'metrics', name: s.metric, points: s.points })),
+    ...traces,
+    ...logs,
+  ];
+  return rankSignals(signals, t, p);
 }

@@ -9,7 +9,7 @@
  * baseline (largest robust z-score of any metric, per service) and a
  * prototype ranking (bench/rca-rank.ts), both from the same tables.
  *
- *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--quick]
+ *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--quick]
  *
  * Data: --data, else $RCA_DATA_DIR, else ../shared/data/nezha-dev beside the repository.
  */
@@ -26,7 +26,13 @@ import { csvFiles, logRequests, metricRequests, readCsv, readFaults, type Shift,
 import { naiveRanking, prototypeRanking, type Ranked } from './rca-rank.ts';
 
 const MIN = 60_000;
-const opts = options({ day: { type: 'string', default: '' }, data: { type: 'string', default: '' } });
+const opts = options({
+  day: { type: 'string', default: '' },
+  data: { type: 'string', default: '' },
+  // --chat off measures only the rankings computed from the tables (for working on them).
+  chat: { type: 'string', default: 'on' },
+});
+const withChat = opts.chat !== 'off';
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataRoot = opts.data || process.env.RCA_DATA_DIR || path.resolve(repo, '../shared/data/nezha-dev');
 
@@ -208,7 +214,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     const at = f.at + shiftMs;
     const question = `An incident started at ${hhmm(at)} UTC. What is the root cause?`;
     const t0 = performance.now();
-    const answer = await ask(workspace, question);
+    const answer = withChat ? await ask(workspace, question) : { hypotheses: [], window: { from: '', to: '' } };
     const ms = Math.round(performance.now() - t0);
     const chatServices = answer.hypotheses.map((h) => h.service);
     const ctx = { store: service.deps.store, tenantAttribute, workspace };
@@ -232,7 +238,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
       },
       naive: rankedView(naive, f.service),
       prototype: rankedView(proto, f.service),
-      tools: await diagnose(workspace, question, answer, services),
+      ...(withChat ? { tools: await diagnose(workspace, question, answer, services) } : {}),
     };
     results.push(r);
     process.stderr.write(
