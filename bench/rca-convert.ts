@@ -217,7 +217,7 @@ export function spanRequests(rows: Row[], shift: Shift, naming: ResourceNaming, 
     const children = childPods.get(`${traceId}|${spanId}`);
     const kind = !parentId || parentPod !== p ? 2 : children && [...children].some((c) => c !== p) ? 3 : 1;
     const st = statusOf(status ? r[status] : undefined);
-    slot(byPod, p, () => []).push({
+    slot(byPod, p, (): unknown[] => []).push({
       traceId,
       spanId,
       ...(parentId ? { parentSpanId: parentId } : {}),
@@ -229,13 +229,33 @@ export function spanRequests(rows: Row[], shift: Shift, naming: ResourceNaming, 
       ...(st ? { status: st } : {}),
     });
   }
-  const out: unknown[] = [];
-  for (const [p, spans] of byPod) {
-    for (let i = 0; i < spans.length; i += batch) {
-      out.push({ resourceSpans: [{ resource: resource(p, naming), scopeSpans: [{ scope, spans: spans.slice(i, i + batch) }] }] });
+  return pack(byPod, batch, (p, spans) => ({ resource: resource(p, naming), scopeSpans: [{ scope, spans }] })).map((resourceSpans) => ({
+    resourceSpans,
+  }));
+}
+
+/**
+ * Packs the items of many pods into requests of at most `batch` items, each
+ * pod a resource entry: one INSERT per request, so many small pods share one.
+ */
+function pack<T, R>(byPod: Map<string, T[]>, batch: number, entry: (pod: string, items: T[]) => R): R[][] {
+  const requests: R[][] = [];
+  let current: R[] = [];
+  let size = 0;
+  for (const [p, items] of byPod) {
+    for (let i = 0; i < items.length; i += batch) {
+      const part = items.slice(i, i + batch);
+      if (size + part.length > batch && current.length) {
+        requests.push(current);
+        current = [];
+        size = 0;
+      }
+      current.push(entry(p, part));
+      size += part.length;
     }
   }
-  return out;
+  if (current.length) requests.push(current);
+  return requests;
 }
 
 const SEVERITY: [RegExp, number, string][] = [
@@ -308,7 +328,7 @@ export function logRequests(rows: Row[], shift: Shift, naming: ResourceNaming, b
       shiftedNanos(nanosColumn ? r[nanosColumn] : r[time!], shift.shiftMs) ?? (time ? shiftedNanos(r[time], shift.shiftMs) : undefined);
     if (!p || !t || t.ms < shift.from || t.ms >= shift.to) continue;
     const { body, severity } = parseLogLine(r[line] ?? '');
-    slot(byPod, p, () => []).push({
+    slot(byPod, p, (): unknown[] => []).push({
       timeUnixNano: t.ns.toString(),
       ...(severity ?? {}),
       body: { stringValue: body.slice(0, 8000) },
@@ -316,15 +336,9 @@ export function logRequests(rows: Row[], shift: Shift, naming: ResourceNaming, b
       ...(span && HEX16.test(r[span] ?? '') ? { spanId: r[span] } : {}),
     });
   }
-  const out: unknown[] = [];
-  for (const [p, records] of byPod) {
-    for (let i = 0; i < records.length; i += batch) {
-      out.push({
-        resourceLogs: [{ resource: resource(p, naming), scopeLogs: [{ scope, logRecords: records.slice(i, i + batch) }] }],
-      });
-    }
-  }
-  return out;
+  return pack(byPod, batch, (p, logRecords) => ({ resource: resource(p, naming), scopeLogs: [{ scope, logRecords }] })).map(
+    (resourceLogs) => ({ resourceLogs }),
+  );
 }
 
 /** An injected fault as a fault list names it. */

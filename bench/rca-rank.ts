@@ -112,10 +112,13 @@ export interface Signal {
   service: string;
   /** Where it comes from: a pod, or the traces or logs of the service. */
   source: string;
+  modality: 'metrics' | 'traces' | 'logs';
   name: string;
   points: Point[];
   /** Counts follow Poisson noise; levels follow their own. */
   count?: boolean;
+  /** Individual observations (one per span), not one value per minute: no trend is fitted. */
+  samples?: boolean;
 }
 
 export interface SignalScore {
@@ -153,16 +156,19 @@ export function onsetScore(signal: Signal, t: number, p = PROTOTYPE): SignalScor
   const cur = signal.points.filter((x) => x.t >= t && x.t < t + p.windowMs);
   if (base.length < p.minBaseline || cur.length < p.minWindow) return undefined;
   const span = base[base.length - 1]!.t - base[0]!.t;
-  const slope = base.length >= 10 && span >= 30 * MIN ? theilSen(base) : 0;
+  const slope = !signal.samples && base.length >= 10 && span >= 30 * MIN ? theilSen(base) : 0;
   const at = (x: Point) => x.v - slope * (x.t - t);
   const baseAtT = base.map(at);
   const level = median(baseAtT);
   const residuals = baseAtT.map((v) => v - level);
   const onset = median(cur.map(at)) - level;
-  const side = residuals.filter((r) => (onset >= 0 ? r <= 0 : r >= 0));
-  const spread = 1.4826 * median(side.map(Math.abs));
-  const floor = signal.count ? Math.sqrt(Math.max(level, 0) + 1) : Math.max(0.05 * Math.abs(level), 1e-9);
-  const z = onset / Math.max(Number.isFinite(spread) ? spread : 0, floor);
+  const spread = 1.4826 * median(residuals.map(Math.abs));
+  // Beyond a twentyfold change against the noise, bigger is not surer: the scale is at least 5% of the
+  // new level, so an artefact that jumps a thousandfold (an empty histogram's top bucket) ties with a
+  // real twentyfold change instead of drowning every other signal.
+  const floor = signal.count ? Math.sqrt(Math.max(level, 0) + 1) : 0.05 * Math.max(Math.abs(level), Math.abs(level + onset));
+  const scale = Math.max(Number.isFinite(spread) ? spread : 0, floor, 1e-9);
+  const z = onset / scale;
   return { signal, z, level, onset };
 }
 
@@ -180,17 +186,15 @@ interface SpanRow {
   error: number;
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
-};
-
 /**
- * Per-minute trace signals of each service: p90 self time of its spans (time
- * not spent in children), p90 gap of calls into it (the caller's span minus the
- * callee's: time on the wire or in queues), server span count, and error count
- * when spans carry a status. A minute counts only when the workspace sent spans
- * in it, so a service that goes quiet shows as zero, not as missing.
+ * Trace signals of each service, one observation per span: self time (time
+ * not spent in children) and the gap of calls into it (the caller's span minus
+ * the callee's: time on the wire or in queues); per minute: server spans, and
+ * errors when spans carry a status. Sampled traces give a handful of spans of
+ * a service per minute, too few for a per-minute percentile, so the spans of
+ * the window are compared with those of the baseline as they are. A minute
+ * counts only when the workspace sent spans in it, so a service that goes
+ * quiet shows as zero, not as missing.
  */
 export async function traceSignals(ctx: RankContext, from: number, to: number): Promise<Signal[]> {
   const rows = await readRows<SpanRow>(ctx.store, {
@@ -211,56 +215,61 @@ export async function traceSignals(ctx: RankContext, from: number, to: number): 
     const k = `${r.trace}|${r.parent}`;
     childTime.set(k, (childTime.get(k) ?? 0) + Number(r.duration));
   }
-  const cells = new Map<string, { self: number[]; gap: number[]; server: number; errors: number }>();
-  const cell = (service: string, m: number) => {
-    const k = `${service}|${m}`;
-    let c = cells.get(k);
+  const perService = new Map<string, { self: Point[]; gap: Point[]; server: Map<number, number>; errors: Map<number, number> }>();
+  const of = (service: string) => {
+    let c = perService.get(service);
     if (!c) {
-      c = { self: [], gap: [], server: 0, errors: 0 };
-      cells.set(k, c);
+      c = { self: [], gap: [], server: new Map(), errors: new Map() };
+      perService.set(service, c);
     }
     return c;
   };
   const minutes = new Set<number>();
   let anyError = false;
-  for (const r of rows) {
-    const m = minute(Number(r.t));
+  for (const r of [...rows].sort((a, b) => Number(a.t) - Number(b.t))) {
+    const t = Number(r.t);
+    const m = minute(t);
     minutes.add(m);
-    const c = cell(r.service, m);
-    c.self.push(Math.max(0, Number(r.duration) - (childTime.get(`${r.trace}|${r.span}`) ?? 0)));
+    const c = of(r.service);
+    c.self.push({ t, v: Math.max(0, Number(r.duration) - (childTime.get(`${r.trace}|${r.span}`) ?? 0)) });
     const parent = r.parent ? byId.get(`${r.trace}|${r.parent}`) : undefined;
-    if (!parent || parent.service !== r.service) c.server++;
-    if (parent && parent.service !== r.service) c.gap.push(Math.max(0, Number(parent.duration) - Number(r.duration)));
+    if (!parent || parent.service !== r.service) c.server.set(m, (c.server.get(m) ?? 0) + 1);
+    if (parent && parent.service !== r.service) c.gap.push({ t, v: Math.max(0, Number(parent.duration) - Number(r.duration)) });
     if (Number(r.error)) {
-      c.errors++;
+      c.errors.set(m, (c.errors.get(m) ?? 0) + 1);
       anyError = true;
     }
   }
-  const services = [...new Set(rows.map((r) => r.service))];
   const sorted = [...minutes].sort((a, b) => a - b);
   const out: Signal[] = [];
-  for (const service of services) {
-    const self: Point[] = [];
-    const gap: Point[] = [];
-    const server: Point[] = [];
-    const errors: Point[] = [];
-    for (const m of sorted) {
-      const c = cells.get(`${service}|${m}`);
-      server.push({ t: m, v: c?.server ?? 0 });
-      if (anyError) errors.push({ t: m, v: c?.errors ?? 0 });
-      // A percentile of a handful of spans is noise.
-      if (c && c.self.length >= 5) self.push({ t: m, v: quantile(c.self, 0.9) });
-      if (c && c.gap.length >= 5) gap.push({ t: m, v: quantile(c.gap, 0.9) });
-    }
-    out.push({ service, source: 'traces', name: 'span self time p90', points: self });
-    out.push({ service, source: 'traces', name: 'call gap p90', points: gap });
-    out.push({ service, source: 'traces', name: 'server spans', points: server, count: true });
-    if (anyError) out.push({ service, source: 'traces', name: 'span errors', points: errors, count: true });
+  for (const [service, c] of perService) {
+    out.push({ service, source: 'traces', modality: 'traces', name: 'span self time', points: c.self, samples: true });
+    out.push({ service, source: 'traces', modality: 'traces', name: 'call gap', points: c.gap, samples: true });
+    out.push({
+      service,
+      source: 'traces',
+      modality: 'traces',
+      name: 'server spans',
+      points: sorted.map((m) => ({ t: m, v: c.server.get(m) ?? 0 })),
+      count: true,
+    });
+    if (anyError)
+      out.push({
+        service,
+        source: 'traces',
+        modality: 'traces',
+        name: 'span errors',
+        points: sorted.map((m) => ({ t: m, v: c.errors.get(m) ?? 0 })),
+        count: true,
+      });
   }
   return out;
 }
 
-/** Per-minute log records and warnings-or-worse of each service, over the minutes the workspace logged at all. */
+/**
+ * Per-minute warnings-or-worse of each service, over the minutes the workspace
+ * logged at all. Plain log volume follows traffic, so it is left out.
+ */
 export async function logSignals(ctx: RankContext, from: number, to: number): Promise<Signal[]> {
   const rows = await readRows<{ service: string; m: number; n: number; bad: number }>(ctx.store, {
     query: `SELECT ServiceName AS service, toUnixTimestamp(toStartOfMinute(Timestamp)) * 1000 AS m,
@@ -280,8 +289,7 @@ export async function logSignals(ctx: RankContext, from: number, to: number): Pr
         const r = byKey.get(`${service}|${m}`);
         return { t: m, v: r ? Number(f(r)) : 0 };
       });
-    out.push({ service, source: 'logs', name: 'log records', points: at((r) => r.n), count: true });
-    out.push({ service, source: 'logs', name: 'warning or worse logs', points: at((r) => r.bad), count: true });
+    out.push({ service, source: 'logs', modality: 'logs', name: 'warning or worse logs', points: at((r) => r.bad), count: true });
   }
   return out;
 }
@@ -302,30 +310,37 @@ export function kindOfSignal(name: string): string {
  * services move at once (a node's signal seen by its pods, latency felt by
  * every caller) says less about any one of them: a score is divided by the
  * number of services that moved at least half as much on the same signal.
+ * Scores are bounded (see onsetScore), so metrics, traces and logs share
+ * one scale.
  */
 export function rankSignals(signals: Signal[], t: number, p = PROTOTYPE): Ranked[] {
   const scored = signals.map((s) => onsetScore(s, t, p)).filter((x): x is SignalScore => x !== undefined && Number.isFinite(x.z));
   const byName = new Map<string, SignalScore[]>();
   for (const s of scored) {
-    const list = byName.get(s.signal.name) ?? [];
+    const key = `${s.signal.modality}|${s.signal.name}`;
+    const list = byName.get(key) ?? [];
     list.push(s);
-    byName.set(s.signal.name, list);
+    byName.set(key, list);
   }
-  const adjusted = scored.map((s) => {
+  const perModality = new Map<string, { service: string; score: number; signal: string; kind: string }[]>();
+  for (const s of scored) {
     const peers = new Set(
       byName
-        .get(s.signal.name)!
+        .get(`${s.signal.modality}|${s.signal.name}`)!
         .filter((o) => Math.abs(o.z) >= 0.5 * Math.abs(s.z))
         .map((o) => o.signal.service),
     );
-    return {
+    const list = perModality.get(s.signal.modality) ?? [];
+    list.push({
       service: s.signal.service,
       score: Math.abs(s.z) / Math.max(1, peers.size),
-      signal: `${s.signal.source} ${s.signal.name}`,
+      signal: `${s.signal.source} ${s.signal.name} z=${s.z.toFixed(1)} peers=${peers.size}`,
       kind: kindOfSignal(s.signal.name),
-    };
-  });
-  return rollUp(adjusted);
+    });
+    perModality.set(s.signal.modality, list);
+  }
+  // The strongest signal decides: summing a service's signals favours noisy pods with many metrics.
+  return rollUp([...perModality.values()].flat());
 }
 
 /** The prototype ranking at T from every table of the workspace. */
@@ -334,7 +349,9 @@ export async function prototypeRanking(ctx: RankContext, t: number, p = PROTOTYP
   const to = t + p.windowMs;
   const [metrics, traces, logs] = await Promise.all([metricSeries(ctx, from, to), traceSignals(ctx, from, to), logSignals(ctx, from, to)]);
   const signals: Signal[] = [
-    ...metrics.map((s) => ({ service: s.service, source: s.pod || 'metrics', name: s.metric, points: s.points })),
+    ...metrics.map(
+      (s): Signal => ({ service: s.service, source: s.pod || 'metrics', modality: 'metrics', name: s.metric, points: s.points }),
+    ),
     ...traces,
     ...logs,
   ];

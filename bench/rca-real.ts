@@ -12,6 +12,7 @@
  *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--quick]
  *
  * Data: --data, else $RCA_DATA_DIR, else ../shared/data/nezha-dev beside the repository.
+ * RCA_EXPLAIN=1 prints the prototype's six leading services and their signals per fault.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -101,15 +102,29 @@ async function load(dir: string, workspace: string, shift: Shift) {
   const ingest = await token(['ingest'], [workspace]);
   const naming = { tenantAttribute, workspace };
   let rejected = 0;
-  for (const f of csvFiles(dir, 'metric')) rejected += await post('metrics', metricRequests(readCsv(f), shift, naming), ingest);
-  for (const f of csvFiles(dir, 'trace')) rejected += await post('traces', spanRequests(readCsv(f), shift, naming), ingest);
-  for (const f of csvFiles(dir, 'log')) rejected += await post('logs', logRequests(readCsv(f), shift, naming), ingest);
+  const seconds: Record<string, number> = {};
+  const timed = async (name: string, work: () => Promise<void>) => {
+    const t0 = performance.now();
+    await work();
+    seconds[name] = round((performance.now() - t0) / 1000, 1);
+  };
+  await timed('metrics_s', async () => {
+    for (const f of csvFiles(dir, 'metric')) rejected += await post('metrics', metricRequests(readCsv(f), shift, naming), ingest);
+  });
+  // All files of a kind at once: a trace crosses file boundaries, and small files would make small inserts.
+  await timed('traces_s', async () => {
+    rejected += await post('traces', spanRequests(csvFiles(dir, 'trace').flatMap(readCsv), shift, naming), ingest);
+  });
+  await timed('logs_s', async () => {
+    rejected += await post('logs', logRequests(csvFiles(dir, 'log').flatMap(readCsv), shift, naming), ingest);
+  });
   return {
     metric_points: await count('otel_metrics_gauge', workspace, 'TimeUnix'),
     spans: await count('otel_traces', workspace, 'Timestamp'),
     log_records: await count('otel_logs', workspace, 'Timestamp'),
     rejected,
     load_s: round((performance.now() - started) / 1000, 1),
+    ...seconds,
   };
 }
 
@@ -171,8 +186,8 @@ interface FaultResult {
   service: string;
   type: string;
   chat: { top1?: string; top3: string[]; hit1: boolean; hit3: boolean; none: boolean; kind?: string; window: string; ms: number };
-  naive: { top1?: string; top3: string[]; hit1: boolean; hit3: boolean };
-  prototype: { top1?: string; top3: string[]; hit1: boolean; hit3: boolean; kind?: string };
+  naive: ReturnType<typeof rankedView>;
+  prototype: ReturnType<typeof rankedView>;
   tools?: Record<string, { evidence: number; notes: string[]; top: string[] }>;
 }
 
@@ -183,7 +198,15 @@ const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'prototype') => ({
 
 function rankedView(r: Ranked[], truth: string) {
   const services = r.map((x) => x.service);
-  return { top1: services[0], top3: services.slice(0, 3), hit1: hit(services, truth, 1), hit3: hit(services, truth, 3), kind: r[0]?.kind };
+  return {
+    top1: services[0],
+    top3: services.slice(0, 3),
+    hit1: hit(services, truth, 1),
+    hit3: hit(services, truth, 3),
+    kind: r[0]?.kind,
+    signal: r[0]?.signal,
+    truth_rank: services.indexOf(truth) + 1 || undefined,
+  };
 }
 
 const dayResults: Record<string, unknown>[] = [];
@@ -220,6 +243,13 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     const ctx = { store: service.deps.store, tenantAttribute, workspace };
     const naive = await naiveRanking(ctx, Math.floor(at / MIN) * MIN);
     const proto = await prototypeRanking(ctx, Math.floor(at / MIN) * MIN);
+    if (process.env.RCA_EXPLAIN)
+      process.stderr.write(
+        `  ${proto
+          .slice(0, 6)
+          .map((p) => `${p.service} ${round(p.score)} [${p.signal}]`)
+          .join('\n  ')}\n  truth: ${proto.find((p) => p.service === f.service)?.signal}\n`,
+      );
     const r: FaultResult = {
       time: new Date(f.at).toISOString().slice(0, 19),
       shifted_time: hhmm(at),
@@ -242,7 +272,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     };
     results.push(r);
     process.stderr.write(
-      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} proto ${r.prototype.hit1 ? '✓' : r.prototype.hit3 ? '3' : '✗'} ${r.prototype.top1 ?? '-'} (${r.prototype.kind ?? ''})\n`,
+      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} proto ${r.prototype.hit1 ? '✓' : r.prototype.hit3 ? '3' : '✗'} ${r.prototype.top1 ?? '-'} (${r.prototype.kind ?? ''}: ${r.prototype.signal ?? ''}; truth #${r.prototype.truth_rank ?? '-'})\n`,
     );
   }
   all.push(...results);

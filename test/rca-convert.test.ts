@@ -95,10 +95,12 @@ describe('replaying exported telemetry tables as OTLP', () => {
         scopeSpans: { spans: { spanId: string; kind: number; parentSpanId?: string }[] }[];
       }[];
     }[];
-    const kinds = Object.fromEntries(reqs.flatMap((r) => r.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => [s.spanId[0], s.kind])));
+    const kinds = Object.fromEntries(
+      reqs.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans[0]!.spans.map((s) => [s.spanId[0], s.kind]))),
+    );
     // 2 = server, 3 = client, 1 = internal
     expect(kinds).toEqual({ '1': 2, '2': 3, '3': 2, '4': 1 });
-    const root = reqs.flatMap((r) => r.resourceSpans[0]!.scopeSpans[0]!.spans).find((s) => s.spanId[0] === '1')!;
+    const root = reqs.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans[0]!.spans)).find((s) => s.spanId[0] === '1')!;
     expect(root.parentSpanId).toBeUndefined();
   });
 
@@ -136,7 +138,7 @@ describe('replaying exported telemetry tables as OTLP', () => {
     const reqs = logRequests(rows, { shiftMs: 0, from: T0, to: T0 + 3_600_000 }, naming) as {
       resourceLogs: { scopeLogs: { logRecords: { traceId?: string; spanId?: string; severityText?: string }[] }[] }[];
     }[];
-    const records = reqs.flatMap((r) => r.resourceLogs[0]!.scopeLogs[0]!.logRecords);
+    const records = reqs.flatMap((r) => r.resourceLogs.flatMap((rl) => rl.scopeLogs[0]!.logRecords));
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ traceId: 'b'.repeat(32), spanId: 'c'.repeat(16), severityText: 'INFO' });
   });
