@@ -3,7 +3,7 @@
  * path's: a naive baseline and a prototype. Both know only the workspace and
  * "the incident started at T"; no service, metric or data-set name.
  */
-import { readRows, type Store } from '../src/clickhouse/store.ts';
+import { readRows, type Store } from '../src/clients/clickhouse.ts';
 
 const MIN = 60_000;
 

@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRows } from '../src/clickhouse/store.ts';
+import { readRows } from '../src/clients/clickhouse.ts';
 import { understand } from '../src/agents/question.ts';
 import { srePlan } from '../src/agents/specialists/sre/graph.ts';
 import { runTool } from '../src/tools/definition.ts';
