@@ -21,7 +21,7 @@ import { understand } from '../src/agents/question.ts';
 import { srePlan } from '../src/agents/specialists/sre/graph.ts';
 import { runTool } from '../src/tools/definition.ts';
 import { findTool } from '../src/tools/registry.ts';
-import type { Evidence } from '../src/tools/evidence.ts';
+import type { Evidence } from '../src/core/evidence.ts';
 import { benchService, options, report, round } from './lib.ts';
 import { csvFiles, logRequests, metricRequests, readCsv, readFaults, type Shift, spanRequests } from './rca-convert.ts';
 import { naiveRanking, prototypeRanking, type Ranked } from './rca-rank.ts';
@@ -229,7 +229,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
   process.stderr.write(
     `${day}: ${loaded.metric_points} metric points, ${loaded.spans} spans, ${loaded.log_records} log records in ${loaded.load_s} s\n`,
   );
-  const { knownServices } = await import('../src/agents/services.ts');
+  const { knownServices } = await import('../src/tools/telemetry/services.ts');
   const services = await knownServices(service.deps.store, workspace, tenantAttribute);
   const results: FaultResult[] = [];
   const asked = performance.now();

@@ -13,7 +13,7 @@ const HOUR = 3600_000;
  * and what changed over a longer lookback; plus error lines of the service
  * the question names.
  */
-function srePlan(a: Assignment): PlaybookStep[] {
+export function srePlan(a: Assignment): PlaybookStep[] {
   const w = toolWindow(a.window, a.baseline);
   const steps: PlaybookStep[] = [
     call('service_overview', { ...w }),
