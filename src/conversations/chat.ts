@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { ThreadAccess } from './thread-access.ts';
+import { IncidentRecorder } from './incidents.ts';
 import { setMaxListeners } from 'node:events';
 import { problems } from '../core/problem.ts';
 import { KeyedLock, LockTimeout } from '../core/keyed-lock.ts';
-import { hasRole, type Principal, type Scope } from '../core/scope.ts';
+import type { Principal, Scope } from '../core/scope.ts';
 import { evidenceIds } from '../tools/run.ts';
 import type { Evidence } from '../core/evidence.ts';
 import type { ThreadIndex, ThreadRecord } from '../storage/threads.ts';
@@ -37,13 +39,18 @@ export interface ThreadObserver {
 }
 
 /**
- * Runs chat turns on threads: checks who may read or continue a thread, keeps
- * one turn at a time per thread, streams events, and records the outcome.
+ * Runs chat turns on threads: one turn at a time per thread (background work
+ * waits its turn), events streamed as they happen, the outcome recorded.
+ * Access rules are ThreadAccess's; remembering incidents is IncidentRecorder's.
  */
 export class ChatService implements ThreadPoster {
   /** Threads in use: by a person's turn, or by background work (an alert investigation, an action's outcome). */
   private readonly busy = new KeyedLock<'turn' | 'background'>();
   private readonly observers: ThreadObserver[] = [];
+  /** Who may see, list, open and continue threads. */
+  readonly access: ThreadAccess;
+  /** Investigations that found a root cause, kept for `similar_incidents`. */
+  private readonly incidents: IncidentRecorder;
 
   constructor(
     private readonly deps: AgentDeps,
@@ -51,28 +58,30 @@ export class ChatService implements ThreadPoster {
     readonly threads: ThreadIndex,
     readonly approvals?: ApprovalService,
   ) {
+    this.access = new ThreadAccess(threads, deps.policies.routing);
+    this.incidents = new IncidentRecorder(deps);
     approvals?.attach(this);
   }
 
-  /** A thread the caller may see: 404 outside the workspace, 403 for another user's without the role. */
-  async thread(scope: Scope, id: string): Promise<ThreadRecord> {
-    const t = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.threads.get(id) : undefined;
-    if (!t || t.workspace !== scope.workspace) throw problems.notFound(`there is no thread ${id} in workspace ${scope.workspace}`);
-    if (
-      t.owner !== scope.principal.sub &&
-      t.kind === 'chat' &&
-      !hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles)
-    ) {
-      throw problems.forbidden(
-        `thread ${id} belongs to another user; reading it needs the role ${this.deps.policies.routing.read_others_roles.join(' or ')}`,
-      );
-    }
-    return t;
+  thread(scope: Scope, id: string): Promise<ThreadRecord> {
+    return this.access.thread(scope, id);
+  }
+
+  list(scope: Scope, q: Parameters<ThreadAccess['list']>[1]) {
+    return this.access.list(scope, q);
+  }
+
+  open(scope: Scope, title: string, extra: Partial<ThreadRecord> = {}): Promise<ThreadRecord> {
+    return this.access.open(scope, title, extra);
+  }
+
+  authorise(principal: Principal): void {
+    this.access.authorise(principal);
   }
 
   async view(scope: Scope, id: string): Promise<ThreadView> {
     const t = await this.thread(scope, id);
-    const state = (await this.graph.getState({ configurable: { thread_id: t.id } })).values as Partial<ChatStateType>;
+    const state = await this.state(t.id);
     return {
       ...t,
       messages: state.messages ?? [],
@@ -104,7 +113,7 @@ export class ChatService implements ThreadPoster {
   async append(threadId: string, content: string, evidence: Evidence[] = []): Promise<void> {
     await this.exclusive(threadId, async () => {
       const config = { configurable: { thread_id: threadId } };
-      const state = (await this.graph.getState(config)).values as Partial<ChatStateType>;
+      const state = await this.state(threadId);
       const at = new Date().toISOString();
       await this.graph.updateState(
         config,
@@ -117,60 +126,28 @@ export class ChatService implements ThreadPoster {
     if (thread) await this.notify('appended', (o) => o.appended?.(thread, content));
   }
 
+  /** A thread's saved state (empty for a thread with no turn yet): the one place it is read. */
+  private async state(threadId: string): Promise<Partial<ChatStateType>> {
+    const snapshot = await this.graph.getState({ configurable: { thread_id: threadId } });
+    return snapshot.values as Partial<ChatStateType>;
+  }
+
   /** The last answer of a thread with how it was made (for summaries). */
   async lastAnswer(threadId: string): Promise<ThreadMessage | undefined> {
-    const state = (await this.graph.getState({ configurable: { thread_id: threadId } })).values as Partial<ChatStateType>;
+    const state = await this.state(threadId);
     return [...(state.messages ?? [])].reverse().find((m) => m.role === 'assistant' && m.meta);
   }
 
   /** Evidence items of a thread by id. */
   async evidenceOf(threadId: string, ids: string[]): Promise<Evidence[]> {
-    const state = (await this.graph.getState({ configurable: { thread_id: threadId } })).values as Partial<ChatStateType>;
+    const state = await this.state(threadId);
     const wanted = new Set(ids);
     return (state.evidence ?? []).filter((e) => wanted.has(e.id));
   }
 
   async evidenceIds(threadId: string): Promise<string[]> {
-    const state = (await this.graph.getState({ configurable: { thread_id: threadId } })).values as Partial<ChatStateType>;
+    const state = await this.state(threadId);
     return (state.evidence ?? []).map((e) => e.id);
-  }
-
-  list(scope: Scope, q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean }) {
-    const others = q.all && hasRole(scope.principal, ...this.deps.policies.routing.read_others_roles);
-    return this.threads.list({
-      workspace: scope.workspace,
-      owner: others || q.kind === 'alert' ? undefined : scope.principal.sub,
-      kind: q.kind,
-      status: q.status,
-      limit: q.limit,
-    });
-  }
-
-  /** A new thread owned by the caller. */
-  async open(scope: Scope, title: string, extra: Partial<ThreadRecord> = {}): Promise<ThreadRecord> {
-    const now = new Date().toISOString();
-    const t: ThreadRecord = {
-      id: randomUUID(),
-      workspace: scope.workspace,
-      owner: scope.principal.sub,
-      title: title.replace(/\s+/g, ' ').trim().slice(0, 120),
-      kind: 'chat',
-      status: 'open',
-      created_at: now,
-      updated_at: now,
-      turns: 0,
-      last_path: null,
-      alert_key: null,
-      ...extra,
-    };
-    await this.threads.create(t);
-    return t;
-  }
-
-  /** Checks the caller may chat at all. */
-  authorise(principal: Principal): void {
-    const roles = this.deps.policies.routing.chat_roles;
-    if (!hasRole(principal, ...roles)) throw problems.forbidden(`chat needs one of the roles ${roles.join(', ')}`);
   }
 
   /**
@@ -189,44 +166,6 @@ export class ChatService implements ThreadPoster {
     }
   }
 
-  /**
-   * A turn that found a root cause is an incident of the workspace: kept (one
-   * per thread, later turns replace it) so the next similar one finds it.
-   */
-  private async remember(scope: Scope, thread: ThreadRecord, turn: number, message: string, answer: ChatAnswer): Promise<void> {
-    const top = answer.hypotheses.find((h) => !h.explained_by);
-    if (!top || !this.deps.knowledge) return;
-    const byId = new Map(answer.evidence.map((e) => [e.id, e]));
-    const firstParagraph = answer.answer
-      .split(/\n\n/)[0]!
-      .replace(/\s*(\[[a-z]+\d+\])+/g, '')
-      .trim();
-    try {
-      await this.deps.knowledge.recordIncident({
-        workspace: scope.workspace,
-        id: thread.id,
-        thread_id: thread.id,
-        source: thread.kind === 'alert' ? 'alert' : 'chat',
-        created_at: thread.created_at,
-        updated_at: new Date().toISOString(),
-        question: (turn === 1 ? message : `${thread.title} / ${message}`).slice(0, 1000),
-        alertname: thread.meta?.alert?.alerts[0]?.alertname ?? '',
-        root_service: top.service,
-        root_kind: top.kind,
-        summary: firstParagraph.slice(0, 800),
-        evidence: top.evidence_ids
-          .flatMap((id) => (byId.has(id) ? [{ id, kind: byId.get(id)!.kind, summary: byId.get(id)!.summary.slice(0, 300) }] : []))
-          .slice(0, 8),
-        runbooks: answer.citations.map((c) => c.citation),
-      });
-    } catch (err) {
-      this.deps.logger.warn(
-        { tracking_id: scope.trackingId, thread_id: thread.id, err: (err as Error).message },
-        'the incident could not be recorded',
-      );
-    }
-  }
-
   /** One turn: the graph from intake to respond, with events as they happen. */
   async turn(
     scope: Scope,
@@ -240,7 +179,7 @@ export class ChatService implements ThreadPoster {
     // Every query of the run listens to the signal; dozens run in parallel.
     if (signal) setMaxListeners(500, signal);
     const config = { configurable: { thread_id: thread.id } };
-    const before = (await this.graph.getState(config)).values as Partial<ChatStateType>;
+    const before = await this.state(thread.id);
     const turn = (before.turn ?? 0) + 1;
     emit({ event: 'run.started', data: { run_id: runId, thread_id: thread.id, turn, schema: CHAT_STREAM_SCHEMA } });
     const rc: RunContext = {
@@ -261,7 +200,7 @@ export class ChatService implements ThreadPoster {
     const final = (await this.graph.invoke(
       { question: message, alert: opts.alert ?? null },
       { ...config, context: rc, signal },
-    )) as ChatStateType;
+    ));
     const { text, meta } = final.answer!;
     const ids = new Set(meta.evidence_ids);
     await this.threads.update(thread.id, { turns: turn, updated_at: new Date().toISOString(), last_path: meta.path });
@@ -271,7 +210,7 @@ export class ChatService implements ThreadPoster {
       await this.approvals.register(scope, thread.id, final.proposals, emit);
       if (final.dropped.length) await this.approvals.dropped(scope, thread.id, final.dropped);
     }
-    await this.remember(scope, thread, turn, message, answer);
+    await this.incidents.remember(scope, thread, turn, message, answer);
     await this.notify('answered', (o) => o.answered?.(thread, answer));
     emit({ event: 'answer', data: answer });
     emit({ event: 'done', data: { run_id: runId } });
