@@ -197,10 +197,7 @@ export class ChatService implements ThreadPoster {
       redactor: new Redactor(this.deps.policies.privacy),
       usage: { llmCalls: 0, promptTokens: 0, completionTokens: 0 },
     };
-    const final = (await this.graph.invoke(
-      { question: message, alert: opts.alert ?? null },
-      { ...config, context: rc, signal },
-    ));
+    const final = await this.graph.invoke({ question: message, alert: opts.alert ?? null }, { ...config, context: rc, signal });
     const { text, meta } = final.answer!;
     const ids = new Set(meta.evidence_ids);
     await this.threads.update(thread.id, { turns: turn, updated_at: new Date().toISOString(), last_path: meta.path });
