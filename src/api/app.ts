@@ -1,41 +1,47 @@
-import { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { tracking } from './middleware/tracking.ts';
 import { observe } from './middleware/observe.ts';
 import { authenticate } from './middleware/auth.ts';
 import { handleErrors } from './errors.ts';
+import { router } from './openapi.ts';
 import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { toolRoutes } from './routes/tools.ts';
-import { chatRoutes } from './routes/chat.ts';
-import { knowledgeRoutes } from './routes/knowledge.ts';
+import { chatRoutes, threadRoutes } from './routes/chat.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { knowledgeRoutes, runbookRoutes } from './routes/knowledge.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { slackRoutes } from './routes/slack.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+/** The route map: each resource's sub-app at its prefix; its routes, schemas and checks are in routes/. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = router();
   app.use('*', tracking);
   app.use('*', observe(deps));
+
+  // Public: probes and metrics.
   app.route('/', healthRoutes(deps));
 
-  // Slack signs its requests itself; this route is outside the JWT check below.
-  app.route('/v1', slackRoutes(deps, deps.slack, deps.config.SLACK_SIGNING_SECRET));
+  // Slack signs its requests itself; mounted before the JWT check below, which it never reaches.
+  app.route('/v1/slack', slackRoutes(deps, deps.slack, deps.config.SLACK_SIGNING_SECRET));
 
-  const v1 = new Hono<AppEnv>();
-  v1.use('*', authenticate(deps.verifier, { webhookSecrets: deps.config.AIOPS_ALERT_WEBHOOK_SECRETS }));
-  v1.route('/', whoamiRoutes());
-  v1.route('/', otlpRoutes(deps));
-  v1.route('/', demoRoutes(deps));
-  v1.route('/', toolRoutes(deps));
-  v1.route('/', chatRoutes(deps));
-  v1.route('/', knowledgeRoutes(deps));
-  v1.route('/', approvalRoutes(deps, deps.approvals));
-  v1.route('/', alertRoutes(deps, deps.alerts));
-  app.route('/v1', v1);
+  app.use('/v1/*', authenticate(deps.verifier, { webhookSecrets: deps.config.AIOPS_ALERT_WEBHOOK_SECRETS }));
+  app.route('/v1/whoami', whoamiRoutes());
+  app.route('/v1', otlpRoutes(deps)); // OTLP/HTTP fixes the paths: /v1/logs, /v1/metrics, /v1/traces
+  app.route('/v1/demo', demoRoutes(deps));
+  app.route('/v1/tools', toolRoutes(deps));
+  app.route('/v1/chat', chatRoutes(deps));
+  app.route('/v1/threads', threadRoutes(deps));
+  app.route('/v1/threads/:id/approvals', approvalRoutes(deps, deps.approvals));
+  app.route('/v1/audit', auditRoutes(deps, deps.approvals));
+  app.route('/v1/runbooks', runbookRoutes(deps));
+  app.route('/v1/knowledge', knowledgeRoutes(deps));
+  app.route('/v1/alerts', alertRoutes(deps, deps.alerts));
 
   handleErrors(app, deps);
   return app;

@@ -1,7 +1,9 @@
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { problems } from '../core/problem.ts';
+import type { AppEnv } from './env.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -42,6 +44,19 @@ export async function readJson(c: Context, limit: number, opts: { allowGzip?: bo
     throw problems.validation('the request body is not valid JSON', [{ field: '(body)', message: (err as Error).message }]);
   }
 }
+
+/**
+ * Route middleware for a JSON body validated by zod: readJson's checks run
+ * first (413, 415, and 400 naming `(body)` when it is empty or not JSON),
+ * then the bytes read become the request's body again, as hono/body-limit
+ * does, for the validator to parse.
+ */
+export const jsonBody = (limit: number) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const { raw } = await readJson(c, limit);
+    c.req.raw = new Request(c.req.raw, { body: raw });
+    await next();
+  });
 
 async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Buffer> {
   if (!body) return Buffer.alloc(0);

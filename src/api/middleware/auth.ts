@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { TokenVerifier } from '../../auth/verifier.ts';
 import { hasRole, type Principal, type Scope } from '../../core/scope.ts';
 import { problems } from '../../core/problem.ts';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, AppVariables } from '../env.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -55,7 +56,7 @@ export function authenticate(
  * The caller's principal and workspace, checked against the roles a route
  * needs (any of them). 403 when a role or a workspace is missing.
  */
-export function requireScope(c: Context<AppEnv>, ...roles: string[]): Scope {
+export function requireScope(c: Pick<Context<AppEnv>, 'get'>, ...roles: string[]): Scope {
   const principal = c.get('principal');
   if (!principal) throw problems.unauthorized('a bearer token is required');
   if (roles.length > 0 && !hasRole(principal, ...roles)) {
@@ -74,7 +75,20 @@ export function requireScope(c: Context<AppEnv>, ...roles: string[]): Scope {
   return { principal, workspace, trackingId: c.get('trackingId') };
 }
 
-export function requireRole(c: Context<AppEnv>, ...roles: string[]): Principal {
+/** A route's context after `scoped`: the caller's checked scope. */
+export type ScopedEnv = { Variables: AppVariables & { scope: Scope } };
+
+/**
+ * Route middleware: requireScope as the route's first step, so a caller
+ * without the role or workspace gets 401/403 before the body or query is read.
+ */
+export const scoped = (...roles: string[]) =>
+  createMiddleware<ScopedEnv>(async (c, next) => {
+    c.set('scope', requireScope(c, ...roles));
+    await next();
+  });
+
+export function requireRole(c: Pick<Context<AppEnv>, 'get'>, ...roles: string[]): Principal {
   const principal = c.get('principal');
   if (!principal) throw problems.unauthorized('a bearer token is required');
   if (!hasRole(principal, ...roles)) {

@@ -1,26 +1,62 @@
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { readJson } from '../body.ts';
 import { problems } from '../../core/problem.ts';
 import { requireScope } from '../middleware/auth.ts';
+import { bearerAuth, json, problemResponses, router, workspaceHeader } from '../openapi.ts';
 import type { AppDeps } from '../deps.ts';
-import type { AppEnv } from '../env.ts';
 
 const SIGNALS = {
-  logs: 'rejectedLogRecords',
-  metrics: 'rejectedDataPoints',
-  traces: 'rejectedSpans',
+  logs: { rejected: 'rejectedLogRecords', request: 'ExportLogsServiceRequest', operationId: 'exportLogs' },
+  metrics: { rejected: 'rejectedDataPoints', request: 'ExportMetricsServiceRequest', operationId: 'exportMetrics' },
+  traces: { rejected: 'rejectedSpans', request: 'ExportTraceServiceRequest', operationId: 'exportTraces' },
 } as const;
 
 /** Concurrent ingest requests beyond this get 429 (OTLP clients back off and retry). */
 const MAX_IN_FLIGHT = 16;
 
-/** OTLP/HTTP with JSON encoding: /v1/logs, /v1/metrics, /v1/traces. */
+const ExportResponse = z
+  .object({
+    partialSuccess: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({ description: 'When some records were rejected: their count (rejectedLogRecords, …) and errorMessage naming fields' }),
+  })
+  .openapi('OtlpExportResponse');
+
+/**
+ * OTLP/HTTP with JSON encoding: /v1/logs, /v1/metrics, /v1/traces. The body
+ * is not validated by zod middleware: ingest checks each record itself so
+ * that good records are kept and the rest reported as OTLP partial success.
+ */
 export function otlpRoutes(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
+  const app = router();
   let inFlight = 0;
-  for (const [signal, rejectedField] of Object.entries(SIGNALS) as [keyof typeof SIGNALS, string][]) {
-    app.post(`/${signal}`, async (c) => {
+  for (const [signal, s] of Object.entries(SIGNALS) as [keyof typeof SIGNALS, (typeof SIGNALS)[keyof typeof SIGNALS]][]) {
+    const route = createRoute({
+      method: 'post',
+      path: `/${signal}`,
+      tags: ['otlp'],
+      operationId: s.operationId,
+      summary: `OTLP/HTTP ${signal} export, JSON encoding (gzip accepted), into the token's workspace`,
+      description:
+        'Records that do not validate are rejected one by one and reported in partialSuccess; 400 only when none is accepted. ' +
+        'Protobuf encoding is refused with 415.',
+      security: bearerAuth,
+      parameters: workspaceHeader,
+      request: {
+        body: {
+          required: true,
+          description: `An OTLP ${s.request} in the OTLP JSON encoding`,
+          content: { 'application/json': { schema: { type: 'object', description: s.request } } },
+        },
+      },
+      responses: {
+        200: { description: 'Accepted, wholly or in part', content: json(ExportResponse) },
+        ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+      },
+    });
+    app.openapi(route, async (c) => {
       const { workspace } = requireScope(c, 'ingest');
       if (inFlight >= MAX_IN_FLIGHT) throw problems.tooManyRequests('too many ingest requests in flight; retry shortly', 1);
       inFlight++;
@@ -34,13 +70,16 @@ export function otlpRoutes(deps: AppDeps) {
         deps.metrics.ingestRecords.inc({ signal, outcome: 'accepted' }, outcome.accepted);
         if (outcome.rejected) deps.metrics.ingestRecords.inc({ signal, outcome: 'rejected' }, outcome.rejected);
         c.set('eventAttributes', { signal, accepted: String(outcome.accepted), rejected: String(outcome.rejected) });
-        if (outcome.rejected === 0 && outcome.errors.length === 0) return c.json({});
-        return c.json({
-          partialSuccess: {
-            [rejectedField]: String(outcome.rejected),
-            errorMessage: outcome.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        if (outcome.rejected === 0 && outcome.errors.length === 0) return c.json({}, 200);
+        return c.json(
+          {
+            partialSuccess: {
+              [s.rejected]: String(outcome.rejected),
+              errorMessage: outcome.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+            },
           },
-        });
+          200,
+        );
       } finally {
         inFlight--;
       }
