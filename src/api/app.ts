@@ -3,7 +3,7 @@ import { tracking } from './middleware/tracking.ts';
 import { observe } from './middleware/observe.ts';
 import { authenticate } from './middleware/auth.ts';
 import { handleErrors } from './errors.ts';
-import { router } from './openapi.ts';
+import { router, serveOpenApi } from './openapi.ts';
 import { healthRoutes } from './routes/health.ts';
 import { otlpRoutes } from './routes/otlp.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
@@ -24,8 +24,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('*', tracking);
   app.use('*', observe(deps));
 
-  // Public: probes and metrics.
+  // Public: probes, metrics and the OpenAPI description.
   app.route('/', healthRoutes(deps));
+  serveOpenApi(app, '/openapi.json');
 
   // Slack signs its requests itself; mounted before the JWT check below, which it never reaches.
   app.route('/v1/slack', slackRoutes(deps, deps.slack, deps.config.SLACK_SIGNING_SECRET));

@@ -71,3 +71,69 @@ export const jsonRequest = <T extends z.ZodType>(schema: T, description?: string
 /** Routes under /v1 take a bearer JWT; X-Workspace picks one of the token's workspaces. */
 export const bearerAuth = [{ bearerAuth: [] }];
 export const workspaceHeader = [{ $ref: '#/components/parameters/Workspace' }];
+
+/** Registers the document's shared parts on the top app and serves it at `path`, public. */
+export function serveOpenApi(app: OpenAPIHono<AppEnv>, path: string): void {
+  const registry = app.openAPIRegistry;
+  registry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A JWT from the configured issuer (AUTH_ISSUER, AUTH_AUDIENCE); its roles and workspaces scope each route',
+  });
+  registry.registerComponent('securitySchemes', 'alertWebhookSecret', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "A workspace's alert webhook secret (AIOPS_ALERT_WEBHOOK_SECRETS) as the bearer token, as Alertmanager's " +
+      'http_config.authorization sends it; accepted on /v1/alerts only, as role `alerts` in that workspace',
+  });
+  registry.registerComponent('securitySchemes', 'slackSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Slack-Signature',
+    description: "Slack's request signature (HMAC-SHA256 with the app's signing secret over X-Slack-Request-Timestamp and the body)",
+  });
+  registry.registerComponent('parameters', 'Workspace', {
+    name: 'X-Workspace',
+    in: 'header',
+    required: false,
+    description: 'The workspace to act on, when the token grants several (or `?workspace=`)',
+    schema: { type: 'string' },
+  });
+  registry.registerPath({
+    method: 'get',
+    path,
+    tags: ['meta'],
+    operationId: 'getOpenApi',
+    summary: 'This description of the API (OpenAPI 3.1); needs no token',
+    responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } },
+  });
+  app.doc31(path, {
+    openapi: '3.1.0',
+    info: {
+      title: 'hks-aiops',
+      // The version of the /v1 contract, not of the service build.
+      version: '1',
+      description:
+        'Chat-first AIOps agent service. Errors are application/problem+json (RFC 9457) with a tracking_id; every answer carries X-Request-Id.',
+    },
+    tags: TAGS,
+  });
+}
+
+const TAGS = [
+  { name: 'meta', description: 'Health, readiness, metrics and this document; no token' },
+  { name: 'whoami', description: 'The caller as the token says' },
+  { name: 'otlp', description: 'OTLP/HTTP ingest with JSON encoding' },
+  { name: 'demo', description: 'The demo simulator' },
+  { name: 'tools', description: 'Telemetry tools, run on the caller’s workspace' },
+  { name: 'chat', description: 'Chat turns; JSON or Server-Sent Events' },
+  { name: 'threads', description: 'Chat and alert threads' },
+  { name: 'approvals', description: 'Proposed actions and decisions on them' },
+  { name: 'audit', description: 'The audit trail of actions' },
+  { name: 'runbooks', description: 'Runbook and document search' },
+  { name: 'knowledge', description: 'The knowledge base and its documents' },
+  { name: 'alerts', description: 'Alert intake (Alertmanager and plain alerts)' },
+  { name: 'slack', description: "Slack's Events API" },
+];
