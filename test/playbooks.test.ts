@@ -62,7 +62,14 @@ describe('a tool call that fails at run time', () => {
       usage: { llmCalls: 0, promptTokens: 0, completionTokens: 0 },
     };
     const out = await buildSpecialist(def).invoke(
-      { assignment: { question: 'q', facts: { services: [], words: [] }, window: { from: now - 1800_000, to: now }, focus: [] } },
+      {
+        assignment: {
+          question: 'q',
+          facts: { services: [], words: [], intent: 'root_cause', entities: [] },
+          window: { from: now - 1800_000, to: now },
+          focus: [],
+        },
+      },
       { context: rc },
     );
     const run = out.runs[0]!;

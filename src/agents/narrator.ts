@@ -13,6 +13,8 @@ export interface NarratorInput {
   runs: ToolRunSummary[];
   /** Why the narrator answers instead of the model, when one was tried. */
   fallbackReason?: string;
+  /** What the answer must say about the times it looked at (a start in the future, one older than the window). */
+  notes?: string[];
   /** Applied to anything quoted from telemetry (secrets, tokens, emails). */
   redact?: (text: string) => string;
 }
@@ -313,6 +315,11 @@ export function gapsLine(runs: ToolRunSummary[]): string {
   return failed.length ? `Some evidence could not be gathered: ${failed.map((r) => `${r.tool} (${r.error})`).join('; ')}.` : '';
 }
 
+/** Notes on the window: a start in the future, one older than the window. */
+export function timesLine(notes: string[]): string {
+  return `Note: ${notes.join('; ')}.`;
+}
+
 export function narrate(input: NarratorInput): string {
   const f = new Finder(input.evidence);
   const quote = (t: string) => (input.redact ?? ((x: string) => x))(t.length > 200 ? `${t.slice(0, 199)}…` : t);
@@ -351,6 +358,7 @@ export function narrate(input: NarratorInput): string {
   }
   const gaps = gapsLine(input.runs);
   if (gaps) parts.push(gaps);
+  if (input.notes?.length) parts.push(timesLine(input.notes));
   if (next.length) parts.push(`Next steps:\n${next.map((s) => `- ${s}`).join('\n')}`);
   parts.push(
     input.fallbackReason

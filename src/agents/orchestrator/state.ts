@@ -11,6 +11,8 @@ import type { TimeWindow } from '../../core/window.ts';
 import type { DroppedProposal, TurnProposal } from '../../core/proposal.ts';
 import type { AlertContext } from '../../core/alert.ts';
 
+export type { QuestionFacts } from '../question.ts';
+
 export interface Plan {
   agents: AgentName[];
   method: 'llm' | 'lexical' | 'default' | 'rules';
@@ -19,6 +21,10 @@ export interface Plan {
   baseline?: TimeWindow;
   focus: string[];
   skipped: { agent: AgentName; reason: string }[];
+  /** When the incident started, when known; the baseline ends before it. */
+  incidentStart?: number;
+  /** What the answer should say about the times it looked at. */
+  notes: string[];
 }
 
 interface Draft {
