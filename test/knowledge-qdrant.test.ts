@@ -3,7 +3,7 @@ import { json, startTestService, type TestService } from './helpers/service.ts';
 import { qdrantServer } from './helpers/qdrant-server.ts';
 import { ollamaServer } from './helpers/ollama-server.ts';
 import { policiesWith } from './helpers/fake-model.ts';
-import { markdownFiles } from '../src/knowledge/base.ts';
+import { markdownFiles } from '../src/knowledge/markdown.ts';
 
 let qdrant: Awaited<ReturnType<typeof qdrantServer>>;
 let ollama: Awaited<ReturnType<typeof ollamaServer>>;

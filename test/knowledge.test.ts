@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { seedScenario } from './helpers/scenario.ts';
 import { readRows } from '../src/clients/clickhouse.ts';
-import { chunkMarkdown, DocumentError } from '../src/knowledge/markdown.ts';
-import { markdownFiles } from '../src/knowledge/base.ts';
+import { chunkMarkdown, DocumentError, markdownFiles } from '../src/knowledge/markdown.ts';
 import { evaluateRetrieval, loadCases } from '../src/knowledge/eval.ts';
 
 let svc: TestService;

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -135,5 +137,20 @@ function splitLong(text: string, max: number): string[] {
     current = current ? `${current}\n\n${para}` : para;
   }
   if (current) out.push(current);
+  return out;
+}
+
+/** Markdown files under a folder, recursively, sorted. */
+export function markdownFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      if (name.startsWith('.')) continue;
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (/\.(md|markdown)$/i.test(name)) out.push(full);
+    }
+  };
+  walk(dir);
   return out;
 }

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/env.ts';
 import { CliError, ServiceClient, cliToken } from '../client.ts';
-import { markdownFiles } from '../../knowledge/base.ts';
-import { chunkMarkdown, DocumentError } from '../../knowledge/markdown.ts';
+import { chunkMarkdown, DocumentError, markdownFiles } from '../../knowledge/markdown.ts';
 import { DocumentPath, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS_PER_REQUEST } from '../../api/routes/knowledge.ts';
 
 interface Change {

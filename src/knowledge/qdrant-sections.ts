@@ -1,20 +1,8 @@
 import { createHash } from 'node:crypto';
-import { QdrantClient } from '@qdrant/js-client-rest';
+import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
+import { z } from 'zod';
 import type { Chunk } from './markdown.ts';
 import { bm25Document, bm25Query } from './sparse.ts';
-
-/** A Qdrant client for a URL as people write it: no port means the scheme's default, not 6333. */
-export function qdrantClient(url: string, apiKey: string | undefined, timeoutMs: number): QdrantClient {
-  const u = new URL(url);
-  return new QdrantClient({
-    url: `${u.protocol}//${u.host}`,
-    ...(u.pathname !== '/' ? { prefix: u.pathname.replace(/\/$/, '') } : {}),
-    port: u.port ? Number(u.port) : (null as unknown as number),
-    ...(apiKey ? { apiKey } : {}),
-    timeout: timeoutMs,
-    checkCompatibility: false,
-  });
-}
 
 /** Qdrant point ids are UUIDs or integers: a chunk id (32 hex digits) written as a UUID. */
 export function pointId(chunkId: string): string {
@@ -26,6 +14,22 @@ export function pointId(chunkId: string): string {
 const INDEXED_FIELDS = ['workspace', 'source', 'path', 'alerts'] as const;
 const DENSE = 'dense';
 const SPARSE = 'bm25';
+
+/** A section as stored in a point's payload (the chunk, its id as `chunk_id`). */
+const ChunkPayload = z.object({
+  chunk_id: z.string(),
+  source: z.enum(['runbook', 'document', 'incident']),
+  workspace: z.string(),
+  path: z.string(),
+  title: z.string(),
+  section: z.string(),
+  anchor: z.string(),
+  text: z.string(),
+  alerts: z.array(z.string()),
+  services: z.array(z.string()),
+  tags: z.array(z.string()),
+  hash: z.string(),
+});
 
 export interface QdrantSearch {
   query: string;
@@ -44,7 +48,7 @@ export interface QdrantSearch {
  * with the IDF modifier, searched with prefetches fused by RRF on the server.
  * The chunk itself is the payload, so a hit needs no second lookup.
  */
-export class QdrantChunkIndex {
+export class SectionCollection {
   private denseSize: number | undefined;
   private ready: Promise<void> | undefined;
 
@@ -144,7 +148,7 @@ export class QdrantChunkIndex {
       ],
     };
     const sparse = bm25Query(s.alertname ? `${s.query} ${s.alertname}` : s.query);
-    const prefetch: Record<string, unknown>[] = [];
+    const prefetch: Schemas['Prefetch'][] = [];
     const weights: number[] = [];
     if (sparse.indices.length) {
       prefetch.push({ query: sparse, using: SPARSE, limit: s.candidates, filter: scope });
@@ -165,14 +169,19 @@ export class QdrantChunkIndex {
     }
     if (prefetch.length === 0) return [];
     const res = await this.client.query(this.collection, {
-      prefetch: prefetch as never,
+      prefetch,
       query: { rrf: { k: s.rrfK, weights } },
       limit: s.k,
       with_payload: true,
     });
-    return res.points.map((p) => {
-      const { chunk_id, ...rest } = p.payload as unknown as Chunk & { chunk_id: string };
-      return { chunk: { ...rest, id: chunk_id }, score: p.score };
-    });
+    const out: { chunk: Chunk; score: number }[] = [];
+    for (const p of res.points) {
+      // A point written by something else (or an older version) is skipped, not trusted.
+      const parsed = ChunkPayload.safeParse(p.payload);
+      if (!parsed.success) continue;
+      const { chunk_id, ...rest } = parsed.data;
+      out.push({ chunk: { ...rest, id: chunk_id }, score: p.score });
+    }
+    return out;
   }
 }
