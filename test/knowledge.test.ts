@@ -157,7 +157,7 @@ describe('GET /v1/runbooks/search', () => {
   });
 
   it('names the failing query parameters', async () => {
-    const res = await svc.request('/v1/runbooks/search?k=100&mode=fuzzy&alertname=bad%20name', { token: reader });
+    const res = await svc.request(`/v1/runbooks/search?k=100&mode=fuzzy&alertname=${'x'.repeat(201)}`, { token: reader });
     expect(res.status).toBe(400);
     const p = await json<{ errors: { field: string }[] }>(res);
     expect(p.errors.map((e) => e.field).sort()).toEqual(['alertname', 'k', 'mode', 'q']);
@@ -167,6 +167,65 @@ describe('GET /v1/runbooks/search', () => {
     const body = await search('dns', reader, '&mode=dense');
     expect(body.hits).toEqual([]);
     expect(body.notes.join(' ')).toMatch(/no embedding model/);
+  });
+});
+
+describe('alerts sent as plain titles', () => {
+  const tool = (args: unknown) =>
+    svc.request('/v1/tools/search_runbooks', {
+      method: 'POST',
+      token: reader,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(args),
+    });
+
+  it('search_runbooks takes a title with spaces as the alert and still cites a runbook', async () => {
+    const res = await tool({ query: 'checkout requests fail', alertname: 'High error rate on checkout', k: 3 });
+    expect(res.status).toBe(200);
+    const body = await json<{ evidence: { attributes: Record<string, string> }[] }>(res);
+    expect(body.evidence[0]!.attributes.citation).toMatch(/^runbooks\/(error-rise-after-deploy|upstream-5xx)\.md#/);
+  });
+
+  it('GET /v1/runbooks/search too: the title is searched as words', async () => {
+    const body = await search('requests fail', reader, `&alertname=${encodeURIComponent('High error rate on checkout')}&k=3`);
+    expect(body.hits[0]!.path).toMatch(/^runbooks\/(error-rise-after-deploy|upstream-5xx)\.md$/);
+  });
+});
+
+describe('documents that copy or shadow a built-in runbook', () => {
+  const dns = () => readFileSync('runbooks/dns-failures.md', 'utf8');
+
+  it('may not take a path under the built-in runbooks prefix', async () => {
+    const res = await put([{ path: 'runbooks/dns-failures.md', markdown: '# Our DNS\n\nThe Kiwidns resolver answers for the shop.\n' }]);
+    expect(res.status).toBe(400);
+    expect((await json<{ errors: { field: string; message: string }[] }>(res)).errors).toEqual([
+      { field: 'documents[0].path', message: expect.stringMatching(/runbooks\/ holds the built-in runbooks/) },
+    ]);
+    expect((await search('Kiwidns resolver')).hits.some((h) => h.workspace === 'shop')).toBe(false);
+  });
+
+  it('are skipped with a note when they have the text of a built-in runbook (aiops knowledge index ./runbooks --prefix …)', async () => {
+    const rows = await documentRows();
+    const res = await put([{ path: 'team-runbooks/dns-failures.md', markdown: dns() }]);
+    expect(res.status).toBe(200);
+    const body = await json<{ changes: { path: string; status: string }[]; notes: string[] }>(res);
+    expect(body.changes).toEqual([expect.objectContaining({ path: 'team-runbooks/dns-failures.md', status: 'skipped' })]);
+    expect(body.notes.join(' ')).toMatch(/same text as the built-in runbook runbooks\/dns-failures\.md/);
+    expect(await documentRows()).toBe(rows);
+    const hits = (await search('lookups fail with no such host', reader, '&k=10')).hits;
+    expect(hits.some((h) => h.path === 'team-runbooks/dns-failures.md')).toBe(false);
+  });
+
+  it('show each section once: a team copy with one section more adds that section only', async () => {
+    const extended = `${dns()}\n## Our resolver\n\nThe Kiwidns resolver answers for the shop.\n`;
+    expect((await put([{ path: 'team/dns-notes.md', markdown: extended }])).status).toBe(200);
+    const hits = (await search('lookups fail with no such host temporary failure in name resolution', reader, '&k=10')).hits;
+    const shown = hits.map((h) => `${h.section}|${h.snippet}`);
+    expect(new Set(shown).size).toBe(shown.length);
+    // The runbook keeps its citation; the copy's identical sections are not shown.
+    expect(hits.filter((h) => h.path === 'team/dns-notes.md' && h.section !== 'Our resolver')).toEqual([]);
+    expect((await search('Kiwidns resolver')).hits[0]).toMatchObject({ path: 'team/dns-notes.md', section: 'Our resolver' });
+    expect((await svc.request('/v1/knowledge/documents/team/dns-notes.md', { method: 'DELETE', token: admin })).status).toBe(200);
   });
 });
 
@@ -336,10 +395,28 @@ describe('past incidents', () => {
 
 describe('after a restart', () => {
   it('keeps documents and incidents (they live in ClickHouse) and the runbooks', async () => {
+    // A document of another workspace, so that the start log has two to count.
+    const analyticsAdmin = await svc.token({ sub: 'kim', roles: ['knowledge-admin'], workspaces: ['analytics'] });
+    expect(
+      (await put([{ path: 'etl/backfill.md', markdown: '# Backfill\n\nRun the Heronflow backfill at night.\n' }], analyticsAdmin)).status,
+    ).toBe(200);
     const dataDir = svc.dataDir;
     await svc.close();
     svc = await startTestService({ AIOPS_DATA_DIR: dataDir });
     reader = await svc.token({ sub: 'alice', roles: ['sre'] });
+    // The start log counts what the list shows: stored, not deleted, per workspace (deleted ones and runbooks are not documents).
+    const started = svc
+      .logs()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; documents?: number; documents_by_workspace?: Record<string, number>; runbooks?: number })
+      .find((l) => l.msg.startsWith('knowledge indexed'))!;
+    const listed = await json<{ documents: unknown[] }>(await svc.request('/v1/knowledge/documents', { token: reader }));
+    expect(started.documents_by_workspace).toEqual({ shop: listed.documents.length, analytics: 1 });
+    expect(started.documents).toBe(listed.documents.length + 1);
+    expect(started.runbooks).toBe(markdownFiles('runbooks').length);
+    const shopStatus = await json<{ documents: number }>(await svc.request('/v1/knowledge', { token: reader }));
+    expect(shopStatus.documents).toBe(listed.documents.length);
     expect((await search('Zanzibarpay slow at month end')).hits[0]?.path).toBe('payments/gateway.md');
     const status = await json<{ incidents: number; runbooks: number }>(await svc.request('/v1/knowledge', { token: reader }));
     expect(status.incidents).toBeGreaterThanOrEqual(2);

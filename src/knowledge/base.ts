@@ -10,7 +10,8 @@ import { IncidentMemory, type IncidentHit } from './incident-memory.ts';
 import type { Incident } from './incidents.ts';
 import type { Chunk } from './markdown.ts';
 import { QdrantMirror } from './mirror.ts';
-import { type Retrieval, type RetrievalMode, type SectionHit, SHARED, toSectionHit } from './sections.ts';
+import { type RunbookQuery, RunbookSearch } from './runbook-search.ts';
+import type { Retrieval, SectionHit } from './sections.ts';
 
 export type { DocumentChange } from './catalogue.ts';
 export type { IncidentHit } from './incident-memory.ts';
@@ -45,6 +46,7 @@ export class KnowledgeBase {
   private readonly catalogue: Catalogue;
   private readonly incidents: IncidentMemory;
   private readonly mirror: QdrantMirror | undefined;
+  private readonly runbooks: RunbookSearch;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<unknown> = Promise.resolve();
   private background: Promise<void> = Promise.resolve();
@@ -83,6 +85,7 @@ export class KnowledgeBase {
       follow: (changed, removed) => this.follow(changed, removed),
     });
     const mirror = this.mirror;
+    this.runbooks = new RunbookSearch({ index: this.sections, embedder: this.embedder, ...(mirror ? { mirror } : {}) });
     this.incidents = new IncidentMemory({
       store: o.store,
       rrfK: p.rrf_k,
@@ -96,10 +99,22 @@ export class KnowledgeBase {
     return this.embedder.enabled;
   }
 
-  /** Indexes the runbooks folder, loads documents and incidents; vectors and Qdrant follow in the background. */
-  async start(): Promise<{ runbooks: number; sections: number; documents: number; incidents: number }> {
+  /**
+   * Indexes the runbooks folder, loads documents and incidents; vectors and
+   * Qdrant follow in the background. Counts: runbook files (shared by every
+   * workspace); documents workspaces stored and did not delete, in all and
+   * per workspace (what `aiops knowledge list` shows there); indexed
+   * sections of both; incidents.
+   */
+  async start(): Promise<{
+    runbooks: number;
+    documents: number;
+    documents_by_workspace: Record<string, number>;
+    sections: number;
+    incidents: number;
+  }> {
     const runbooks = this.catalogue.loadRunbooks();
-    const { documents, incidents } = await this.refresh();
+    await this.refresh();
     if (this.o.refreshMs) {
       this.timer = setInterval(
         () => void this.refresh().catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'knowledge refresh failed')),
@@ -108,7 +123,14 @@ export class KnowledgeBase {
       this.timer.unref();
     }
     this.background = this.catchUp();
-    return { runbooks, sections: this.sections.size, documents, incidents };
+    const byWorkspace = this.catalogue.documentCounts();
+    return {
+      runbooks,
+      documents: Object.values(byWorkspace).reduce((a, b) => a + b, 0),
+      documents_by_workspace: byWorkspace,
+      sections: this.sections.size,
+      incidents: this.incidents.size,
+    };
   }
 
   /** Resolves when the background work started by `start` (vectors, Qdrant sync) is done. */
@@ -153,37 +175,8 @@ export class KnowledgeBase {
   }
 
   /** Runbook and document sections for a question or an alert, in the caller's workspace (and the shared ones). */
-  async searchRunbooks(
-    workspace: string,
-    query: string,
-    opts: { k?: number; alertname?: string; mode?: RetrievalMode } = {},
-  ): Promise<Retrieval<SectionHit>> {
-    const k = opts.k ?? 5;
-    const mode = opts.mode ?? 'hybrid';
-    const notes: string[] = [];
-    const { vector, note } = mode === 'lexical' ? {} : await this.embedder.embedQuery(query);
-    if (note) notes.push(note);
-    if (mode === 'dense' && !vector)
-      return { hits: [], backend: 'embedded', dense: false, notes: [...notes, 'no embedding model: dense retrieval is not available'] };
-    if (this.mirror && mode === 'hybrid') {
-      const viaQdrant = await this.mirror.searchSections(workspace, query, vector, opts.alertname, k);
-      if (viaQdrant.hits)
-        return { hits: viaQdrant.hits.map((h) => toSectionHit(h.chunk, h.score)), backend: 'qdrant', dense: viaQdrant.dense, notes };
-      if (viaQdrant.note) notes.push(viaQdrant.note);
-    }
-    const hits = this.sections.search(query, {
-      k,
-      alertname: opts.alertname,
-      queryVector: vector,
-      denseOnly: mode === 'dense',
-      filter: (c) => c.workspace === SHARED || c.workspace === workspace,
-    });
-    return {
-      hits: hits.map((h) => toSectionHit(h.chunk, h.score, h)),
-      backend: 'embedded',
-      dense: !!vector && this.sections.vectorCount > 0,
-      notes,
-    };
+  searchRunbooks(workspace: string, query: string, opts: RunbookQuery = {}): Promise<Retrieval<SectionHit>> {
+    return this.runbooks.search(workspace, query, opts);
   }
 
   /** Past incidents of this workspace like the query; never another workspace's. */
@@ -227,11 +220,12 @@ export class KnowledgeBase {
     return this.catalogue.actionSection(hit);
   }
 
-  /** For the readiness report and GET /v1/knowledge. */
-  status() {
+  /** For the readiness report and GET /v1/knowledge; with a workspace, how many documents it has stored. */
+  status(workspace?: string) {
     return {
       sections: this.sections.size,
       runbooks: this.catalogue.runbooks,
+      ...(workspace !== undefined ? { documents: this.catalogue.documentCounts()[workspace] ?? 0 } : {}),
       incidents: this.incidents.size,
       dense: this.dense,
       vectors: this.sections.vectorCount,

@@ -9,7 +9,8 @@ import { SHARED, type SectionHit, toSectionHit } from './sections.ts';
 
 export interface DocumentChange {
   path: string;
-  status: 'added' | 'updated' | 'unchanged' | 'deleted';
+  /** `skipped`: the same text as a built-in runbook, so not stored (search finds the runbook). */
+  status: 'added' | 'updated' | 'unchanged' | 'deleted' | 'skipped';
   sections: number;
   hash: string;
 }
@@ -35,14 +36,53 @@ export interface CatalogueOptions {
  * What can be cited: the runbooks folder (read at start, every workspace's)
  * and the documents each workspace adds, kept in ClickHouse and picked up by
  * every replica. Writes go one at a time, so ClickHouse and the index agree.
+ *
+ * A built-in runbook has one citation: workspace documents may not use the
+ * runbooks folder's prefix (so none takes or shadows a runbook's path), and
+ * a document with the same text as a runbook is not stored again.
  */
 export class Catalogue {
   private readonly documents: DocumentStore;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The first path segment of every built-in runbook (the runbooks folder's name). */
+  readonly reservedPrefix: string | undefined;
+  /** Built-in runbook path by the content hash of its file. */
+  private readonly runbookByHash = new Map<string, string>();
+  /** Stored, not deleted, documents: workspace → path → content hash (indexed or not). */
+  private readonly live = new Map<string, Map<string, string>>();
   runbooks = 0;
 
   constructor(private readonly o: CatalogueOptions) {
     this.documents = new DocumentStore(o.store);
+    this.reservedPrefix = o.runbooksDir ? path.basename(path.resolve(o.runbooksDir)) : undefined;
+  }
+
+  /** Why a workspace document may not have this path, if it may not. */
+  private reserved(docPath: string): string | undefined {
+    const first = docPath.split('/')[0]!;
+    if (this.reservedPrefix && first.toLowerCase() === this.reservedPrefix.toLowerCase())
+      return `${this.reservedPrefix}/ holds the built-in runbooks; give workspace documents another prefix (aiops knowledge index --prefix)`;
+    return undefined;
+  }
+
+  /** The built-in runbook with exactly this text, if there is one. */
+  private copyOf(markdown: string): string | undefined {
+    return this.runbookByHash.get(documentHash(markdown));
+  }
+
+  /** Stored documents (not deleted) per workspace: what `list` shows, whether or not they are indexed. */
+  documentCounts(): Record<string, number> {
+    return Object.fromEntries([...this.live].filter(([, paths]) => paths.size > 0).map(([ws, paths]) => [ws, paths.size]));
+  }
+
+  private track(workspace: string, docPath: string, hash: string | undefined): void {
+    let paths = this.live.get(workspace);
+    if (!paths) {
+      paths = new Map();
+      this.live.set(workspace, paths);
+    }
+    if (hash === undefined) paths.delete(docPath);
+    else paths.set(docPath, hash);
   }
 
   /** Indexes the runbooks folder; how many files. */
@@ -59,7 +99,9 @@ export class Catalogue {
     const prefix = path.basename(path.resolve(dir));
     for (const file of files) {
       const rel = `${prefix}/${path.relative(dir, file).split(path.sep).join('/')}`;
-      const chunks = chunkMarkdown(rel, readFileSync(file, 'utf8'), { source: 'runbook', maxChars: this.o.chunkMaxChars });
+      const markdown = readFileSync(file, 'utf8');
+      this.runbookByHash.set(documentHash(markdown), rel);
+      const chunks = chunkMarkdown(rel, markdown, { source: 'runbook', maxChars: this.o.chunkMaxChars });
       this.o.index.upsert(chunks);
       this.o.index.removeStale(SHARED, rel, new Set(chunks.map((c) => c.id)));
     }
@@ -84,8 +126,12 @@ export class Catalogue {
   }
 
   private apply(d: Pick<StoredDocument, 'workspace' | 'path' | 'deleted' | 'markdown'>): { changed: Chunk[]; removed: Chunk[] } {
+    this.track(d.workspace, d.path, d.deleted ? undefined : documentHash(d.markdown));
+    // Stored before these rules: kept (it can be listed and deleted) but not searched, so no runbook is cited twice.
+    const shadow = d.deleted ? undefined : (this.reserved(d.path) ?? (this.copyOf(d.markdown) && 'the same text as a built-in runbook'));
+    if (shadow) this.o.logger.warn({ workspace: d.workspace, path: d.path, reason: shadow }, 'a stored document is not indexed');
     let chunks: Chunk[] = [];
-    if (!d.deleted) {
+    if (!d.deleted && !shadow) {
       try {
         chunks = chunkMarkdown(d.path, d.markdown, { source: 'document', workspace: d.workspace, maxChars: this.o.chunkMaxChars });
       } catch (err) {
@@ -105,6 +151,8 @@ export class Catalogue {
   put(workspace: string, sub: string, docs: { path: string; markdown: string }[]): Promise<{ changes: DocumentChange[]; notes: string[] }> {
     const chunked = docs.map((d, i) => {
       try {
+        const why = this.reserved(d.path);
+        if (why) throw new DocumentError(d.path, why, 'path');
         return { ...d, chunks: chunkMarkdown(d.path, d.markdown, { source: 'document', workspace, maxChars: this.o.chunkMaxChars }) };
       } catch (err) {
         if (err instanceof DocumentError) throw Object.assign(err, { index: i });
@@ -113,15 +161,19 @@ export class Catalogue {
     });
     return this.serial(async () => {
       const index = this.o.index;
+      const stored = this.live.get(workspace);
       const before = new Map(chunked.map((d) => [d.path, index.all().filter((c) => c.workspace === workspace && c.path === d.path)]));
       const unchanged = (d: (typeof chunked)[number]) => {
         const old = before.get(d.path)!;
         return old.length === d.chunks.length && d.chunks.every((c) => old.some((o) => o.id === c.id && o.hash === c.hash));
       };
-      const toWrite = chunked.filter((d) => !unchanged(d));
-      if (toWrite.length) {
-        await this.documents.write(
-          toWrite.map((d) => ({
+      const copies = new Map(chunked.flatMap((d) => (this.copyOf(d.markdown) ? [[d.path, this.copyOf(d.markdown)!] as const] : [])));
+      // A copy is not stored; an older version at its path is deleted, as the runbook now answers for it.
+      const replaced = chunked.filter((d) => copies.has(d.path) && stored?.has(d.path));
+      const toWrite = chunked.filter((d) => !copies.has(d.path) && !unchanged(d));
+      if (toWrite.length || replaced.length) {
+        await this.documents.write([
+          ...toWrite.map((d) => ({
             workspace,
             path: d.path,
             updated_by: sub,
@@ -129,29 +181,37 @@ export class Catalogue {
             hash: documentHash(d.markdown),
             markdown: d.markdown,
           })),
-        );
+          ...replaced.map((d) => ({ workspace, path: d.path, updated_by: sub, deleted: true, hash: '', markdown: '' })),
+        ]);
       }
       const changes: DocumentChange[] = [];
       const changed: Chunk[] = [];
       const removed: Chunk[] = [];
+      const notes: string[] = [];
       for (const d of chunked) {
-        const status = unchanged(d) ? 'unchanged' : before.get(d.path)!.length ? 'updated' : 'added';
+        const copy = copies.get(d.path);
+        const status = copy ? 'skipped' : unchanged(d) ? 'unchanged' : before.get(d.path)!.length ? 'updated' : 'added';
+        if (copy) {
+          notes.push(
+            `${d.path} has the same text as the built-in runbook ${copy}; not added, search finds the runbook${stored?.has(d.path) ? ' (the older version at this path was deleted)' : ''}`,
+          );
+        }
         if (status !== 'unchanged') {
-          const r = this.apply({ workspace, path: d.path, deleted: false, markdown: d.markdown });
+          const r = this.apply({ workspace, path: d.path, deleted: !!copy, markdown: copy ? '' : d.markdown });
           changed.push(...r.changed);
           removed.push(...r.removed);
         }
-        changes.push({ path: d.path, status, sections: d.chunks.length, hash: documentHash(d.markdown) });
+        changes.push({ path: d.path, status, sections: copy ? 0 : d.chunks.length, hash: documentHash(d.markdown) });
       }
-      return { changes, notes: await this.o.follow(changed, removed) };
+      return { changes, notes: [...notes, ...(await this.o.follow(changed, removed))] };
     });
   }
 
   /** Removes a document of a workspace; false when there is none. */
   delete(workspace: string, docPath: string, sub: string): Promise<{ deleted: boolean; notes: string[] }> {
     return this.serial(async () => {
-      const existing = this.o.index.all().some((c) => c.workspace === workspace && c.path === docPath && c.source === 'document');
-      if (!existing) return { deleted: false, notes: [] };
+      // What is stored, indexed or not (a document stored under the runbooks' prefix before it was reserved can be deleted).
+      if (!this.live.get(workspace)?.has(docPath)) return { deleted: false, notes: [] };
       await this.documents.write([{ workspace, path: docPath, updated_by: sub, deleted: true, hash: '', markdown: '' }]);
       const r = this.apply({ workspace, path: docPath, deleted: true, markdown: '' });
       return { deleted: true, notes: await this.o.follow([], r.removed) };

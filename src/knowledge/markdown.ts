@@ -18,6 +18,8 @@ export class DocumentError extends Error {
   constructor(
     readonly path: string,
     readonly reason: string,
+    /** Which field of the document is at fault. */
+    readonly field: 'markdown' | 'path' = 'markdown',
   ) {
     super(`${path}: ${reason}`);
   }

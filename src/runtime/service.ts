@@ -147,7 +147,10 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   });
   try {
     const indexed = await knowledge.start();
-    logger.info({ ...indexed, dense: knowledge.dense, qdrant: config.QDRANT_URL !== undefined }, 'knowledge indexed');
+    logger.info(
+      { ...indexed, dense: knowledge.dense, qdrant: config.QDRANT_URL !== undefined },
+      'knowledge indexed: runbooks are the shared runbook files; documents are those workspaces stored and did not delete (per workspace: what aiops knowledge list shows)',
+    );
   } catch (err) {
     await store.close();
     throw err;

@@ -218,7 +218,7 @@ export function knowledgeRoutes(deps: AppDeps) {
     },
   });
 
-  app.openapi(status, (c) => c.json(kb.status(), 200));
+  app.openapi(status, (c) => c.json(kb.status(c.var.scope.workspace), 200));
   app.openapi(list, async (c) => {
     const { workspace } = c.var.scope;
     return c.json({ workspace, documents: await kb.listDocuments(workspace) }, 200);
@@ -237,7 +237,7 @@ export function knowledgeRoutes(deps: AppDeps) {
       if (err instanceof DocumentError) {
         const i = (err as DocumentError & { index?: number }).index ?? 0;
         throw problems.validation('a document cannot be indexed; nothing was written', [
-          { field: `documents[${i}].markdown`, message: err.reason },
+          { field: `documents[${i}].${err.field}`, message: err.reason },
         ]);
       }
       throw err;

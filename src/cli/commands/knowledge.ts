@@ -80,6 +80,10 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
       ws,
     );
     for (const d of res.documents) process.stdout.write(`${d.path}\t${d.updated_at}\t${d.updated_by}\n`);
+    const status = await client.json<{ runbooks: number }>('GET', '/v1/knowledge', undefined, ws);
+    process.stderr.write(
+      `${res.documents.length} documents in workspace ${values.workspace}; the ${status.runbooks} built-in runbooks are shared by every workspace and not listed\n`,
+    );
     return;
   }
   if (sub !== 'index' || !arg)
@@ -135,7 +139,7 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
   for (const c of changes) process.stdout.write(`${c.status.padEnd(9)} ${c.path}${c.sections ? ` (${c.sections} sections)` : ''}\n`);
   const count = (s: string) => changes.filter((c) => c.status === s).length;
   process.stderr.write(
-    `${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${values.prune ? `, ${count('deleted')} deleted` : ''}\n`,
+    `${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${count('skipped') ? `, ${count('skipped')} skipped (copies of built-in runbooks)` : ''}${values.prune ? `, ${count('deleted')} deleted` : ''}\n`,
   );
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
 }

@@ -16,7 +16,17 @@ export function knowledgeOf(run: ToolRun) {
   return kb;
 }
 
-export const AlertName = z.string().regex(/^[A-Za-z0-9_:.-]{1,200}$/, 'expected an alert name such as KubePodCrashLooping');
+/**
+ * An alert's name or, for alerts sent as plain titles, its title in words:
+ * free text. A name (KubePodCrashLooping) can match a runbook written for
+ * that alert; a title is searched as words.
+ */
+export const AlertName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200, 'at most 200 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'no control characters');
 
 export const searchRunbooks = defineTool({
   name: 'search_runbooks',
@@ -27,7 +37,9 @@ export const searchRunbooks = defineTool({
   args: z
     .object({
       query: z.string().trim().min(1).max(500).describe('what is wrong, in words: symptoms, the suspected cause, the alert'),
-      alertname: AlertName.optional().describe('the alert this is about; runbooks written for it rank first'),
+      alertname: AlertName.optional().describe(
+        'the alert this is about (its name, or its title); runbooks written for that alert name rank first',
+      ),
       k: z.number().int().min(1).max(10).default(3),
     })
     .strict(),
