@@ -103,6 +103,7 @@ describe('the aiops CLI against a running service', () => {
     expect(again.stderr).toContain('0 added, 0 updated, 2 unchanged, 1 skipped');
     const found = await cli(['search', 'Narwhalsync batch job']);
     expect(found.stdout.split('\n')[0]).toBe('team-runbooks/db/replica-lag.md#mitigate');
+    expect(found.stdout.split('\n')[1]).toMatch(/\(strong match\)$/);
 
     fs.writeFileSync(path.join(folder, 'broken.md'), '---\ntags: {a: 1}\n---\n# Broken\n');
     fs.writeFileSync(path.join(folder, 'cache.md'), '# Cache stampede\n\nChanged text that must not be sent.\n');

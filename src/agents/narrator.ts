@@ -281,7 +281,10 @@ function efficiencySection(f: Finder, hyps: Hypothesis[]): { lines: string[]; ne
   return { lines, next };
 }
 
-/** The runbook section and past incident each specialist's consult step found first, in the given agent order. */
+/** Runbook hits an answer may cite: exact or strong matches, never weak ones. */
+const citable = (e: Evidence) => e.kind !== 'runbook' || e.attributes.match === 'exact' || e.attributes.match === 'strong';
+
+/** The runbook section (an exact or strong match) and past incident each specialist's consult step found first, in the given agent order. */
 export function knowledgeRefs(
   evidence: Evidence[],
   runs: ToolRunSummary[],
@@ -292,7 +295,7 @@ export function knowledgeRefs(
     const out: Evidence[] = [];
     for (const agent of agents) {
       const run = runs.find((r) => r.agent === agent && r.tool === tool);
-      const first = run?.evidence_ids.map((id) => byId.get(id)).find((e) => e !== undefined);
+      const first = run?.evidence_ids.map((id) => byId.get(id)).find((e) => e !== undefined && citable(e));
       if (
         first &&
         !out.some((e) => e.attributes.citation === first.attributes.citation && e.attributes.incident_id === first.attributes.incident_id)

@@ -11,11 +11,7 @@ import type { Incident } from './incidents.ts';
 import type { Chunk } from './markdown.ts';
 import { QdrantMirror } from './mirror.ts';
 import { type RunbookQuery, RunbookSearch } from './runbook-search.ts';
-import type { Retrieval, SectionHit } from './sections.ts';
-
-export type { DocumentChange } from './catalogue.ts';
-export type { IncidentHit } from './incident-memory.ts';
-export type { Retrieval, RetrievalMode, SectionHit } from './sections.ts';
+import type { Retrieval, RunbookRetrieval, SectionHit } from './sections.ts';
 
 export interface KnowledgeOptions {
   policy: Policies['knowledge'];
@@ -85,7 +81,12 @@ export class KnowledgeBase {
       follow: (changed, removed) => this.follow(changed, removed),
     });
     const mirror = this.mirror;
-    this.runbooks = new RunbookSearch({ index: this.sections, embedder: this.embedder, ...(mirror ? { mirror } : {}) });
+    this.runbooks = new RunbookSearch({
+      index: this.sections,
+      embedder: this.embedder,
+      threshold: p.match_threshold,
+      ...(mirror ? { mirror } : {}),
+    });
     this.incidents = new IncidentMemory({
       store: o.store,
       rrfK: p.rrf_k,
@@ -175,7 +176,7 @@ export class KnowledgeBase {
   }
 
   /** Runbook and document sections for a question or an alert, in the caller's workspace (and the shared ones). */
-  searchRunbooks(workspace: string, query: string, opts: RunbookQuery = {}): Promise<Retrieval<SectionHit>> {
+  searchRunbooks(workspace: string, query: string, opts: RunbookQuery = {}): Promise<RunbookRetrieval> {
     return this.runbooks.search(workspace, query, opts);
   }
 

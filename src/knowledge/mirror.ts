@@ -180,7 +180,7 @@ export class QdrantMirror {
     workspace: string,
     query: string,
     dense: Float32Array | undefined,
-    alertname: string | undefined,
+    alert: { name: string; paths: string[] } | undefined,
     k: number,
   ): Promise<{ hits?: { chunk: Chunk; score: number }[]; dense: boolean; note?: string }> {
     const why = this.unavailable();
@@ -190,7 +190,7 @@ export class QdrantMirror {
       const hits = await this.sectionsCol.search({
         query,
         dense: vector,
-        alertname,
+        alert,
         workspaces: [SHARED, workspace],
         sources: ['runbook', 'document'],
         k,

@@ -34,7 +34,8 @@ const ChunkPayload = z.object({
 export interface QdrantSearch {
   query: string;
   dense?: number[];
-  alertname?: string;
+  /** The alert: its name joins the words; the paths of the documents written for it get their own prefetch. */
+  alert?: { name: string; paths: string[] };
   workspaces: string[];
   sources: Chunk['source'][];
   k: number;
@@ -138,7 +139,7 @@ export class SectionCollection {
       await this.client.delete(this.collection, { wait: true, points: pointIds.slice(i, i + 1000) });
   }
 
-  /** Sparse (and dense, and the alert's own runbooks) prefetches fused by reciprocal rank on the server. */
+  /** Sparse (and dense, and the alert's own documents) prefetches fused by reciprocal rank on the server. */
   async search(s: QdrantSearch): Promise<{ chunk: Chunk; score: number }[]> {
     await this.ensure();
     const scope = {
@@ -147,7 +148,7 @@ export class SectionCollection {
         { key: 'source', match: { any: s.sources } },
       ],
     };
-    const sparse = bm25Query(s.alertname ? `${s.query} ${s.alertname}` : s.query);
+    const sparse = bm25Query(s.alert ? `${s.query} ${s.alert.name}` : s.query);
     const prefetch: Schemas['Prefetch'][] = [];
     const weights: number[] = [];
     if (sparse.indices.length) {
@@ -158,12 +159,12 @@ export class SectionCollection {
       prefetch.push({ query: s.dense, using: DENSE, limit: s.candidates, filter: scope });
       weights.push(1);
     }
-    if (s.alertname && sparse.indices.length) {
+    if (s.alert?.paths.length && sparse.indices.length) {
       prefetch.push({
         query: sparse,
         using: SPARSE,
         limit: s.candidates,
-        filter: { must: [...scope.must, { key: 'alerts', match: { value: s.alertname } }] },
+        filter: { must: [...scope.must, { key: 'path', match: { any: s.alert.paths } }] },
       });
       weights.push(2);
     }

@@ -5,6 +5,14 @@ export const SHARED = '*';
 
 export type RetrievalMode = 'hybrid' | 'lexical' | 'dense';
 
+/**
+ * How well a hit answers the search: `exact` when its document is written
+ * for the alert named, `strong` when it holds enough of the query's words
+ * (policy `match_threshold`), `weak` otherwise. Answers cite exact and
+ * strong hits only.
+ */
+export type MatchGrade = 'exact' | 'strong' | 'weak';
+
 /** A runbook or document section as search returns it. */
 export interface SectionHit {
   title: string;
@@ -18,6 +26,9 @@ export interface SectionHit {
   score: number;
   snippet: string;
   alerts: string[];
+  match: MatchGrade;
+  /** The share of the query's word weight (IDF) the hit's document holds, 0 to 1. */
+  match_score: number;
   lexical_rank?: number;
   dense_rank?: number;
 }
@@ -32,6 +43,11 @@ export interface Retrieval<T> {
   notes: string[];
 }
 
+export interface RunbookRetrieval extends Retrieval<SectionHit> {
+  /** No hit is an exact or strong match: nothing should be cited. */
+  no_match: boolean;
+}
+
 const snippetOf = (c: Chunk) => {
   const body = c.text
     .slice(c.text.indexOf('\n\n') + 2)
@@ -40,7 +56,12 @@ const snippetOf = (c: Chunk) => {
   return body.length > 280 ? `${body.slice(0, 279)}…` : body;
 };
 
-export function toSectionHit(c: Chunk, score: number, ranks: { lexicalRank?: number; denseRank?: number } = {}): SectionHit {
+export function toSectionHit(
+  c: Chunk,
+  score: number,
+  ranks: { lexicalRank?: number; denseRank?: number } = {},
+  match: { grade: MatchGrade; score: number } = { grade: 'weak', score: 0 },
+): SectionHit {
   return {
     title: c.title,
     section: c.section,
@@ -52,6 +73,8 @@ export function toSectionHit(c: Chunk, score: number, ranks: { lexicalRank?: num
     score: Number(score.toFixed(5)),
     snippet: snippetOf(c),
     alerts: c.alerts,
+    match: match.grade,
+    match_score: Number(match.score.toFixed(3)),
     ...(ranks.lexicalRank ? { lexical_rank: ranks.lexicalRank } : {}),
     ...(ranks.denseRank ? { dense_rank: ranks.denseRank } : {}),
   };

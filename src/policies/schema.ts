@@ -180,6 +180,13 @@ export const KnowledgePolicy = z
     refresh_s: z.number().int().min(1).default(15),
     /** Ollama embedding requests slower than this count as failed. */
     embedding_timeout_ms: z.number().int().min(100).default(5000),
+    /**
+     * A runbook hit is a strong match when its document holds at least this
+     * share of the query's word weight (IDF); below, it is weak and answers
+     * do not cite it. Calibrated on evals/knowledge/runbook-queries.yaml by
+     * leave-one-out (npm run bench:knowledge).
+     */
+    match_threshold: z.number().min(0).max(1).default(0.32),
     qdrant: z
       .object({
         collection: z

@@ -64,12 +64,15 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
     const q = new URLSearchParams({ q: arg, k: values.k, ...(values.alertname ? { alertname: values.alertname } : {}) });
     const res = await client.json<{
       backend: string;
+      no_match: boolean;
       notes: string[];
-      hits: { title: string; section: string; citation: string; snippet: string }[];
+      hits: { title: string; section: string; citation: string; snippet: string; match: string }[];
     }>('GET', `/v1/runbooks/search?${q}`, undefined, ws);
     if (values.json) return void process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     for (const n of res.notes) process.stderr.write(`note: ${n}\n`);
-    for (const h of res.hits) process.stdout.write(`${h.citation}\n  ${h.title} › ${h.section}\n  ${h.snippet.slice(0, 160)}\n`);
+    if (res.no_match) process.stderr.write('note: no_match: no runbook matches well enough to cite; these are weak matches\n');
+    for (const h of res.hits)
+      process.stdout.write(`${h.citation}\n  ${h.title} › ${h.section} (${h.match} match)\n  ${h.snippet.slice(0, 160)}\n`);
     return;
   }
   if (sub === 'list') {

@@ -33,7 +33,7 @@ export const searchRunbooks = defineTool({
   prefix: 'rb',
   category: 'knowledge',
   description:
-    'Runbook sections (the project runbooks and the documents of this workspace) that answer a question or an alert: symptoms, how to confirm, mitigation, what not to do. Each result cites title, path and anchor.',
+    'Runbook sections (the project runbooks and the documents of this workspace) that answer a question or an alert: symptoms, how to confirm, mitigation, what not to do. Each result cites title, path and anchor, and says how well it matches (exact: written for the alert; strong; weak: do not cite).',
   args: z
     .object({
       query: z.string().trim().min(1).max(500).describe('what is wrong, in words: symptoms, the suspected cause, the alert'),
@@ -54,7 +54,7 @@ export const searchRunbooks = defineTool({
       return run.evidence({
         kind: 'runbook',
         summary: `${h.title} › ${h.section} (${h.citation})`,
-        numbers: { rank: i + 1, score: h.score },
+        numbers: { rank: i + 1, score: h.score, match_score: h.match_score },
         attributes: {
           title: h.title,
           section: h.section,
@@ -63,6 +63,8 @@ export const searchRunbooks = defineTool({
           citation: h.citation,
           source: h.source,
           backend: result.backend,
+          match: h.match,
+          no_match: String(result.no_match),
           ...(action ? { action_section: action.section, action_citation: action.citation } : {}),
         },
         examples: [h.snippet],
@@ -70,6 +72,11 @@ export const searchRunbooks = defineTool({
         score: h.score,
       });
     });
-    return { evidence, notes: result.hits.length ? result.notes : [...result.notes, 'no runbook matches'] };
+    const notes = !result.hits.length
+      ? [...result.notes, 'no runbook matches']
+      : result.no_match
+        ? [...result.notes, 'no_match: no runbook matches well enough to cite; the sections found are weak matches']
+        : result.notes;
+    return { evidence, notes };
   },
 });
