@@ -63,7 +63,7 @@ const SearchQuery = z
 const Notes = z.array(z.string()).openapi({ description: 'Anything the reader should know (a degraded engine, no dense retrieval)' });
 const DocumentChange = z.object({
   path: z.string(),
-  status: z.enum(['added', 'updated', 'unchanged', 'deleted']),
+  status: z.enum(['added', 'updated', 'unchanged', 'deleted', 'skipped']),
   sections: z.number().int(),
   hash: z.string(),
 });
