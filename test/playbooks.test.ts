@@ -9,7 +9,7 @@ import type { ChatEvent } from '../src/core/events.ts';
 import { ServiceMetrics } from '../src/observability/metrics.ts';
 import { loadPolicies } from '../src/policies/load.ts';
 import type { PromptRegistry } from '../src/prompts/registry.ts';
-import type { Redactor } from '../src/agents/redaction.ts';
+import type { Redactor } from '../src/policies/redaction.ts';
 import { call } from '../src/tools/registry.ts';
 
 describe('playbook steps are typed tool calls', () => {

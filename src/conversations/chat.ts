@@ -12,7 +12,7 @@ import type { AgentDeps, RunContext } from '../agents/context.ts';
 import { CHAT_STREAM_SCHEMA, type ChatEvent } from '../core/events.ts';
 import type { ChatGraph } from '../agents/orchestrator/graph.ts';
 import type { AnswerMeta, ChatStateType, ThreadMessage } from '../agents/orchestrator/state.ts';
-import { Redactor } from '../agents/redaction.ts';
+import { Redactor } from '../policies/redaction.ts';
 import { knownServices } from '../tools/telemetry/services.ts';
 import type { ApprovalService, ThreadPoster } from '../actions/approvals.ts';
 import type { AlertContext } from '../core/alert.ts';

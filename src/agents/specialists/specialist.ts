@@ -9,6 +9,7 @@ import type { QuestionFacts } from '../question.ts';
 import type { AgentName } from '../../policies/schema.ts';
 import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
 import type { TimeWindow } from '../../core/window.ts';
+import { redactEvidence } from '../../policies/redaction.ts';
 
 /** What the orchestrator hands a specialist. */
 export interface Assignment {
@@ -83,17 +84,19 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     const tool: TelemetryTool = TOOLS[step.tool];
     const result = await runTool(tool, toolContext(rc), args);
     const elapsed = Math.round(performance.now() - started);
-    rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: result.evidence } });
+    // What the thread keeps and the answer returns is redacted; ClickHouse keeps the raw lines.
+    const evidence = redactEvidence(result.evidence, rc.redactor);
+    rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: evidence } });
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
     return {
-      evidence: result.evidence,
+      evidence,
       run: {
         agent,
         tool: step.tool,
         args,
-        evidence_ids: result.evidence.map((e) => e.id),
+        evidence_ids: evidence.map((e) => e.id),
         notes: result.notes,
-        rendered: result.rendered,
+        rendered: rc.redactor.redact(result.rendered),
         elapsed_ms: elapsed,
       },
     };
