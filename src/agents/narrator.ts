@@ -15,6 +15,8 @@ export interface NarratorInput {
   fallbackReason?: string;
   /** What the answer must say about the times it looked at (a start in the future, one older than the window). */
   notes?: string[];
+  /** Specialists the question called for that the caller's roles did not allow. */
+  skipped?: { agent: string; reason: string }[];
   /** Applied to anything quoted from telemetry (secrets, tokens, emails). */
   redact?: (text: string) => string;
 }
@@ -50,6 +52,22 @@ function redPhrase(e: Evidence): string {
   if ((e.attributes.signals ?? '').includes('latency_up'))
     parts.push(`p95 latency ${Math.round(n.p95_ms ?? 0)} ms against ${Math.round(n.baseline_p95_ms ?? 0)} ms`);
   return parts.join(', ');
+}
+
+/**
+ * What the leading candidate's evidence shows, as the end of a sentence:
+ * its errors or latency when it has them, else its most deviant metric, else
+ * the evidence ids behind it. Every kind of candidate gets a whole sentence.
+ */
+function leadingSignal(h: Hypothesis, red: Evidence | undefined, metrics: Evidence[]): string {
+  const phrase = red ? redPhrase(red) : '';
+  if (red && phrase) return `: it ${phrase} ${cite(red.id)}`;
+  const m = [...metrics].sort((a, b) => Math.abs(b.numbers.score ?? 0) - Math.abs(a.numbers.score ?? 0))[0];
+  if (m) {
+    const unit = m.attributes.unit ? ` ${m.attributes.unit}` : '';
+    return `: its ${m.attributes.signal ?? 'metric'} is ${num(m.numbers.median)}${unit} against ${num(m.numbers.baseline_median)}${unit} in the baseline ${cite(m.id)}`;
+  }
+  return h.evidence_ids.length ? `: see the evidence ${h.evidence_ids.map((id) => cite(id)).join('')}` : '';
 }
 
 function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): string[] {
@@ -106,7 +124,7 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
       lines.push(`Likely cause: ${h.service} does not accept connections from its callers.`);
       break;
     default:
-      lines.push(`Likely cause: ${h.service} (${h.kind.replace(/_/g, ' ')})${red ? `: it ${redPhrase(red)} ${cite(red.id)}` : ''}.`);
+      lines.push(`Likely cause: ${h.service} (${h.kind.replace(/_/g, ' ')})${leadingSignal(h, red, metrics)}.`);
   }
   if (origin) {
     const unreachable = origin.attributes.unreachable === 'true';
@@ -318,6 +336,20 @@ export function gapsLine(runs: ToolRunSummary[]): string {
   return failed.length ? `Some evidence could not be gathered: ${failed.map((r) => `${r.tool} (${r.error})`).join('; ')}.` : '';
 }
 
+const AGENT_NAMES: Record<string, string> = { sre: 'SRE', security: 'Security', efficiency: 'Efficiency' };
+
+/**
+ * Which specialists the question called for but the caller's roles did not
+ * allow, and which role would include each; when none could answer, says so.
+ */
+export function skippedLine(skipped: { agent: string; reason: string }[], answered: number): string {
+  if (!skipped.length) return '';
+  const list = skipped.map((s) => `the ${AGENT_NAMES[s.agent] ?? s.agent} specialist (it ${s.reason})`).join(', ');
+  return answered === 0
+    ? `No specialist could look into this with your roles: the question needs ${list}. Ask someone with that role, or have it added to your token.`
+    : `Not consulted: ${list}; this answer leaves out what it would have found.`;
+}
+
 /** Notes on the window: a start in the future, one older than the window. */
 export function timesLine(notes: string[]): string {
   return `Note: ${notes.join('; ')}.`;
@@ -359,6 +391,8 @@ export function narrate(input: NarratorInput): string {
         .join('; ')}.`,
     );
   }
+  const skipped = skippedLine(input.skipped ?? [], input.agents.length);
+  if (skipped) parts.unshift(skipped);
   const gaps = gapsLine(input.runs);
   if (gaps) parts.push(gaps);
   if (input.notes?.length) parts.push(timesLine(input.notes));

@@ -1,6 +1,6 @@
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
-import { gapsLine, knowledgeRefs, narrate, timesLine } from '../../narrator.ts';
+import { gapsLine, knowledgeRefs, narrate, skippedLine, timesLine } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
 
@@ -23,7 +23,11 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const actions = actionLines(state.proposals, state.dropped);
   const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';
   // What could not be gathered is said whoever writes the answer.
-  const gaps = llm ? [gapsLine(state.runs), plan.notes.length ? timesLine(plan.notes) : ''].filter(Boolean).join('\n\n') : '';
+  const gaps = llm
+    ? [skippedLine(plan.skipped, plan.agents.length), gapsLine(state.runs), plan.notes.length ? timesLine(plan.notes) : '']
+        .filter(Boolean)
+        .join('\n\n')
+    : '';
   const body = llm
     ? `${state.draft!.text}${runbookLine}${gaps ? `\n\n${gaps}` : ''}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
     : narrate({
@@ -35,6 +39,7 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
         runs: state.runs,
         fallbackReason: rc.deps.model ? (state.fallback ?? undefined) : undefined,
         notes: plan.notes,
+        skipped: plan.skipped,
         redact: (t) => rc.redactor.redact(t),
       });
   // The action lines go before the closing note on how the answer was written.
