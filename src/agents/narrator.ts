@@ -3,6 +3,8 @@ import type { Hypothesis } from '../core/hypothesis.ts';
 import type { ToolRunSummary } from './specialists/specialist.ts';
 import type { TimeWindow } from '../core/window.ts';
 import { hhmm } from '../core/window.ts';
+import { subjectText, type Subject } from './subject.ts';
+import { SUBJECT_SEARCH } from '../tools/telemetry/subjects.ts';
 
 export interface NarratorInput {
   workspace: string;
@@ -17,6 +19,8 @@ export interface NarratorInput {
   notes?: string[];
   /** Specialists the question called for that the caller's roles did not allow. */
   skipped?: { agent: string; reason: string }[];
+  /** Hosts, pods, jobs… asked about, and those no telemetry names. */
+  subject?: { named: Subject[]; missing: Subject[] };
   /** Applied to anything quoted from telemetry (secrets, tokens, emails). */
   redact?: (text: string) => string;
 }
@@ -355,7 +359,38 @@ export function timesLine(notes: string[]): string {
   return `Note: ${notes.join('; ')}.`;
 }
 
+/** Whether nothing the question or alert is about appears in the telemetry. */
+export const subjectAbsent = (s: NarratorInput['subject']) => Boolean(s?.named.length && s.missing.length === s.named.length);
+
+/**
+ * The answer when nothing the question or alert is about appears in the
+ * telemetry: say so and what was checked; other problems of the workspace
+ * are listed as such, never as its cause.
+ */
+function absentSubjectAnswer(input: NarratorInput): string {
+  const s = input.subject!;
+  const parts = [
+    `No telemetry in workspace ${input.workspace} names ${subjectText(s.missing)}: I checked ${SUBJECT_SEARCH} over the last 24 hours, so the evidence here cannot say what is wrong with it.`,
+  ];
+  const others = input.hypotheses.filter((h) => !h.explained_by).slice(0, 3);
+  if (others.length) {
+    parts.push(
+      `Other problems in ${input.workspace} meanwhile, not shown to be related: ${others.map((h) => `${h.summary} ${cite(...h.evidence_ids.slice(0, 3))}`).join('; ')}.`,
+    );
+  }
+  parts.push(
+    `Next steps:\n- Check that ${subjectText(s.missing)} sends telemetry to this workspace (its collector or exporter, and the workspace attribute it sets).\n- Look at the alert's source directly for what it measured.`,
+  );
+  parts.push(
+    input.fallbackReason
+      ? `(Written from the evidence without the language model: ${input.fallbackReason}.)`
+      : '(Written from the evidence by the deterministic narrator; no language model was used.)',
+  );
+  return parts.join('\n\n');
+}
+
 export function narrate(input: NarratorInput): string {
+  if (subjectAbsent(input.subject)) return absentSubjectAnswer(input);
   const f = new Finder(input.evidence);
   const quote = (t: string) => (input.redact ?? ((x: string) => x))(t.length > 200 ? `${t.slice(0, 199)}…` : t);
   const parts: string[] = [];
@@ -393,6 +428,10 @@ export function narrate(input: NarratorInput): string {
   }
   const skipped = skippedLine(input.skipped ?? [], input.agents.length);
   if (skipped) parts.unshift(skipped);
+  if (input.subject?.missing.length)
+    parts.unshift(
+      `No telemetry in workspace ${input.workspace} names ${subjectText(input.subject.missing)} (checked: ${SUBJECT_SEARCH}, last 24 hours).`,
+    );
   const gaps = gapsLine(input.runs);
   if (gaps) parts.push(gaps);
   if (input.notes?.length) parts.push(timesLine(input.notes));

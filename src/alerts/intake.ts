@@ -50,7 +50,7 @@ export class AlertIntake {
   private readonly now: () => number;
 
   constructor(private readonly d: IntakeDeps) {
-    this.now = d.now ?? Date.now;
+    this.now = d.now ?? (() => Date.now());
   }
 
   /** Resolves when every background job started so far is done (tests, shutdown). */

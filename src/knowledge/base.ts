@@ -56,7 +56,7 @@ export class KnowledgeBase {
       cacheDir: o.cacheDir,
       retryAfterS: p.qdrant.retry_after_s,
       logger: o.logger,
-      now: o.now ?? Date.now,
+      now: o.now ?? (() => Date.now()),
       indexes: () => [this.sections, ...this.incidents.allIndexes()],
     });
     this.mirror = o.qdrant

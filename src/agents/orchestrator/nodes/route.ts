@@ -2,13 +2,15 @@ import { Send } from '@langchain/langgraph';
 import { AGENTS, type AgentName, type Policies } from '../../../policies/schema.ts';
 import { hasRole } from '../../../core/scope.ts';
 import { render, refOf } from '../../../prompts/registry.ts';
-import { runContext, type RunContext, type AgentConfig } from '../../context.ts';
+import { runContext, toolContext, type RunContext, type AgentConfig } from '../../context.ts';
 import { classifyWithModel } from '../../llm.ts';
 import type { Assignment } from '../../specialists/specialist.ts';
 import type { ChatStateType, ChatUpdate, Plan } from '../state.ts';
 import { parseDuration } from '../../../core/duration.ts';
 import { investigationWindows } from '../windows.ts';
 import { labelPattern, type AlertContext } from '../../../core/alert.ts';
+import { alertSubjects, questionSubjects } from '../../subject.ts';
+import { namesInTelemetry } from '../../../tools/telemetry/subjects.ts';
 
 const MIN = 60_000;
 
@@ -93,6 +95,7 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
   // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
   const times = windowsFor(state, rc);
   const { window, baseline } = times;
+  const subject = await checkSubject(state, rc);
   const principal = { sub: rc.sub, roles: rc.roles, workspaces: [rc.workspace] };
   const skipped: Plan['skipped'] = [];
   const agents = decision.agents.filter((a) => {
@@ -116,12 +119,33 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
     focus,
     skipped,
     notes: times.notes,
+    ...(subject ? { subject } : {}),
   };
   rc.emit({
     event: 'agent.step',
     data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` },
   });
   return { plan };
+}
+
+/**
+ * The hosts, pods, jobs… the alert or question is about, and which of them
+ * no telemetry of the workspace names (then the answer says so, and keeps
+ * other problems apart from it).
+ */
+async function checkSubject(state: ChatStateType, rc: RunContext): Promise<Plan['subject']> {
+  const named = state.alert ? alertSubjects(state.alert, rc.services, rc.workspace) : questionSubjects(state.facts!.entities);
+  if (!named.length) return undefined;
+  try {
+    const found = await namesInTelemetry(
+      toolContext(rc),
+      named.map((s) => s.name),
+    );
+    return { named, missing: named.filter((s) => !found.has(s.name)) };
+  } catch (err) {
+    rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'could not look the subject up');
+    return undefined;
+  }
 }
 
 function windowsFor(state: ChatStateType, rc: RunContext) {
