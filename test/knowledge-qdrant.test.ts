@@ -146,6 +146,8 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
       summary: `${service} ran out of memory and restarted in a loop`,
       evidence: [{ id: 'rc1', kind: 'oom_kill', summary: `12 OOM kills of ${service}` }],
       runbooks: ['runbooks/crash-loop-oom.md#mitigate'],
+      status: 'closed' as const,
+      threads: [id],
     });
     await kb.recordIncident(incident('shop', 'thread-a', 'cart'));
     await kb.recordIncident(incident('analytics', 'thread-b', 'etl'));

@@ -483,7 +483,7 @@ describe('POST /v1/knowledge/documents', () => {
 });
 
 describe('past incidents', () => {
-  it('records each investigation with a root cause, finds it from the next thread, and never across workspaces', async () => {
+  it('keeps one incident per incident while it lasts, never cites it as a past one, and finds it once it is over', async () => {
     await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'cart-oom-crashloop', 2);
     const ask = async (message: string) => {
       const res = await svc.request('/v1/chat', {
@@ -496,17 +496,36 @@ describe('past incidents', () => {
       return json<{
         thread_id: string;
         answer: string;
+        hypotheses: unknown[];
         similar_incidents: { thread_id: string; root_service: string; root_kind: string }[];
         citations: { citation: string }[];
       }>(res);
     };
+    const kb = svc.service.deps.knowledge;
     const first = await ask('customers get errors when they open their cart');
     expect(first.similar_incidents).toEqual([]);
     expect(first.citations[0]!.citation).toMatch(/^runbooks\/crash-loop-oom\.md#/);
+    expect(kb.openIncidents('shop')).toHaveLength(1);
 
+    // A second thread about the same live incident updates it and does not cite it as "seen before".
     const second = await ask('cart is failing again, what is going on?');
-    expect(second.similar_incidents[0]).toMatchObject({ thread_id: first.thread_id, root_service: 'cart', root_kind: 'oom_crashloop' });
-    expect(second.answer).toMatch(new RegExp(`Seen before: .*thread ${first.thread_id}`));
+    expect(second.similar_incidents.map((i) => i.thread_id)).not.toContain(first.thread_id);
+    expect(second.answer).not.toMatch(/Seen before/);
+    const open = kb.openIncidents('shop');
+    expect(open).toHaveLength(1);
+    expect(open[0]!.threads.sort()).toEqual([first.thread_id, second.thread_id].sort());
+
+    // The signal recovers: an investigation of the present finds no fault, and the incident closes.
+    await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'none', 2);
+    const quiet = await ask('is anything wrong with the shop?');
+    expect(quiet.hypotheses).toEqual([]);
+    expect(kb.openIncidents('shop')).toEqual([]);
+
+    // When it happens again, the closed incident is the one seen before.
+    await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'cart-oom-crashloop', 2);
+    const again = await ask('customers get errors when they open their cart');
+    expect(again.similar_incidents[0]).toMatchObject({ thread_id: first.thread_id, root_service: 'cart', root_kind: 'oom_crashloop' });
+    expect(again.answer).toMatch(new RegExp(`Seen before: .*thread ${first.thread_id}`));
 
     // The same question through the tool API: found in shop, nothing in another workspace.
     const tool = (token: string) =>
@@ -517,7 +536,7 @@ describe('past incidents', () => {
         body: JSON.stringify({ query: 'cart out of memory crash loop' }),
       });
     const mine = await json<{ evidence: { attributes: Record<string, string> }[] }>(await tool(reader));
-    expect(mine.evidence.map((e) => e.attributes.thread_id)).toEqual(expect.arrayContaining([first.thread_id, second.thread_id]));
+    expect(mine.evidence.map((e) => e.attributes.thread_id)).toContain(first.thread_id);
     const other = await json<{ evidence: unknown[]; notes: string[] }>(
       await tool(await svc.token({ roles: ['sre'], workspaces: ['analytics'] })),
     );
@@ -530,7 +549,7 @@ describe('past incidents', () => {
       body: JSON.stringify({ query: '', k: 50 }),
     });
     expect(bad.status).toBe(400);
-  });
+  }, 300_000);
 });
 
 describe('after a restart', () => {

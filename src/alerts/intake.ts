@@ -265,7 +265,7 @@ export class AlertIntake {
       this.d.policies.alerts,
       services,
     );
-    await this.d.knowledge.recordIncident({
+    await this.d.chat.incidents.alertResolved(scope, thread, {
       workspace: scope.workspace,
       id: threadId,
       thread_id: threadId,

@@ -49,8 +49,8 @@ export class ChatService implements ThreadPoster {
   private readonly observers: ThreadObserver[] = [];
   /** Who may see, list, open and continue threads. */
   readonly access: ThreadAccess;
-  /** Investigations that found a root cause, kept for `similar_incidents`. */
-  private readonly incidents: IncidentRecorder;
+  /** Investigations that found a root cause, kept as incidents for `similar_incidents`. */
+  readonly incidents: IncidentRecorder;
 
   constructor(
     private readonly deps: AgentDeps,

@@ -189,7 +189,17 @@ export class KnowledgeBase {
     return this.incidents.search(workspace, query, opts);
   }
 
-  /** Stores a completed investigation and makes it searchable at once. */
+  /** The incident still going on with this root cause, if any (see IncidentMemory.ongoing). */
+  ongoingIncident(workspace: string, service: string, kind: string, now: number, lastingMs: number): Incident | undefined {
+    return this.incidents.ongoing(workspace, service, kind, now, lastingMs);
+  }
+
+  /** Open incidents of a workspace, optionally those a thread investigated. */
+  openIncidents(workspace: string, threadId?: string): Incident[] {
+    return this.incidents.open(workspace, threadId);
+  }
+
+  /** Stores an investigation's incident (new, updated or closed) and makes it searchable at once. */
   async recordIncident(i: Incident): Promise<void> {
     const chunk = await this.incidents.record(i);
     this.background = this.background.then(async () => {

@@ -82,7 +82,28 @@ export class IncidentMemory {
     return this.apply(parsed);
   }
 
-  /** Past incidents of this workspace like the query; never another workspace's. */
+  /** The incident still going on in a workspace with this root cause (updated within `lastingMs`), if any. */
+  ongoing(workspace: string, service: string, kind: string, now: number, lastingMs: number): Incident | undefined {
+    return [...this.incidents.values()]
+      .filter(
+        (i) =>
+          i.workspace === workspace &&
+          i.status === 'open' &&
+          i.root_service === service &&
+          i.root_kind === kind &&
+          Date.parse(i.updated_at) >= now - lastingMs,
+      )
+      .sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0];
+  }
+
+  /** A workspace's incidents that are still open, optionally only those a thread investigated. */
+  open(workspace: string, threadId?: string): Incident[] {
+    return [...this.incidents.values()].filter(
+      (i) => i.workspace === workspace && i.status === 'open' && (!threadId || i.threads.includes(threadId) || i.thread_id === threadId),
+    );
+  }
+
+  /** Past incidents of this workspace like the query; never another workspace's, never one still going on. */
   async search(
     workspace: string,
     query: string,
@@ -97,8 +118,14 @@ export class IncidentMemory {
     if (note) notes.push(note);
     const keep = (c: Chunk) => {
       const i = this.incidents.get(c.id);
+      // An open incident is the one going on now (or another current one): never "seen before".
       return (
-        !!i && i.workspace === workspace && i.id !== opts.exclude && (opts.since === undefined || Date.parse(i.updated_at) >= opts.since)
+        !!i &&
+        i.workspace === workspace &&
+        i.status === 'closed' &&
+        i.id !== opts.exclude &&
+        !(opts.exclude && i.threads.includes(opts.exclude)) &&
+        (opts.since === undefined || Date.parse(i.updated_at) >= opts.since)
       );
     };
     let backend: Retrieval<IncidentHit>['backend'] = 'embedded';
