@@ -12,6 +12,7 @@ import type { Chunk } from './markdown.ts';
 import { QdrantMirror } from './mirror.ts';
 import { type RunbookQuery, RunbookSearch } from './runbook-search.ts';
 import type { Retrieval, RunbookRetrieval, SectionHit } from './sections.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 export interface KnowledgeOptions {
   policy: Policies['knowledge'];
@@ -44,8 +45,10 @@ export class KnowledgeBase {
   private readonly mirror: QdrantMirror | undefined;
   private readonly runbooks: RunbookSearch;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<unknown> = Promise.resolve();
-  private background: Promise<void> = Promise.resolve();
+  /** Refreshes run one at a time; so does the background work (vectors, Qdrant) they and writes start. */
+  private readonly serial = new KeyedLock();
+  /** Background jobs not yet finished (settled() waits for them). */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly o: KnowledgeOptions) {
     const p = o.policy;
@@ -123,7 +126,7 @@ export class KnowledgeBase {
       );
       this.timer.unref();
     }
-    this.background = this.catchUp();
+    this.inBackground(() => this.catchUp());
     const byWorkspace = this.catalogue.documentCounts();
     return {
       runbooks,
@@ -135,26 +138,33 @@ export class KnowledgeBase {
   }
 
   /** Resolves when the background work started by `start` (vectors, Qdrant sync) is done. */
-  settled(): Promise<void> {
-    return this.background;
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  /** Queues background work (one job at a time); a failure is logged, never thrown at a caller. */
+  private inBackground(job: () => Promise<void>): void {
+    const p = this.serial
+      .run('background', job)
+      .catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'knowledge background work failed'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.background.catch(() => undefined);
+    await this.settled();
     this.embedder.save();
   }
 
   /** Picks up documents and incidents written since the last refresh (by this replica or another). */
   refresh(): Promise<{ documents: number; incidents: number }> {
-    const run = this.refreshing.then(async () => {
+    return this.serial.run('refresh', async () => {
       const documents = await this.catalogue.refresh();
       const incidents = await this.incidents.refresh();
-      if ((documents || incidents) && (this.embedder.enabled || this.mirror)) this.background = this.background.then(() => this.catchUp());
+      if ((documents || incidents) && (this.embedder.enabled || this.mirror)) this.inBackground(() => this.catchUp());
       return { documents, incidents };
     });
-    this.refreshing = run.catch(() => undefined);
-    return run;
   }
 
   /** Embeds what has no vector yet and brings Qdrant in step; failures are logged and retried later. */
@@ -202,7 +212,7 @@ export class KnowledgeBase {
   /** Stores an investigation's incident (new, updated or closed) and makes it searchable at once. */
   async recordIncident(i: Incident): Promise<void> {
     const chunk = await this.incidents.record(i);
-    this.background = this.background.then(async () => {
+    this.inBackground(async () => {
       await this.embedder.embedMissing();
       await this.mirror?.upsertIncidents([chunk]).catch(() => undefined);
     });

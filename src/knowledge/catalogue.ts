@@ -6,6 +6,7 @@ import { DocumentStore, documentHash, type StoredDocument } from './documents.ts
 import type { EmbeddedIndex } from './embedded.ts';
 import { type Chunk, chunkMarkdown, DocumentError, markdownFiles } from './markdown.ts';
 import { SHARED, type SectionHit, toSectionHit } from './sections.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 export interface DocumentChange {
   path: string;
@@ -43,7 +44,8 @@ export interface CatalogueOptions {
  */
 export class Catalogue {
   private readonly documents: DocumentStore;
-  private writes: Promise<unknown> = Promise.resolve();
+  /** Writes and refreshes of the catalogue, one at a time. */
+  private readonly writes = new KeyedLock();
   /** The first path segment of every built-in runbook (the runbooks folder's name). */
   readonly reservedPrefix: string | undefined;
   /** Built-in runbook path by the content hash of its file. */
@@ -111,9 +113,7 @@ export class Catalogue {
 
   /** Runs a write after the ones before it. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(fn);
-    this.writes = run.catch(() => undefined);
-    return run;
+    return this.writes.run('catalogue', fn);
   }
 
   /** Picks up documents written since the last call (by this replica or another); how many changed. */

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { EmbeddedIndex } from './embedded.ts';
 import type { Chunk } from './markdown.ts';
 import { VectorCache } from './vectors.ts';
+import { KeyedLock } from '../core/keyed-lock.ts';
 
 /** What the dense model reads of a section. */
 export function embeddingText(c: Chunk): string {
@@ -30,7 +31,8 @@ export interface EmbedderOptions {
 export class Embedder {
   private readonly cache: VectorCache | undefined;
   private downUntil = 0;
-  private running: Promise<unknown> = Promise.resolve();
+  /** Embedding runs one at a time. */
+  private readonly runs = new KeyedLock();
 
   constructor(private readonly o: EmbedderOptions) {
     this.cache = o.embeddings ? new VectorCache(o.cacheDir, o.model ?? 'embeddings') : undefined;
@@ -60,9 +62,7 @@ export class Embedder {
 
   /** Embeds sections without a vector, one run at a time; false when the model failed. */
   embedMissing(): Promise<boolean> {
-    const run = this.running.then(() => this.embedMissingNow());
-    this.running = run.catch(() => false);
-    return run;
+    return this.runs.run('embed', () => this.embedMissingNow());
   }
 
   private async embedMissingNow(): Promise<boolean> {
