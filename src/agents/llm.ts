@@ -5,11 +5,11 @@ import { AGENTS } from '../policies/schema.ts';
 import { estimateTokens } from '../core/evidence.ts';
 import type { RunContext } from './context.ts';
 
-export const RouteDecision = z.object({
+const RouteDecision = z.object({
   agents: z.array(z.enum(AGENTS)).min(1).max(3),
   reason: z.string().max(400).default(''),
 });
-export type RouteDecision = z.infer<typeof RouteDecision>;
+type RouteDecision = z.infer<typeof RouteDecision>;
 
 export class LlmTimeout extends Error {
   constructor(ms: number) {

@@ -6,7 +6,7 @@ import { hhmm } from '../core/window.ts';
 import { subjectText, type Subject } from './subject.ts';
 import { SUBJECT_SEARCH } from '../tools/telemetry/subjects.ts';
 
-export interface NarratorInput {
+interface NarratorInput {
   workspace: string;
   window: TimeWindow;
   agents: string[];

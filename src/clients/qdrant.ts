@@ -3,7 +3,7 @@ import { QdrantVectorStore } from '@langchain/qdrant';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Config } from '../config/env.ts';
 
-export interface QdrantSettings {
+interface QdrantSettings {
   /** As people write it: no port means the scheme's default, not 6333. */
   url: string;
   apiKey?: string;
@@ -11,7 +11,7 @@ export interface QdrantSettings {
 }
 
 /** How long a Qdrant request may take before the service falls back to its embedded index. */
-export const QDRANT_TIMEOUT_MS = 3000;
+const QDRANT_TIMEOUT_MS = 3000;
 
 function restClient(s: QdrantSettings): QdrantClient {
   const u = new URL(s.url);

@@ -14,7 +14,7 @@ import { type RunbookQuery, RunbookSearch } from './runbook-search.ts';
 import type { Retrieval, RunbookRetrieval, SectionHit } from './sections.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
 
-export interface KnowledgeOptions {
+interface KnowledgeOptions {
   policy: Policies['knowledge'];
   store: Store;
   logger: Logger;

@@ -16,7 +16,7 @@ export interface DocumentChange {
   hash: string;
 }
 
-export interface CatalogueOptions {
+interface CatalogueOptions {
   /** Where the sections go (the catalogue owns what is in it, not how it is searched). */
   index: EmbeddedIndex;
   store: Store;

@@ -1,7 +1,7 @@
 import { Bm25Index } from './bm25.ts';
 import type { Chunk } from './markdown.ts';
 
-export interface SearchOptions {
+interface SearchOptions {
   k: number;
   /** The documents written for this alert (see `alertKeys`) rank first. */
   alertname?: string;
@@ -48,7 +48,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /** An alert name as compared: case, spaces and punctuation do not count (KubePodCrashLooping = kube-pod-crash-looping). */
-export const alertKey = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+const alertKey = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 
 /**
  * The alert names a section's document is written for: those its front
@@ -56,7 +56,7 @@ export const alertKey = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{
  * their alerts (KubePodCrashLooping.md, "# KubePodCrashLooping") have no
  * front matter to say so.
  */
-export function alertKeys(c: Chunk): string[] {
+function alertKeys(c: Chunk): string[] {
   const stem = c.path.replace(/^.*\//, '').replace(/\.(md|markdown)$/i, '');
   return [...new Set([...c.alerts, c.title, stem].map(alertKey).filter(Boolean))];
 }

@@ -10,7 +10,7 @@ export function embeddingText(c: Chunk): string {
   return `${c.title}. ${c.text}`.slice(0, 4000);
 }
 
-export interface EmbedderOptions {
+interface EmbedderOptions {
   embeddings?: EmbeddingsInterface;
   /** Names the cache file. */
   model?: string;

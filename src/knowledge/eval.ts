@@ -23,7 +23,7 @@ export function loadCases(file: string): RetrievalCase[] {
 /** Whether some runbook answers the case. */
 export const covered = (c: RetrievalCase) => c.expect.length > 0;
 
-export interface RetrievalReport {
+interface RetrievalReport {
   /** Covered cases (the ranking is measured on those). */
   cases: number;
   recall_at_1: number;
@@ -37,7 +37,7 @@ const fileName = (p: string) => p.replace(/^.*\//, '');
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** Distinct documents in the order their best section ranks, by file name. */
-export function documentsInOrder(paths: string[]): string[] {
+function documentsInOrder(paths: string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
     const name = fileName(p);
@@ -90,7 +90,7 @@ export function matchCase(c: RetrievalCase, hits: { path: string; match: string;
 }
 
 /** What an answer would cite at this threshold: the first document that is an exact or strong match. */
-export function citedAt(m: MatchCase, threshold: number): string | undefined {
+function citedAt(m: MatchCase, threshold: number): string | undefined {
   return m.docs.find((d) => d.exact || d.score >= threshold)?.name;
 }
 
@@ -105,7 +105,7 @@ function outcome(m: MatchCase, threshold: number): Outcome {
 /** An answer that cites the wrong runbook, cites one where none applies, or cites none where one does. */
 const isError = (o: Outcome) => o === 'wrong' || o === 'false_match' || o === 'missed';
 
-export interface MatchReport {
+interface MatchReport {
   threshold: number;
   covered: number;
   uncovered: number;

@@ -10,9 +10,9 @@ export interface IncidentHit {
 }
 
 /** The dense side of incident search when Qdrant holds it: chunk ids nearest to a vector, or why there are none. */
-export type NearestIncidents = (workspace: string, vector: Float32Array, limit: number) => Promise<{ ids?: string[]; note?: string }>;
+type NearestIncidents = (workspace: string, vector: Float32Array, limit: number) => Promise<{ ids?: string[]; note?: string }>;
 
-export interface IncidentMemoryOptions {
+interface IncidentMemoryOptions {
   store: Store;
   rrfK: number;
   candidates: number;

@@ -9,7 +9,7 @@ import { pointId, SectionCollection } from './qdrant-sections.ts';
 import { SHARED } from './sections.ts';
 
 /** What the mirror copies into Qdrant; it reads, never writes, its source. */
-export interface MirrorSource {
+interface MirrorSource {
   /** Runbook and document sections. */
   sections(): Chunk[];
   /** Incident sections (only those with a vector go to Qdrant). */
@@ -19,7 +19,7 @@ export interface MirrorSource {
   dimension(): Promise<number | undefined>;
 }
 
-export interface MirrorOptions {
+interface MirrorOptions {
   policy: Policies['knowledge'];
   logger: Logger;
   /** With a model, incidents go to their own collection through @langchain/qdrant. */

@@ -31,7 +31,7 @@ const ChunkPayload = z.object({
   hash: z.string(),
 });
 
-export interface QdrantSearch {
+interface QdrantSearch {
   query: string;
   dense?: number[];
   /** The alert: its name joins the words; the paths of the documents written for it get their own prefetch. */

@@ -9,14 +9,14 @@ import { type MatchGrade, type RetrievalMode, type RunbookRetrieval, SHARED, toS
  * else given as an alert name is a title in words: it is searched as words,
  * never matched as a name.
  */
-export const ALERT_NAME = /^[A-Za-z0-9_:.-]{1,200}$/;
+const ALERT_NAME = /^[A-Za-z0-9_:.-]{1,200}$/;
 
 /**
  * Hits with the same content once, at the best rank of any of them: the
  * built-in runbook's when one is among them (a team's copy of a runbook, or
  * a section it kept unchanged, must not push other answers out).
  */
-export function distinctByContent<T extends { chunk: Chunk }>(hits: T[]): T[] {
+function distinctByContent<T extends { chunk: Chunk }>(hits: T[]): T[] {
   const out: T[] = [];
   const at = new Map<string, number>();
   for (const h of hits) {

@@ -166,7 +166,7 @@ const PrivacyPolicy = z
   .strict();
 
 /** knowledge.yaml: runbook and incident retrieval. */
-export const KnowledgePolicy = z
+const KnowledgePolicy = z
   .object({
     /** Ollama embedding model for dense vectors (used when OLLAMA_URL answers). */
     embedding_model: z.string().min(1).default('nomic-embed-text'),

@@ -60,7 +60,7 @@ export async function openTelemetry(config: Config, logger?: Logger): Promise<{ 
 }
 
 /** Where conversations live: files in the data folder, or PostgreSQL shared by replicas. */
-export async function openConversations(
+async function openConversations(
   config: Config,
 ): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
   if (config.POSTGRES_URL) {
@@ -247,7 +247,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   };
 }
 
-export interface RunningService {
+interface RunningService {
   service: Service;
   url: string;
   /** Resolves when the initial demo data is in place. */

@@ -18,7 +18,7 @@ export interface WindowInput {
   maxWindowMs: number;
 }
 
-export interface InvestigationWindows {
+interface InvestigationWindows {
   window: TimeWindow;
   /** Absent: the tools' default, four times the window just before it. */
   baseline?: TimeWindow;

@@ -8,7 +8,7 @@ import { DocumentError } from '../../knowledge/markdown.ts';
 import { AlertName } from '../../tools/knowledge/search-runbooks.ts';
 import type { AppDeps } from '../deps.ts';
 
-export const KNOWLEDGE_ADMIN = 'knowledge-admin';
+const KNOWLEDGE_ADMIN = 'knowledge-admin';
 /** One document's markdown at most (a runbook is a few KiB). */
 export const MAX_DOCUMENT_BYTES = 256 * 1024;
 export const MAX_DOCUMENTS_PER_REQUEST = 100;
