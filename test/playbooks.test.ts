@@ -65,7 +65,15 @@ describe('a tool call that fails at run time', () => {
       {
         assignment: {
           question: 'q',
-          facts: { services: [], words: [], intent: 'root_cause', entities: [] },
+          facts: {
+            services: [],
+            words: [],
+            intent: 'root_cause',
+            entities: [],
+            defaultWindowMs: 1_800_000,
+            subjectSource: 'none',
+            timeNotes: [],
+          },
           window: { from: now - 1800_000, to: now },
           focus: [],
         },

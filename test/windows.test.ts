@@ -59,7 +59,15 @@ function refusals(a: Assignment): string[] {
 function assignment(w: ReturnType<typeof investigationWindows>, question = 'why?'): Assignment {
   return {
     question,
-    facts: { services: [], words: [], intent: 'root_cause', entities: [] },
+    facts: {
+      services: [],
+      words: [],
+      intent: 'root_cause',
+      entities: [],
+      defaultWindowMs: 1_800_000,
+      subjectSource: 'none',
+      timeNotes: [],
+    },
     window: w.window,
     ...(w.baseline ? { baseline: w.baseline } : {}),
     ...(w.incidentStart !== undefined ? { incidentStart: w.incidentStart } : {}),

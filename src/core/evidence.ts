@@ -21,6 +21,8 @@ export const Evidence = z.object({
   score: z.number().optional(),
   /** A few example lines (log lines, series points), already bounded. */
   examples: z.array(z.string()).optional(),
+  /** The points of a series (epoch ms, value), for charts; prompts see the summary, not the points. */
+  series: z.object({ unit: z.string(), points: z.array(z.tuple([z.number(), z.number()])) }).optional(),
 });
 export type Evidence = z.infer<typeof Evidence>;
 

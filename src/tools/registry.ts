@@ -14,6 +14,8 @@ import { authFailures } from './telemetry/auth-failures.ts';
 import { resourceEfficiency } from './telemetry/resource-efficiency.ts';
 import { searchRunbooks } from './knowledge/search-runbooks.ts';
 import { similarIncidents } from './knowledge/similar-incidents.ts';
+import { ranking } from './telemetry/ranking.ts';
+import { serviceSeries } from './telemetry/service-series.ts';
 
 type Keyed<T extends readonly TelemetryTool[]> = { [K in T[number] as K['name']]: K };
 const byName = <const T extends readonly TelemetryTool[]>(tools: T) => Object.fromEntries(tools.map((t) => [t.name, t])) as Keyed<T>;
@@ -33,6 +35,8 @@ export const TOOLS = byName([
   recentChanges,
   authFailures,
   resourceEfficiency,
+  ranking,
+  serviceSeries,
   searchRunbooks,
   similarIncidents,
 ]);

@@ -77,6 +77,7 @@ export const metricSeries = defineTool({
           attributes: { signal: args.metric, unit },
           query_id: queryId,
           examples: [rows.map((r) => `${hhmm(Date.parse(`${r.t}Z`))} ${fmt.num(Number(r.v))}`).join(' | ')],
+          series: { unit, points: rows.map((r) => [Date.parse(`${r.t}Z`), Number(r.v)]) },
         }),
       ],
     };
