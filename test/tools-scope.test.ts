@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRows } from '../src/clients/clickhouse.ts';
 import { ToolRun } from '../src/tools/run.ts';
+import { checkPolicyPatterns, regexProblem } from '../src/tools/regex.ts';
+import { SUSPICIOUS_CONTENT } from '../src/agents/specialists/security/graph.ts';
 import { ALL_TOOLS, asLangChainTools, TELEMETRY_TOOLS } from '../src/tools/registry.ts';
 import { loadPolicies } from '../src/policies/load.ts';
 import { SHOP } from '../src/demo/topology.ts';
@@ -102,6 +104,64 @@ describe('tool arguments and limits', () => {
       expect(err, `${name} ${JSON.stringify(args)}`).toMatchObject({ status: 400 });
       expect((err as { errors: { field: string }[] }).errors.map((e) => e.field)).toContain(field);
     }
+  });
+
+  it('refuses a pattern RE2 cannot compile with a 400 naming `pattern`, judged by ClickHouse itself', async () => {
+    const token = await svc.token({ roles: ['sre'] });
+    const post = (body: unknown) =>
+      svc.request('/v1/tools/log_search', {
+        method: 'POST',
+        token,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // Unbalanced, look-ahead (JavaScript has it, RE2 does not), a repetition past RE2's limit.
+    for (const pattern of ['(a', 'a(?=b)', 'x{1001}']) {
+      const res = await post({ ...window, pattern });
+      expect(res.status, pattern).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await json(res)).toMatchObject({
+        type: 'urn:hks-aiops:problem:validation',
+        errors: [{ field: 'pattern', message: expect.stringMatching(/^not a valid RE2 regular expression: /) }],
+      });
+    }
+    // The same answer where no row reaches the pattern (ClickHouse alone would not compile it there).
+    const empty = await post({ from: '2026-01-01T00:00:00Z', to: '2026-01-01T00:30:00Z', pattern: '(a' });
+    expect(empty.status).toBe(400);
+    // RE2 syntax that JavaScript refuses is fine.
+    expect((await post({ ...window, pattern: '(?P<verb>GET|POST) /' })).status).toBe(200);
+  });
+
+  it('maps a compile error of a tool query to the argument that carried the pattern', async () => {
+    const run = new ToolRun(
+      { store: store(), workspace: 'shop', tenantAttribute: 'k8s.namespace.name', trackingId: 't', policy: loadPolicies('policies').tools },
+      'log_search',
+      'ls',
+      {},
+      '30m',
+      undefined,
+      { pattern: 'charge (fail' },
+    );
+    const err = await run
+      .query("SELECT count() AS n FROM otel_logs WHERE {workspace:String} != '' AND match(Body, {p:String})", { p: 'charge (fail' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      status: 400,
+      type: 'validation',
+      errors: [{ field: 'pattern', message: expect.stringMatching(/missing \)/) }],
+    });
+  });
+
+  it('every pattern a playbook or the policy sends compiles in RE2, and a broken policy pattern stops the start', async () => {
+    const policy = loadPolicies('policies').tools;
+    expect(await regexProblem(store(), SUSPICIOUS_CONTENT)).toBeUndefined();
+    expect(await regexProblem(store(), policy.auth_failures.body_pattern)).toBeUndefined();
+    // The security playbook's step, as it runs.
+    const r = await tool(store(), 'log_search', { ...window, pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 });
+    expect(r.tool).toBe('log_search');
+    await expect(
+      checkPolicyPatterns(store(), { ...policy, auth_failures: { ...policy.auth_failures, body_pattern: 'login (failed' } }),
+    ).rejects.toThrow(/tools\.yaml: auth_failures\.body_pattern: not a valid RE2 regular expression/);
   });
 
   it('a query past its time limit is a clear 504, not a hang', async () => {

@@ -9,6 +9,7 @@ import { createTokenVerifier } from '../auth/verifier.ts';
 import { openStore, type Store } from '../clients/clickhouse.ts';
 import { migrate, readTableShapes } from '../storage/migrations.ts';
 import { TelemetryIngest } from '../otlp/ingest.ts';
+import { checkPolicyPatterns } from '../tools/regex.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { WideEventWriter } from '../storage/wide-events.ts';
 import { DemoController } from '../demo/controller.ts';
@@ -105,6 +106,14 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
   const verifier = createTokenVerifier(config, devKeys);
   const { store, ingest } = await openTelemetry(config, logger);
+  try {
+    // The failed-login pattern goes to ClickHouse as RE2: a bad one stops the start, not every auth_failures call.
+    const file = path.join(config.AIOPS_POLICIES_DIR, 'tools.yaml');
+    await checkPolicyPatterns(store, policies.tools, path.relative(process.cwd(), file) || file);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics });
   const wideEvents = new WideEventWriter(store, policies.retention, logger, metrics);
   const demo =

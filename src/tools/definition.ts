@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { problems, zodFieldErrors } from '../core/problem.ts';
 import { renderEvidence, type Evidence } from '../core/evidence.ts';
 import { ToolRun, type ToolContext } from './run.ts';
+import { patternErrors } from './regex.ts';
 import { hhmm } from '../core/window.ts';
 import type { TimeRange } from '../core/window.ts';
 
@@ -42,6 +43,8 @@ export interface TelemetryTool<S extends z.ZodObject = z.ZodObject, N extends st
   defaultBaseline?: string;
   /** Not about a time window (a runbook search): the rendering leaves the window out. */
   timeless?: boolean;
+  /** Arguments that are RE2 regular expressions: checked by ClickHouse before the tool runs, named in a 400. */
+  patterns?: readonly (keyof z.input<S> & string)[];
   run(run: ToolRun, args: z.output<S>): Promise<ToolOutput>;
 }
 
@@ -63,13 +66,19 @@ export function prepareRun<S extends z.ZodObject>(
   const parsed = tool.args.safeParse(rawArgs ?? {});
   if (!parsed.success) throw problems.validation(`the arguments of ${tool.name} are not valid`, zodFieldErrors(parsed.error));
   const args = parsed.data as z.output<S> & Record<string, string | undefined>;
-  return { run: new ToolRun(ctx, tool.name, tool.prefix, args, tool.defaultWindow, tool.defaultBaseline), args };
+  const carried = Object.fromEntries((tool.patterns ?? []).flatMap((f) => (typeof args[f] === 'string' ? [[f, args[f]]] : [])));
+  return { run: new ToolRun(ctx, tool.name, tool.prefix, args, tool.defaultWindow, tool.defaultBaseline, carried), args };
 }
 
 /** Validates arguments, runs the tool in the caller's workspace, renders its evidence within budget. */
 export async function runTool<S extends z.ZodObject>(tool: TelemetryTool<S>, ctx: ToolContext, rawArgs: unknown): Promise<ToolResult> {
   const started = performance.now();
   const { run, args } = prepareRun(tool, ctx, rawArgs);
+  const patterns = tool.patterns ?? [];
+  if (patterns.length) {
+    const errors = await patternErrors(ctx.store, patterns, args);
+    if (errors.length) throw problems.validation(`the arguments of ${tool.name} are not valid`, errors);
+  }
   const out = await tool.run(run, args);
   const w = run.window;
   const header = tool.timeless

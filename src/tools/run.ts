@@ -7,6 +7,7 @@ import { resolveWindow, type ResolvedWindow, type WindowInput } from './window.t
 import type { Evidence } from '../core/evidence.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
 import { iso } from '../core/window.ts';
+import { compileError } from './regex.ts';
 
 /** Who runs a tool and where: the workspace comes from the verified token, never from arguments. */
 export interface ToolContext {
@@ -69,6 +70,8 @@ export class ToolRun {
     window: WindowInput,
     defaultLast: string,
     defaultBaseline?: string,
+    /** The tool's regular-expression arguments as given (name → pattern), to name in a compile error. */
+    private readonly patterns: Record<string, string> = {},
   ) {
     this.now = ctx.now ?? Date.now();
     this.budget = { ...ctx.policy.defaults, ...ctx.policy.budgets[tool] };
@@ -148,6 +151,14 @@ export class ToolRun {
         title: 'Result too large',
         detail: `${this.tool} would return more than ${this.budget.max_result_rows} rows; narrow the window or add filters`,
       });
+    }
+    const regex = compileError(err);
+    if (regex !== undefined) {
+      // Checked before the run, so this is a pattern the check let through: still the caller's argument, not a 500.
+      const all = Object.entries(this.patterns);
+      const named = all.filter(([, p]) => (e.message ?? '').includes(p));
+      const fields = (named.length ? named : all).map(([field]) => ({ field, message: regex }));
+      if (fields.length) return problems.validation(`the arguments of ${this.tool} are not valid`, fields);
     }
     if (this.ctx.signal?.aborted || e.name === 'AbortError' || /aborted/i.test(e.message ?? '')) {
       return new Problem({ status: 499, type: 'cancelled', title: 'Cancelled', detail: 'the request was cancelled' });

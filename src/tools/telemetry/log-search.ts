@@ -42,6 +42,7 @@ export const logSearch = defineTool({
     })
     .strict(),
   defaultWindow: '30m',
+  patterns: ['pattern'],
   async run(run, args) {
     const sev = severityFilter(args.severity);
     const attrs = Object.entries(args.attributes ?? {});

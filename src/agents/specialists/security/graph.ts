@@ -5,7 +5,7 @@ import { toolWindow } from '../../../core/window.ts';
 
 const HOUR = 3600_000;
 /** Log content that deserves a look: injection attempts, traversal, scanners, privilege changes. */
-const SUSPICIOUS_CONTENT =
+export const SUSPICIOUS_CONTENT =
   "union\\s+select|'\\s*or\\s+'?1'?\\s*=\\s*'?1|\\.\\./\\.\\./|<script|/etc/passwd|\\bsqlmap\\b|\\bnikto\\b|permission denied|access denied|privilege|clusterrolebinding|rolebinding";
 
 /**
