@@ -229,6 +229,80 @@ describe('OTLP/HTTP JSON ingest', () => {
     expect(await rows("SELECT count() AS n FROM otel_logs WHERE ServiceName = 'retry'")).toEqual([{ n: 2 }]);
   });
 
+  it('reports records older than the retention, or ahead of the clock, as rejected instead of accepting them', async () => {
+    const day = 86_400_000;
+    const res = await post(
+      '/v1/logs',
+      logsPayload({ 'service.name': 'aged' }, [
+        logRecord(Date.now() - 200 * day, 'long gone 1'),
+        logRecord(Date.now() - 181 * day, 'long gone 2'),
+        logRecord(Date.now() - 365 * day, 'long gone 3'),
+        logRecord(T0, 'fresh'),
+        logRecord(Date.now() + 3 * 3_600_000, 'from the future'),
+      ]),
+    );
+    expect(res.status).toBe(200);
+    const body = await json<{ partialSuccess: { rejectedLogRecords: string; errorMessage: string } }>(res);
+    expect(body.partialSuccess.rejectedLogRecords).toBe('4');
+    expect(body.partialSuccess.errorMessage).toContain('3 records older than the 180-day retention of otel_logs were not stored');
+    expect(body.partialSuccess.errorMessage).toMatch(/1 record more than 1h ahead of the service's clock \(after \S+Z\) was not stored/);
+    expect(await rows("SELECT Body FROM otel_logs WHERE ServiceName = 'aged'")).toEqual([{ Body: 'fresh' }]);
+  });
+
+  it('checks spans and data points against their own tables, to the day where the TTL counts whole days', async () => {
+    const day = 86_400_000;
+    // otel_traces drops a span with the rest of its day: 180 days and an hour before the next midnight is gone already.
+    const nextMidnight = Math.ceil(Date.now() / day) * day;
+    const span = (id: string, start: number) => ({
+      traceId: 'c'.repeat(31) + id,
+      spanId: 'd'.repeat(15) + id,
+      name: 'GET /',
+      startTimeUnixNano: nanos(start),
+      endTimeUnixNano: nanos(start + 5),
+    });
+    const traces = await post(
+      '/v1/traces',
+      tracesPayload({ 'service.name': 'aged-spans' }, [span('1', nextMidnight - 181 * day - 3_600_000), span('2', T0)]),
+    );
+    expect(await json(traces)).toEqual({
+      partialSuccess: { rejectedSpans: '1', errorMessage: '1 record older than the 180-day retention of otel_traces was not stored' },
+    });
+    const metrics = await post(
+      '/v1/metrics',
+      metricsPayload({ 'service.name': 'aged-points' }, [
+        {
+          name: 'g',
+          gauge: {
+            dataPoints: [
+              { timeUnixNano: nanos(Date.now() - 190 * day), asDouble: 1 },
+              { timeUnixNano: nanos(T0), asDouble: 2 },
+            ],
+          },
+        },
+        { name: 's', sum: { dataPoints: [{ timeUnixNano: '1', asInt: '1' }] } },
+      ]),
+    );
+    const m = await json<{ partialSuccess: { rejectedDataPoints: string; errorMessage: string } }>(metrics);
+    expect(m.partialSuccess.rejectedDataPoints).toBe('2');
+    expect(m.partialSuccess.errorMessage).toContain('1 record older than the 180-day retention of otel_metrics_gauge was not stored');
+    expect(m.partialSuccess.errorMessage).toContain('1 record older than the 180-day retention of otel_metrics_sum was not stored');
+    expect(await rows("SELECT count() AS n FROM otel_traces WHERE ServiceName = 'aged-spans'")).toEqual([{ n: 1 }]);
+    expect(await rows("SELECT Value FROM otel_metrics_gauge WHERE ServiceName = 'aged-points'")).toEqual([{ Value: 2 }]);
+    expect(await rows("SELECT count() AS n FROM otel_metrics_sum WHERE ServiceName = 'aged-points'")).toEqual([{ n: 0 }]);
+  });
+
+  it('answers a request whose every record is too old with partial success, not 400: the records were valid', async () => {
+    const res = await post(
+      '/v1/logs',
+      logsPayload({ 'service.name': 'all-aged' }, [logRecord(1, 'epoch+1ms'), logRecord(1000, 'epoch+1s')]),
+    );
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({
+      partialSuccess: { rejectedLogRecords: '2', errorMessage: '2 records older than the 180-day retention of otel_logs were not stored' },
+    });
+    expect(await rows("SELECT count() AS n FROM otel_logs WHERE ServiceName = 'all-aged'")).toEqual([{ n: 0 }]);
+  });
+
   it('accepts gzip bodies and limits their decompressed size', async () => {
     const payload = JSON.stringify(logsPayload({ 'service.name': 'zipped' }, [logRecord(T0, 'compressed')]));
     const ok = await post('/v1/logs', gzipSync(payload), { 'Content-Encoding': 'gzip' });

@@ -5,6 +5,9 @@ import { loadConfig } from '../src/config/env.ts';
 import { openStore, readRows, command, type Store } from '../src/clients/clickhouse.ts';
 import { migrate, MIGRATIONS, readTableShapes, TELEMETRY_TABLES } from '../src/storage/migrations.ts';
 import { TelemetryIngest } from '../src/otlp/ingest.ts';
+import { applyRetention, oldestKept, parseTtl, readTelemetryRetention } from '../src/storage/retention.ts';
+import { loadPolicies } from '../src/policies/load.ts';
+import { openTelemetry } from '../src/runtime/service.ts';
 import { tempDir } from './helpers/service.ts';
 import { sharedDir } from './helpers/shared.ts';
 import { logRecord, logsPayload, nanos, tracesPayload } from './helpers/otlp.ts';
@@ -94,5 +97,122 @@ describe('migrations', () => {
     await command(store, 'CREATE TABLE otel_logs (Timestamp DateTime64(9), Body String) ENGINE = MergeTree ORDER BY Timestamp');
     await migrate(store);
     await expect(readTableShapes(store)).rejects.toThrow(/otel_logs\.ServiceName/);
+  });
+});
+
+async function engineFull(store: Store, table: string): Promise<string> {
+  const [row] = await readRows<{ engine_full: string }>(store, {
+    query: 'SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
+    params: { t: table },
+  });
+  return row!.engine_full;
+}
+
+/** The project's policies with this retention.yaml instead of its own. */
+function policiesWith(retentionYaml: string): string {
+  const dir = tempDir('aiops-policies-');
+  fs.cpSync('policies', dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'retention.yaml'), retentionYaml);
+  return dir;
+}
+
+describe('retention', () => {
+  const DAY = 86_400_000;
+
+  it('reads the row TTL of a table, whatever the exporter wrote', () => {
+    expect(
+      parseTtl(
+        'MergeTree PARTITION BY toDate(TimestampTime) ORDER BY (ServiceName) TTL TimestampTime + toIntervalDay(180) SETTINGS index_granularity = 8192',
+      ),
+    ).toEqual({ expression: 'TimestampTime', amount: 180, unit: 'day' });
+    expect(parseTtl("ReplicatedMergeTree('/ch/{shard}', '{replica}') ORDER BY x TTL toDateTime(TimeUnix) + toIntervalHour(72)")).toEqual({
+      expression: 'toDateTime(TimeUnix)',
+      amount: 72,
+      unit: 'hour',
+    });
+    // Moves and conditional deletes keep rows; of several delete rules the shortest counts.
+    expect(
+      parseTtl(
+        "MergeTree ORDER BY x TTL toDate(t) + toIntervalDay(7) TO VOLUME 'cold', toDate(t) + toIntervalDay(30) DELETE, toDate(t) + toIntervalDay(1) DELETE WHERE level = 'debug' SETTINGS a = 1",
+      ),
+    ).toEqual({ expression: 'toDate(t)', amount: 30, unit: 'day' });
+    expect(parseTtl('MergeTree ORDER BY x TTL t + INTERVAL 2 WEEK, t + INTERVAL 3 DAY')).toEqual({
+      expression: 't',
+      amount: 3,
+      unit: 'day',
+    });
+    expect(parseTtl('MergeTree ORDER BY x SETTINGS index_granularity = 8192')).toBeUndefined();
+  });
+
+  it('knows where a whole-day TTL drops a record with the rest of its day', () => {
+    const now = Date.UTC(2026, 10, 28, 10, 0, 0);
+    expect(oldestKept({ expression: 'toDate(Timestamp)', amount: 180, unit: 'day' }, now)).toBe(Date.UTC(2026, 5, 2));
+    expect(oldestKept({ expression: 'TimestampTime', amount: 180, unit: 'day' }, now)).toBe(now - 180 * DAY + 1000);
+    expect(oldestKept({ expression: 'toDateTime(TimeUnix)', amount: 6, unit: 'month' }, now)).toBe(Date.UTC(2026, 4, 28, 10, 0, 1));
+  });
+
+  it('gives the embedded otel tables the TTL of retention.yaml on start, and ingest refuses what it would drop', async () => {
+    const dataDir = tempDir();
+    const opened = await openTelemetry(
+      loadConfig({
+        AIOPS_DATA_DIR: dataDir,
+        AIOPS_POLICIES_DIR: policiesWith('telemetry:\n  days: 30\n  tables:\n    otel_logs: 7\nwide_events:\n  days: 10\n'),
+      }),
+    );
+    store = opened.store;
+    expect(await engineFull(store, 'otel_logs')).toContain('TTL TimestampTime + toIntervalDay(7)');
+    expect(await engineFull(store, 'otel_traces')).toContain('TTL toDate(Timestamp) + toIntervalDay(30)');
+    expect(await engineFull(store, 'otel_traces_trace_id_ts')).toContain('TTL toDate(Start) + toIntervalDay(30)');
+    expect(await engineFull(store, 'otel_metrics_sum')).toContain('TTL toDateTime(TimeUnix) + toIntervalDay(30)');
+    expect(await engineFull(store, 'aiops_wide_events')).toContain('+ toIntervalDay(10)');
+    const out = await opened.ingest.logs(
+      logsPayload({ 'service.name': 'api' }, [logRecord(Date.now() - 10 * DAY, 'ten days old'), logRecord(Date.now() - 6 * DAY, 'six')]),
+      'shop',
+    );
+    expect(out).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      notices: ['1 record older than the 7-day retention of otel_logs was not stored'],
+    });
+    await store.close();
+
+    // A changed value is applied to the existing tables at the next start.
+    const again = await openTelemetry(
+      loadConfig({ AIOPS_DATA_DIR: dataDir, AIOPS_POLICIES_DIR: policiesWith('telemetry:\n  days: 14\n') }),
+    );
+    store = again.store;
+    expect(await engineFull(store, 'otel_logs')).toContain('TTL TimestampTime + toIntervalDay(14)');
+    expect(await engineFull(store, 'aiops_wide_events')).toContain('+ toIntervalDay(30)');
+    expect(await readRows(store, { query: "SELECT Body FROM otel_logs WHERE ServiceName = 'api'" })).toEqual([{ Body: 'six' }]);
+  });
+
+  it('leaves a ClickHouse server’s exporter tables their own TTL, and checks records against it', async () => {
+    store = await openStore(loadConfig({ AIOPS_DATA_DIR: tempDir(), CLICKHOUSE_DATABASE: 'otel' }));
+    // The exporter with `ttl: 72h` on its logs.
+    for (const statement of exporterStatements()) {
+      await command(store, statement.replace('TTL TimestampTime + toIntervalDay(180)', 'TTL TimestampTime + toIntervalHour(72)'));
+    }
+    await migrate(store);
+    const server: Store = { ...store, kind: 'server' };
+    const policy = loadPolicies('policies').retention;
+    await applyRetention(server, {
+      ...policy,
+      telemetry: { ...policy.telemetry, days: 30 },
+      wide_events: { ...policy.wide_events, days: 9 },
+    });
+    expect(await engineFull(store, 'otel_logs')).toContain('TTL TimestampTime + toIntervalHour(72)');
+    expect(await engineFull(store, 'otel_traces')).toContain('toIntervalDay(180)');
+    // The service's own table is its to change on a server too.
+    expect(await engineFull(store, 'aiops_wide_events')).toContain('+ toIntervalDay(9)');
+
+    const retention = await readTelemetryRetention(server);
+    expect(retention.get('otel_logs')).toEqual({ expression: 'TimestampTime', amount: 72, unit: 'hour' });
+    const ingest = new TelemetryIngest(server, await readTableShapes(server), 'k8s.namespace.name', { retention });
+    const out = await ingest.logs(
+      logsPayload({ 'service.name': 'api' }, [logRecord(Date.now() - 4 * DAY, 'four days'), logRecord(Date.now() - 2 * DAY, 'two days')]),
+      'shop',
+    );
+    expect(out.accepted).toBe(1);
+    expect(out.notices).toEqual(['1 record older than the 72-hour retention of otel_logs was not stored']);
   });
 });

@@ -49,10 +49,6 @@ export function chTime(ns: string): string {
   return `${s.slice(0, 10)}.${s.slice(10)}`;
 }
 
-export function nowNanos(): string {
-  return `${BigInt(Date.now()) * 1_000_000n}`;
-}
-
 export const LOG_COLUMNS = [
   'Timestamp',
   'TraceId',

@@ -1,19 +1,11 @@
 import type { z } from 'zod';
+import { formatDuration } from '../core/duration.ts';
 import { fieldPath, problems, zodFieldErrors, type FieldError } from '../core/problem.ts';
 import type { Store } from '../clients/clickhouse.ts';
 import { GroupCommitWriter, RecentCommits } from '../storage/group-commit.ts';
 import type { TableShapes } from '../storage/migrations.ts';
-import {
-  attrsToMap,
-  chTime,
-  GAUGE_COLUMNS,
-  HISTOGRAM_COLUMNS,
-  LOG_COLUMNS,
-  nowNanos,
-  SUM_COLUMNS,
-  TRACE_COLUMNS,
-  type Attrs,
-} from './convert.ts';
+import { oldestKept, ttlLabel, type TelemetryRetention, type Ttl } from '../storage/retention.ts';
+import { attrsToMap, chTime, GAUGE_COLUMNS, HISTOGRAM_COLUMNS, LOG_COLUMNS, SUM_COLUMNS, TRACE_COLUMNS, type Attrs } from './convert.ts';
 import { logFields, quickLogFields } from './fast-path.ts';
 import {
   ExportLogsRequest,
@@ -35,6 +27,8 @@ interface IngestOutcome {
   rejected: number;
   /** The first few reasons, with the failing field paths. */
   errors: FieldError[];
+  /** Reasons that concern many records at once (outside the tables' time range), first in the answer. */
+  notices: string[];
 }
 
 const MAX_REPORTED_ERRORS = 20;
@@ -42,14 +36,87 @@ const MAX_REPORTED_ERRORS = 20;
 class Outcome {
   accepted = 0;
   rejected = 0;
+  /** Records refused for their time alone: they were valid, so they never make the request a 400. */
+  outOfRange = 0;
   errors: FieldError[] = [];
+  notices: string[] = [];
   reject(count: number, errors: FieldError[]) {
     this.rejected += count;
     for (const e of errors) if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(e);
   }
-  result(): IngestOutcome {
-    return { accepted: this.accepted, rejected: this.rejected, errors: this.errors };
+  /** Counts what a TimeRange refused and says why, once per table. */
+  refuse(range: TimeRange) {
+    if (range.tooOld) {
+      this.notices.push(
+        `${records(range.tooOld)} older than the ${range.label} retention of ${range.table} ${range.tooOld === 1 ? 'was' : 'were'} not stored`,
+      );
+    }
+    if (range.tooNew) {
+      this.notices.push(
+        `${records(range.tooNew)} more than ${range.toleranceText} ahead of the service's clock (after ${new Date(range.newestMs).toISOString()}) ${range.tooNew === 1 ? 'was' : 'were'} not stored; check the sender's clock`,
+      );
+    }
+    const n = range.tooOld + range.tooNew;
+    this.rejected += n;
+    this.outOfRange += n;
   }
+  result(): IngestOutcome {
+    return { accepted: this.accepted, rejected: this.rejected, errors: this.errors, notices: this.notices };
+  }
+}
+
+const records = (n: number) => `${n} record${n === 1 ? '' : 's'}`;
+
+/** Decimal nanosecond strings without leading zeros compare by length, then by text. */
+const nanosBefore = (a: string, b: string) => (a.length === b.length ? a < b : a.length < b.length);
+const msToNanos = (ms: number) => `${BigInt(Math.max(0, Math.floor(ms))) * 1_000_000n}`;
+
+/**
+ * The time range one table stores for one request: records before its TTL's
+ * horizon would be dropped by the TTL right away, and records too far ahead
+ * are a sender's clock error. Counts what it refuses.
+ */
+class TimeRange {
+  tooOld = 0;
+  tooNew = 0;
+  readonly label: string;
+  readonly toleranceText: string;
+  readonly newestMs: number;
+  private readonly oldestNs: string | undefined;
+  private readonly newestNs: string;
+
+  constructor(
+    readonly table: string,
+    ttl: Ttl | undefined,
+    now: number,
+    toleranceMs: number,
+  ) {
+    this.label = ttl ? ttlLabel(ttl) : '';
+    this.toleranceText = formatDuration(toleranceMs);
+    this.newestMs = now + toleranceMs;
+    this.oldestNs = ttl ? msToNanos(oldestKept(ttl, now)) : undefined;
+    this.newestNs = msToNanos(this.newestMs);
+  }
+
+  /** Whether a record stamped `ns` (nanoseconds, normalised) is stored; counts it if not. */
+  admits(ns: string): boolean {
+    if (this.oldestNs !== undefined && nanosBefore(ns, this.oldestNs)) {
+      this.tooOld++;
+      return false;
+    }
+    if (nanosBefore(this.newestNs, ns)) {
+      this.tooNew++;
+      return false;
+    }
+    return true;
+  }
+}
+
+interface IngestOptions {
+  /** Each telemetry table's TTL as the table states it; no entry: no lower bound. */
+  retention?: TelemetryRetention;
+  /** How far ahead of the clock a record may be stamped. */
+  futureToleranceMs?: number;
 }
 
 interface TableTarget {
@@ -67,14 +134,19 @@ export class TelemetryIngest {
   private readonly targets: Record<string, TableTarget>;
   private readonly writer: GroupCommitWriter;
   private readonly committed = new RecentCommits();
+  private readonly retention: TelemetryRetention;
+  private readonly futureToleranceMs: number;
 
   /** `tenantAttribute` is the resource attribute that names a row's workspace. */
   constructor(
     store: Store,
     shapes: TableShapes,
     private readonly tenantAttribute: string,
+    options: IngestOptions = {},
   ) {
     this.writer = new GroupCommitWriter(store);
+    this.retention = options.retention ?? new Map();
+    this.futureToleranceMs = options.futureToleranceMs ?? 3_600_000;
     const target = (table: string, all: readonly string[]): TableTarget => {
       const have = shapes.get(table);
       const keep = all.map((c, i) => [c, i] as const).filter(([c]) => !have || have.has(c));
@@ -95,6 +167,9 @@ export class TelemetryIngest {
     const req = parseEnvelope(ExportLogsRequest, body);
     const out = new Outcome();
     const rows: unknown[][] = [];
+    const now = Date.now();
+    const range = this.range('otel_logs', now);
+    const nowNs = msToNanos(now);
     req.resourceLogs?.forEach((rl, i) => {
       const resAttrs = attrsToMap(rl.resource?.attributes);
       const count = rl.scopeLogs?.reduce((n, s) => n + (s.logRecords?.length ?? 0), 0) ?? 0;
@@ -116,8 +191,10 @@ export class TelemetryIngest {
             }
             f = logFields(parsed.data);
           }
+          const time = f.time ?? nowNs;
+          if (!range.admits(time)) return;
           rows.push([
-            chTime(f.time ?? nowNanos()),
+            chTime(time),
             f.traceId,
             f.spanId,
             f.flags,
@@ -137,6 +214,7 @@ export class TelemetryIngest {
         });
       });
     });
+    out.refuse(range);
     return this.finish(out, [[this.targets.logs!, rows]], dedupKey);
   }
 
@@ -144,6 +222,7 @@ export class TelemetryIngest {
     const req = parseEnvelope(ExportTracesRequest, body);
     const out = new Outcome();
     const rows: unknown[][] = [];
+    const range = this.range('otel_traces', Date.now());
     req.resourceSpans?.forEach((rs, i) => {
       const resAttrs = attrsToMap(rs.resource?.attributes);
       const count = rs.scopeSpans?.reduce((n, s) => n + (s.spans?.length ?? 0), 0) ?? 0;
@@ -161,6 +240,7 @@ export class TelemetryIngest {
             return;
           }
           const s = parsed.data;
+          if (!range.admits(s.startTimeUnixNano)) return;
           const events = s.events ?? [];
           const links = s.links ?? [];
           rows.push([
@@ -191,6 +271,7 @@ export class TelemetryIngest {
         });
       });
     });
+    out.refuse(range);
     return this.finish(out, [[this.targets.traces!, rows]], dedupKey);
   }
 
@@ -200,6 +281,12 @@ export class TelemetryIngest {
     const gauge: unknown[][] = [];
     const sum: unknown[][] = [];
     const histogram: unknown[][] = [];
+    const now = Date.now();
+    const ranges = {
+      gauge: this.range('otel_metrics_gauge', now),
+      sum: this.range('otel_metrics_sum', now),
+      histogram: this.range('otel_metrics_histogram', now),
+    };
     req.resourceMetrics?.forEach((rm, i) => {
       const resAttrs = attrsToMap(rm.resource?.attributes);
       const refusal = checkTenant(resAttrs, this.tenantAttribute, workspace);
@@ -249,6 +336,7 @@ export class TelemetryIngest {
                 out.reject(1, [{ field: `${fieldPath(path)}.${kind}.dataPoints[${d}]`, message: 'a data point needs asDouble or asInt' }]);
                 return;
               }
+              if (!ranges[kind].admits(pp.data.timeUnixNano)) return;
               emit(pp.data, value);
               out.accepted++;
             });
@@ -271,6 +359,7 @@ export class TelemetryIngest {
                 return;
               }
               const p = pp.data;
+              if (!ranges.histogram.admits(p.timeUnixNano)) return;
               histogram.push([
                 ...head(p),
                 p.count,
@@ -296,6 +385,9 @@ export class TelemetryIngest {
         });
       });
     });
+    out.refuse(ranges.gauge);
+    out.refuse(ranges.sum);
+    out.refuse(ranges.histogram);
     return this.finish(
       out,
       [
@@ -307,8 +399,12 @@ export class TelemetryIngest {
     );
   }
 
+  private range(table: string, now: number): TimeRange {
+    return new TimeRange(table, this.retention.get(table), now, this.futureToleranceMs);
+  }
+
   private async finish(out: Outcome, batches: [TableTarget, unknown[][]][], dedupKey?: string): Promise<IngestOutcome> {
-    if (out.accepted === 0 && out.rejected > 0) {
+    if (out.accepted === 0 && out.rejected > 0 && out.outOfRange === 0) {
       throw problems.validation(`all ${out.rejected} records were rejected; nothing was written`, out.errors);
     }
     await Promise.all(

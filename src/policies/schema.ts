@@ -1,10 +1,44 @@
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
 
-/** retention.yaml: what the service keeps about its own work. */
+/** Days a table keeps rows (its TTL). */
+const Days = z.number().int().min(1).max(36_500);
+
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 30s, 10m or 6h');
+/** A duration that must be more than nothing. */
+const PositiveDuration = Duration.refine((d) => parseDuration(d) !== undefined, 'must be more than 0');
+
+/** retention.yaml: how long the tables the service creates keep rows, and what it keeps about its own work. */
 const RetentionPolicy = z
   .object({
+    telemetry: z
+      .object({
+        /**
+         * Days the otel_* tables keep rows where the service owns them (the embedded store);
+         * a ClickHouse server's tables keep the TTL they have, which the service reads.
+         */
+        days: Days.default(180),
+        /** Per table overrides of `days`. */
+        tables: z
+          .object({
+            otel_logs: Days,
+            otel_traces: Days,
+            otel_metrics_gauge: Days,
+            otel_metrics_sum: Days,
+            otel_metrics_histogram: Days,
+          })
+          .partial()
+          .strict()
+          .default({}),
+        /** Records stamped further ahead of the service's clock than this are refused. */
+        future_tolerance: PositiveDuration.default('1h'),
+      })
+      .strict()
+      .prefault({}),
     wide_events: z
       .object({
+        /** Days aiops_wide_events keeps rows. */
+        days: Days.default(30),
         /** Share of ordinary requests kept; errors and slow requests are always kept. */
         sample_rate: z.number().min(0).max(1).default(0.25),
         slow_ms: z.number().int().positive().default(2000),
@@ -284,8 +318,6 @@ const RemediatePolicy = z
       .prefault({}),
   })
   .strict();
-
-const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as 30s, 10m or 6h');
 
 /** alerts.yaml: how alerts become investigations. */
 const AlertsPolicy = z

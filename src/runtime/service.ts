@@ -8,7 +8,10 @@ import { loadOrCreateDevKeys } from '../auth/dev-keys.ts';
 import { createTokenVerifier } from '../auth/verifier.ts';
 import { openStore, type Store } from '../clients/clickhouse.ts';
 import { migrate, readTableShapes } from '../storage/migrations.ts';
+import { applyRetention, readTelemetryRetention } from '../storage/retention.ts';
 import { TelemetryIngest } from '../otlp/ingest.ts';
+import { parseDuration } from '../core/duration.ts';
+import type { Policies } from '../policies/schema.ts';
 import { checkPolicyPatterns } from '../tools/regex.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { WideEventWriter } from '../storage/wide-events.ts';
@@ -47,13 +50,28 @@ export interface Service {
   close(): Promise<void>;
 }
 
+interface TelemetryOptions {
+  /** retention.yaml (read from AIOPS_POLICIES_DIR when absent). */
+  retention?: Policies['retention'];
+}
+
 /** Opens the store and the ingest path (shared by `serve` and a seed run with no service up). */
-export async function openTelemetry(config: Config, logger?: Logger): Promise<{ store: Store; ingest: TelemetryIngest }> {
+export async function openTelemetry(
+  config: Config,
+  logger?: Logger,
+  opts: TelemetryOptions = {},
+): Promise<{ store: Store; ingest: TelemetryIngest }> {
+  const retention = opts.retention ?? loadPolicies(config.AIOPS_POLICIES_DIR).retention;
   const store = await openStore(config);
   try {
     await migrate(store, logger);
+    await applyRetention(store, retention, logger);
     const shapes = await readTableShapes(store);
-    return { store, ingest: new TelemetryIngest(store, shapes, config.TENANT_ATTRIBUTE) };
+    const ingest = new TelemetryIngest(store, shapes, config.TENANT_ATTRIBUTE, {
+      retention: await readTelemetryRetention(store),
+      futureToleranceMs: parseDuration(retention.telemetry.future_tolerance) ?? 3_600_000,
+    });
+    return { store, ingest };
   } catch (err) {
     await store.close();
     throw err;
@@ -105,7 +123,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   const model = opts.model ?? ollamaChatModel(config, policies.llm);
   const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
   const verifier = createTokenVerifier(config, devKeys);
-  const { store, ingest } = await openTelemetry(config, logger);
+  const { store, ingest } = await openTelemetry(config, logger, { retention: policies.retention });
   try {
     // The failed-login pattern goes to ClickHouse as RE2: a bad one stops the start, not every auth_failures call.
     const file = path.join(config.AIOPS_POLICIES_DIR, 'tools.yaml');

@@ -40,8 +40,9 @@ export function otlpRoutes(deps: AppDeps) {
       operationId: s.operationId,
       summary: `OTLP/HTTP ${signal} export, JSON encoding (gzip accepted), into the token's workspace`,
       description:
-        'Records that do not validate are rejected one by one and reported in partialSuccess; 400 only when none is accepted. ' +
-        'Protobuf encoding is refused with 415.',
+        'Records that do not validate, or whose time is outside what the tables keep (older than their retention, or ahead of the clock ' +
+        'beyond the tolerance), are rejected one by one and reported in partialSuccess; 400 only when none is accepted and every ' +
+        'rejected record was invalid. Protobuf encoding is refused with 415.',
       security: bearerAuth,
       parameters: workspaceHeader,
       request: {
@@ -75,7 +76,7 @@ export function otlpRoutes(deps: AppDeps) {
           {
             partialSuccess: {
               [s.rejected]: String(outcome.rejected),
-              errorMessage: outcome.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+              errorMessage: [...outcome.notices, ...outcome.errors.map((e) => `${e.field}: ${e.message}`)].join('; '),
             },
           },
           200,
