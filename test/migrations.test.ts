@@ -165,6 +165,7 @@ describe('retention', () => {
     expect(await engineFull(store, 'otel_traces_trace_id_ts')).toContain('TTL toDate(Start) + toIntervalDay(30)');
     expect(await engineFull(store, 'otel_metrics_sum')).toContain('TTL toDateTime(TimeUnix) + toIntervalDay(30)');
     expect(await engineFull(store, 'aiops_wide_events')).toContain('+ toIntervalDay(10)');
+    expect(await engineFull(store, 'aiops_ingest_keys')).toContain('TTL toDateTime(at) + toIntervalSecond(3600)');
     const out = await opened.ingest.logs(
       logsPayload({ 'service.name': 'api' }, [logRecord(Date.now() - 10 * DAY, 'ten days old'), logRecord(Date.now() - 6 * DAY, 'six')]),
       'shop',
@@ -174,6 +175,7 @@ describe('retention', () => {
       rejected: 1,
       notices: ['1 record older than the 7-day retention of otel_logs was not stored'],
     });
+    await opened.ingest.close();
     await store.close();
 
     // A changed value is applied to the existing tables at the next start.
@@ -184,6 +186,7 @@ describe('retention', () => {
     expect(await engineFull(store, 'otel_logs')).toContain('TTL TimestampTime + toIntervalDay(14)');
     expect(await engineFull(store, 'aiops_wide_events')).toContain('+ toIntervalDay(30)');
     expect(await readRows(store, { query: "SELECT Body FROM otel_logs WHERE ServiceName = 'api'" })).toEqual([{ Body: 'six' }]);
+    await again.ingest.close();
   });
 
   it('leaves a ClickHouse server’s exporter tables their own TTL, and checks records against it', async () => {

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { formatDuration } from '../core/duration.ts';
 import { fieldPath, problems, zodFieldErrors, type FieldError } from '../core/problem.ts';
 import type { Store } from '../clients/clickhouse.ts';
-import { GroupCommitWriter, RecentCommits } from '../storage/group-commit.ts';
+import { GroupCommitWriter } from '../storage/group-commit.ts';
+import { IngestClaims, type AttemptResult } from '../storage/ingest-claims.ts';
 import type { TableShapes } from '../storage/migrations.ts';
 import { oldestKept, ttlLabel, type TelemetryRetention, type Ttl } from '../storage/retention.ts';
 import { attrsToMap, chTime, GAUGE_COLUMNS, HISTOGRAM_COLUMNS, LOG_COLUMNS, SUM_COLUMNS, TRACE_COLUMNS, type Attrs } from './convert.ts';
@@ -113,6 +114,8 @@ class TimeRange {
 }
 
 interface IngestOptions {
+  /** Where request keys are claimed; in memory when absent. */
+  claims?: IngestClaims;
   /** Each telemetry table's TTL as the table states it; no entry: no lower bound. */
   retention?: TelemetryRetention;
   /** How far ahead of the clock a record may be stamped. */
@@ -133,7 +136,7 @@ interface TableTarget {
 export class TelemetryIngest {
   private readonly targets: Record<string, TableTarget>;
   private readonly writer: GroupCommitWriter;
-  private readonly committed = new RecentCommits();
+  private readonly claims: IngestClaims;
   private readonly retention: TelemetryRetention;
   private readonly futureToleranceMs: number;
 
@@ -145,6 +148,7 @@ export class TelemetryIngest {
     options: IngestOptions = {},
   ) {
     this.writer = new GroupCommitWriter(store);
+    this.claims = options.claims ?? IngestClaims.inMemory();
     this.retention = options.retention ?? new Map();
     this.futureToleranceMs = options.futureToleranceMs ?? 3_600_000;
     const target = (table: string, all: readonly string[]): TableTarget => {
@@ -399,22 +403,46 @@ export class TelemetryIngest {
     );
   }
 
+  /** Stops the claims' background work (the store and the pool are closed by their owner). */
+  close(): Promise<void> {
+    return this.claims.close();
+  }
+
   private range(table: string, now: number): TimeRange {
     return new TimeRange(table, this.retention.get(table), now, this.futureToleranceMs);
   }
 
+  /**
+   * Writes what was accepted. With a dedup key the write goes through a claim
+   * on it: one attempt per key at a time, and tables an earlier attempt wrote
+   * are not written again.
+   */
   private async finish(out: Outcome, batches: [TableTarget, unknown[][]][], dedupKey?: string): Promise<IngestOutcome> {
     if (out.accepted === 0 && out.rejected > 0 && out.outOfRange === 0) {
       throw problems.validation(`all ${out.rejected} records were rejected; nothing was written`, out.errors);
     }
-    await Promise.all(
-      batches.map(async ([t, rows]) => {
-        const key = dedupKey ? `${dedupKey}:${t.table}` : undefined;
-        if (rows.length === 0 || (key && this.committed.has(key))) return;
-        await this.writer.write(t.table, t.columns, t.project === identity ? rows : rows.map(t.project));
-        if (key) this.committed.add(key);
-      }),
-    );
+    const byTable = new Map(batches.filter(([, rows]) => rows.length > 0).map(([t, rows]) => [t.table, [t, rows] as const]));
+    if (byTable.size === 0) return out.result();
+    const write = async (tables: string[]): Promise<AttemptResult> => {
+      const settled = await Promise.allSettled(
+        tables.map(async (table) => {
+          const [t, rows] = byTable.get(table)!;
+          await this.writer.write(t.table, t.columns, t.project === identity ? rows : rows.map(t.project));
+          return table;
+        }),
+      );
+      const failed = settled.find((r) => r.status === 'rejected');
+      return {
+        written: settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+        ...(failed ? { error: failed.reason } : {}),
+      };
+    };
+    if (dedupKey) {
+      await this.claims.once(dedupKey, [...byTable.keys()], write);
+    } else {
+      const result = await write([...byTable.keys()]);
+      if (result.error !== undefined) throw result.error;
+    }
     return out.result();
   }
 }

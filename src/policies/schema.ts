@@ -35,6 +35,13 @@ const RetentionPolicy = z
       })
       .strict()
       .prefault({}),
+    ingest_dedup: z
+      .object({
+        /** A request body sent again within this time is not written again (the keys' TTL). */
+        window: PositiveDuration.default('1h'),
+      })
+      .strict()
+      .prefault({}),
     wide_events: z
       .object({
         /** Days aiops_wide_events keeps rows. */

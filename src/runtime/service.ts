@@ -9,10 +9,12 @@ import { createTokenVerifier } from '../auth/verifier.ts';
 import { openStore, type Store } from '../clients/clickhouse.ts';
 import { migrate, readTableShapes } from '../storage/migrations.ts';
 import { applyRetention, readTelemetryRetention } from '../storage/retention.ts';
+import { IngestClaims } from '../storage/ingest-claims.ts';
 import { TelemetryIngest } from '../otlp/ingest.ts';
+import { checkPolicyPatterns } from '../tools/regex.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Policies } from '../policies/schema.ts';
-import { checkPolicyPatterns } from '../tools/regex.ts';
+import type pg from 'pg';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { WideEventWriter } from '../storage/wide-events.ts';
 import { DemoController } from '../demo/controller.ts';
@@ -53,6 +55,8 @@ export interface Service {
 interface TelemetryOptions {
   /** retention.yaml (read from AIOPS_POLICIES_DIR when absent). */
   retention?: Policies['retention'];
+  /** The process's PostgreSQL pool: OTLP request keys are claimed there, shared by replicas. */
+  postgres?: pg.Pool;
 }
 
 /** Opens the store and the ingest path (shared by `serve` and a seed run with no service up). */
@@ -67,7 +71,12 @@ export async function openTelemetry(
     await migrate(store, logger);
     await applyRetention(store, retention, logger);
     const shapes = await readTableShapes(store);
+    const windowMs = parseDuration(retention.ingest_dedup.window) ?? 3_600_000;
+    const claims = opts.postgres
+      ? await IngestClaims.postgres(opts.postgres, windowMs, logger)
+      : await IngestClaims.clickhouse(store, windowMs, logger);
     const ingest = new TelemetryIngest(store, shapes, config.TENANT_ATTRIBUTE, {
+      claims,
       retention: await readTelemetryRetention(store),
       futureToleranceMs: parseDuration(retention.telemetry.future_tolerance) ?? 3_600_000,
     });
@@ -78,22 +87,17 @@ export async function openTelemetry(
   }
 }
 
-/** Where conversations live: files in the data folder, or PostgreSQL shared by replicas. */
+/** Where conversations live: files in the data folder, or PostgreSQL (the process's pool) shared by replicas. */
 async function openConversations(
   config: Config,
+  pool?: pg.Pool,
 ): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
-  if (config.POSTGRES_URL) {
-    const pool = openPostgres(config.POSTGRES_URL);
-    try {
-      const saver = new PostgresSaver(pool);
-      await saver.setup();
-      const threads = await PostgresThreadIndex.open(pool);
-      const approvals = await PostgresApprovalStore.open(pool);
-      return { checkpointer: saver, threads, approvals, close: () => pool.end() };
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
+  if (pool) {
+    const saver = new PostgresSaver(pool);
+    await saver.setup();
+    const threads = await PostgresThreadIndex.open(pool);
+    const approvals = await PostgresApprovalStore.open(pool);
+    return { checkpointer: saver, threads, approvals, close: async () => undefined };
   }
   const dir = path.join(config.dataDir, 'threads');
   const threads = new FileThreadIndex(path.join(dir, 'index.json'));
@@ -123,13 +127,27 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   const model = opts.model ?? ollamaChatModel(config, policies.llm);
   const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
   const verifier = createTokenVerifier(config, devKeys);
-  const { store, ingest } = await openTelemetry(config, logger, { retention: policies.retention });
+  // One pool per process: checkpoints, threads, approvals and OTLP request keys share it.
+  const pool = config.POSTGRES_URL ? openPostgres(config.POSTGRES_URL) : undefined;
+  let telemetry: Awaited<ReturnType<typeof openTelemetry>>;
+  try {
+    telemetry = await openTelemetry(config, logger, { retention: policies.retention, postgres: pool });
+  } catch (err) {
+    await pool?.end();
+    throw err;
+  }
+  const { store, ingest } = telemetry;
+  const closeStores = async () => {
+    await ingest.close();
+    await store.close();
+    await pool?.end();
+  };
   try {
     // The failed-login pattern goes to ClickHouse as RE2: a bad one stops the start, not every auth_failures call.
     const file = path.join(config.AIOPS_POLICIES_DIR, 'tools.yaml');
     await checkPolicyPatterns(store, policies.tools, path.relative(process.cwd(), file) || file);
   } catch (err) {
-    await store.close();
+    await closeStores();
     throw err;
   }
   const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics });
@@ -179,10 +197,17 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       'knowledge indexed: runbooks are the shared runbook files; documents are those workspaces stored and did not delete (per workspace: what aiops knowledge list shows)',
     );
   } catch (err) {
-    await store.close();
+    await closeStores();
     throw err;
   }
-  const conversations = await openConversations(config);
+  let conversations: Awaited<ReturnType<typeof openConversations>>;
+  try {
+    conversations = await openConversations(config, pool);
+  } catch (err) {
+    await knowledge.close();
+    await closeStores();
+    throw err;
+  }
   const approvals = new ApprovalService({
     store: conversations.approvals,
     audit: new AuditLog(store),
@@ -224,7 +249,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     const missing = (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] as const).filter((k) => !config[k]);
     if (missing.length) {
       await conversations.close();
-      await store.close();
+      await closeStores();
       throw new ConfigError(missing.map((variable) => ({ variable, message: 'required when policies/slack.yaml has enabled: true' })));
     }
     slack = new SlackAdapter(
@@ -269,7 +294,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       await approvals.stop();
       await knowledge.close();
       await conversations.close();
-      await store.close();
+      await closeStores();
     },
   };
 }

@@ -75,39 +75,3 @@ export class GroupCommitWriter {
     }
   }
 }
-
-/**
- * What was committed recently, by request and table: a retried OTLP request
- * (same workspace, same body) skips the tables its first attempt already
- * wrote, so a retry after a partial failure completes the write exactly once.
- */
-export class RecentCommits {
-  private readonly seen = new Map<string, number>();
-
-  constructor(
-    private readonly ttlMs = 15 * 60_000,
-    private readonly maxEntries = 100_000,
-  ) {}
-
-  has(key: string): boolean {
-    const at = this.seen.get(key);
-    if (at === undefined) return false;
-    if (Date.now() - at > this.ttlMs) {
-      this.seen.delete(key);
-      return false;
-    }
-    return true;
-  }
-
-  add(key: string): void {
-    this.seen.set(key, Date.now());
-    if (this.seen.size > this.maxEntries) {
-      // Maps iterate in insertion order: drop the oldest tenth.
-      let n = Math.floor(this.maxEntries / 10);
-      for (const k of this.seen.keys()) {
-        if (n-- <= 0) break;
-        this.seen.delete(k);
-      }
-    }
-  }
-}

@@ -137,6 +137,24 @@ ORDER BY (workspace, at, approval_id)`,
       'ALTER TABLE aiops_incidents ADD COLUMN IF NOT EXISTS threads Array(String)',
     ],
   },
+  {
+    version: 7,
+    name: 'OTLP request keys',
+    statements: [
+      // Which tables each OTLP request (workspace, signal and body hash) has written, so a request
+      // sent again after a restart is not written twice. The TTL is retention.yaml's dedup window,
+      // applied on start; this one is only the starting value.
+      `CREATE TABLE IF NOT EXISTS aiops_ingest_keys (
+    at DateTime64(3) DEFAULT now64(3),
+    key String,
+    table_name LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY toDate(at)
+ORDER BY (key, table_name)
+TTL toDateTime(at) + toIntervalSecond(3600)`,
+    ],
+  },
 ];
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);

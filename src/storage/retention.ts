@@ -1,4 +1,5 @@
 import { command, readRows, type Store } from '../clients/clickhouse.ts';
+import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Policies } from '../policies/schema.ts';
 import { TELEMETRY_TABLES } from './migrations.ts';
@@ -137,6 +138,7 @@ const DEFAULT_EXPRESSION: Record<string, string> = {
   otel_metrics_sum: 'toDateTime(TimeUnix)',
   otel_metrics_histogram: 'toDateTime(TimeUnix)',
   aiops_wide_events: 'toDateTime(timestamp)',
+  aiops_ingest_keys: 'toDateTime(at)',
 };
 
 /** A time expression read back from the table goes into DDL: only plain column and function text. */
@@ -151,6 +153,8 @@ function wantedTtls(policy: Policies['retention'], embedded: boolean): Map<strin
     want.set('otel_traces_trace_id_ts', days('otel_traces'));
   }
   want.set('aiops_wide_events', { amount: policy.wide_events.days, unit: 'day' });
+  const windowMs = parseDuration(policy.ingest_dedup.window) ?? 3_600_000;
+  want.set('aiops_ingest_keys', { amount: Math.max(1, Math.ceil(windowMs / 1000)), unit: 'second' });
   return want;
 }
 

@@ -12,8 +12,63 @@ const SIGNALS = {
   traces: { rejected: 'rejectedSpans', request: 'ExportTraceServiceRequest', operationId: 'exportTraces' },
 } as const;
 
-/** Concurrent ingest requests beyond this get 429 (OTLP clients back off and retry). */
+/** Ingest requests that run at once (each holds its body in memory). */
 const MAX_IN_FLIGHT = 16;
+/** A burst beyond them waits in line this long at most, this many deep, before 429 (OTLP clients back off and retry). */
+const MAX_WAITING = 4 * MAX_IN_FLIGHT;
+const MAX_WAIT_MS = 5000;
+
+const busy = () => problems.tooManyRequests('too many ingest requests in flight; retry shortly', 1);
+
+/**
+ * At most `limit` requests run; the next ones queue for a slot (handed over
+ * when one finishes, nobody polls) instead of being refused at once, so a
+ * burst of a collector's retries is answered rather than bounced. Waiting
+ * requests have not read their bodies yet, so memory stays bounded.
+ */
+class IngestGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+    private readonly maxWaitMs: number,
+  ) {}
+
+  async enter(): Promise<() => void> {
+    if (this.running < this.limit) {
+      this.running++;
+      return this.leave();
+    }
+    if (this.waiting.length >= this.maxWaiting) throw busy();
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(busy());
+      }, this.maxWaitMs);
+      this.waiting.push(grant);
+    });
+    return this.leave();
+  }
+
+  /** Gives the slot to the next in line, or frees it; a second call does nothing. */
+  private leave(): () => void {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    };
+  }
+}
 
 const ExportResponse = z
   .object({
@@ -31,7 +86,7 @@ const ExportResponse = z
  */
 export function otlpRoutes(deps: AppDeps) {
   const app = router();
-  let inFlight = 0;
+  const gate = new IngestGate(MAX_IN_FLIGHT, MAX_WAITING, MAX_WAIT_MS);
   for (const [signal, s] of Object.entries(SIGNALS) as [keyof typeof SIGNALS, (typeof SIGNALS)[keyof typeof SIGNALS]][]) {
     const route = createRoute({
       method: 'post',
@@ -42,7 +97,7 @@ export function otlpRoutes(deps: AppDeps) {
       description:
         'Records that do not validate, or whose time is outside what the tables keep (older than their retention, or ahead of the clock ' +
         'beyond the tolerance), are rejected one by one and reported in partialSuccess; 400 only when none is accepted and every ' +
-        'rejected record was invalid. Protobuf encoding is refused with 415.',
+        'rejected record was invalid. The same body sent again (a retry, or concurrently) is written once. Protobuf encoding is refused with 415.',
       security: bearerAuth,
       parameters: workspaceHeader,
       request: {
@@ -59,14 +114,13 @@ export function otlpRoutes(deps: AppDeps) {
     });
     app.openapi(route, async (c) => {
       const { workspace } = requireScope(c, 'ingest');
-      if (inFlight >= MAX_IN_FLIGHT) throw problems.tooManyRequests('too many ingest requests in flight; retry shortly', 1);
-      inFlight++;
+      const leave = await gate.enter();
       try {
         const body = await readJson(c, deps.config.AIOPS_INGEST_MAX_BODY_BYTES, {
           allowGzip: true,
           mediaHint: 'OTLP/HTTP protobuf is not supported here; set the exporter encoding to json',
         });
-        const dedupKey = createHash('sha256').update(workspace).update('\0').update(body.raw).digest('hex').slice(0, 32);
+        const dedupKey = createHash('sha256').update(`${workspace}\0${signal}\0`).update(body.raw).digest('hex').slice(0, 32);
         const outcome = await deps.ingest[signal](body.value, workspace, dedupKey);
         deps.metrics.ingestRecords.inc({ signal, outcome: 'accepted' }, outcome.accepted);
         if (outcome.rejected) deps.metrics.ingestRecords.inc({ signal, outcome: 'rejected' }, outcome.rejected);
@@ -82,7 +136,7 @@ export function otlpRoutes(deps: AppDeps) {
           200,
         );
       } finally {
-        inFlight--;
+        leave();
       }
     });
   }
