@@ -56,6 +56,13 @@ describe('workspace isolation', () => {
     recent_changes: [{}],
     auth_failures: [{}],
     resource_efficiency: [{}],
+    ranking: [
+      { by: 'latency', of: 'operation' },
+      { by: 'log_volume' },
+      { by: 'cpu' },
+      { by: 'errors', service: "payment' OR '1'='1" },
+    ],
+    service_series: [{}, { service: 'payment' }, { service: "payment' OR 1=1 --" }],
   };
 
   it('with an analytics token, no tool returns anything of shop, whatever the arguments', async () => {
@@ -209,7 +216,7 @@ describe('the tools over HTTP and as LangChain tools', () => {
       await svc.request('/v1/tools', { token }),
     );
     expect(list.tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
-    expect(list.tools).toHaveLength(11);
+    expect(list.tools).toHaveLength(13);
     expect(list.tools.find((t) => t.name === 'auth_failures')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'search_runbooks')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'similar_incidents')!.allowed).toBe(true);
