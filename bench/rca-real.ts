@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readRows } from '../src/clients/clickhouse.ts';
-import { understand } from '../src/agents/question.ts';
+import { readQuestion } from '../src/agents/orchestrator/nodes/intake.ts';
 import { srePlan } from '../src/agents/specialists/sre/graph.ts';
 import { runTool } from '../src/tools/definition.ts';
 import { findTool } from '../src/tools/registry.ts';
@@ -151,10 +151,10 @@ async function ask(workspace: string, question: string): Promise<ChatAnswerJson>
  */
 async function diagnose(workspace: string, question: string, answer: ChatAnswerJson, services: string[]) {
   const now = Date.parse(answer.window.to);
-  const facts = understand(question, services, Date.now());
+  const facts = readQuestion(question, services, Date.now());
   const window = { from: Date.parse(answer.window.from), to: now };
   const start = facts.incidentStart ?? window.from;
-  const baseline = { from: start - 120 * MIN, to: start - 5 * MIN };
+  const baseline = { from: start - 60 * MIN, to: Math.min(start, window.from) };
   const ctx = {
     store: service.deps.store,
     workspace,

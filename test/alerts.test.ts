@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { seedScenario } from './helpers/scenario.ts';
-import { policiesWith } from './helpers/fake-model.ts';
 import { sharedDir } from './helpers/shared.ts';
 
 const SECRET = 'shop-webhook-secret-0123456789';
@@ -12,14 +11,10 @@ let alice: string;
 let faultStart: string;
 
 beforeAll(async () => {
-  const alerts = fs.readFileSync('policies/alerts.yaml', 'utf8').replace(/repeat_note_after: 10m/, 'repeat_note_after: 2s');
-  svc = await startTestService({
-    AIOPS_ALERT_WEBHOOK_SECRETS: `shop=${SECRET}`,
-    AIOPS_POLICIES_DIR: policiesWith({ 'alerts.yaml': alerts }),
-  });
+  svc = await startTestService({ AIOPS_ALERT_WEBHOOK_SECRETS: `shop=${SECRET}` });
   const seeded = await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2);
   faultStart = seeded.faultStart!;
-  hook = await svc.token({ sub: 'alertmanager', roles: ['alerts'] });
+  hook = await svc.token({ sub: 'alertmanager', roles: ['alerts'], ttlSeconds: 3600 });
   alice = await svc.token({ sub: 'alice', roles: ['sre'] });
 });
 afterAll(() => svc?.close());
@@ -32,6 +27,19 @@ const example = (name: string) =>
 const post = (body: unknown, token: string = hook, path = '/v1/alerts/alertmanager') =>
   svc.request(path, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const settled = () => svc.service.deps.alerts.settled();
+
+/** Runs `fn` with the clock (Date only) moved ahead by `ms`, then moves it back. */
+async function withClockAhead<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const installed = !vi.isFakeTimers();
+  if (installed) vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+  vi.setSystemTime(Date.now() + ms);
+  try {
+    return await fn();
+  } finally {
+    vi.setSystemTime(Date.now() - ms);
+    if (installed) vi.useRealTimers();
+  }
+}
 interface Thread {
   id: string;
   kind: string;
@@ -142,8 +150,8 @@ describe('POST /v1/alerts/alertmanager', () => {
     const body = paymentAlert('firing');
     const again = await json<{ outcome: string; thread_id: string }>(await post(body));
     expect(again.outcome).toBe('duplicate');
-    await new Promise((r) => setTimeout(r, 2100));
-    const later = await json<{ outcome: string }>(await post(body));
+    // Past repeat_note_after (10m), without waiting for it: the clock moves, not the test.
+    const later = await withClockAhead(11 * 60_000, async () => json<{ outcome: string }>(await post(body)));
     expect(later.outcome).toBe('still_firing');
     await settled();
     let t = await thread(again.thread_id);
@@ -188,13 +196,12 @@ describe('POST /v1/alerts/alertmanager', () => {
     expect(t.messages.at(-1)!.content).toMatch(
       /^Resolved at \d\d:\d\d UTC after \d+ min \(HighErrorRate, HighLatency\)\. Root cause found: payment, bad deploy/,
     );
+    // The incident the alert's investigation opened is closed now, so it is a past incident to find.
+    expect(svc.service.deps.knowledge.openIncidents('shop', res.thread_id)).toEqual([]);
     const similar = await svc.service.deps.knowledge.similarIncidents('shop', 'HighErrorRate payment bad deploy');
-    expect(similar.hits.map((h) => h.incident.id)).toContain(res.thread_id);
-    expect(similar.hits.find((h) => h.incident.id === res.thread_id)!.incident).toMatchObject({
-      source: 'alert',
-      alertname: 'HighErrorRate',
-      root_service: 'payment',
-    });
+    const mine = similar.hits.find((h) => h.incident.threads.includes(res.thread_id))!.incident;
+    expect(mine).toMatchObject({ source: 'alert', alertname: 'HighErrorRate', root_service: 'payment', status: 'closed' });
+    expect(mine.summary).toMatch(/Resolved after \d+ min/);
     // Resolving again changes nothing; firing again reopens the same thread.
     expect((await json<{ outcome: string }>(await post(paymentAlert('resolved')))).outcome).toBe('duplicate');
     const reopened = await json<{ outcome: string; thread_id: string }>(await post(paymentAlert('firing')));
@@ -223,5 +230,45 @@ describe('POST /v1/alerts (plain JSON)', () => {
     const bad = await post({ title: '', severity: 'loud' }, hook, '/v1/alerts');
     expect(bad.status).toBe(400);
     expect((await json<{ errors: { field: string }[] }>(bad)).errors.map((e) => e.field).sort()).toEqual(['severity', 'title']);
+  });
+});
+
+describe('an alert about something the telemetry never mentions', () => {
+  it('says no telemetry names its host and job, what was checked, and keeps the shop incident apart as another problem', async () => {
+    const res = await post(
+      {
+        version: '4',
+        groupKey: '{}:{alertname="NodeEvent"}',
+        status: 'firing',
+        receiver: 'hks-aiops',
+        groupLabels: { alertname: 'NodeEvent' },
+        commonLabels: { alertname: 'NodeEvent', severity: 'warning', host: 'infrastructure002A', job: 'data_collector' },
+        commonAnnotations: { summary: 'Node event on infrastructure002A' },
+        externalURL: 'http://alertmanager:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels: { alertname: 'NodeEvent', severity: 'warning', host: 'infrastructure002A', job: 'data_collector' },
+            annotations: { description: 'the collector on infrastructure002A reported an event' },
+            startsAt: new Date(Date.now() - 5 * 60_000).toISOString(),
+            endsAt: '0001-01-01T00:00:00Z',
+          },
+        ],
+      },
+      hook,
+    );
+    expect(res.status).toBe(202);
+    const { thread_id } = await json<{ thread_id: string }>(res);
+    await settled();
+    const t = await thread(thread_id);
+    const answer = t.messages.find((m) => m.role === 'assistant' && m.meta)!;
+    expect(answer.content).toContain('No telemetry in workspace shop names host infrastructure002A and job data_collector');
+    expect(answer.content).toContain('I checked the resource attributes');
+    expect(answer.content).not.toMatch(/Likely cause/);
+    expect(answer.meta!.hypotheses).toEqual([]);
+    if (/payment/.test(answer.content))
+      expect(answer.content).toMatch(/Other problems in shop meanwhile, not shown to be related: [^\n]*payment/);
+    const approvals = await json<{ approvals: unknown[] }>(await svc.request(`/v1/threads/${thread_id}/approvals`, { token: alice }));
+    expect(approvals.approvals).toEqual([]);
   });
 });

@@ -203,7 +203,7 @@ describe('untrusted telemetry', () => {
           ),
       ),
     ).toBe(true);
-    const { Redactor } = await import('../src/agents/redaction.ts');
+    const { Redactor } = await import('../src/policies/redaction.ts');
     const redacted = new Redactor(svc.service.deps.policies.privacy).redact(
       'Authorization: Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2ln to ops@example.com password=hunter2',
     );

@@ -87,16 +87,23 @@ describe('the aiops CLI against a running service', () => {
       '---\ntitle: Replica lag\nalerts: [PostgresReplicaLag]\n---\n# Replica lag\n\n## Mitigate\n\nThrottle the Narwhalsync batch job.\n',
     );
     fs.writeFileSync(path.join(folder, 'cache.md'), '# Cache stampede\n\nWarm the Kestrelcache before a deploy.\n');
+    // A team's copy of a built-in runbook is not stored twice.
+    fs.copyFileSync('runbooks/dns-failures.md', path.join(folder, 'dns.md'));
     const cli = (args: string[]) => runCli(['knowledge', ...args], { ...env, AIOPS_URL: serve.url });
     const first = await cli(['index', folder]);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^added\s+team-runbooks\/cache\.md/m);
     expect(first.stdout).toMatch(/^added\s+team-runbooks\/db\/replica-lag\.md \(1 sections\)/m);
-    expect(first.stderr).toContain('2 documents in workspace shop: 2 added, 0 updated, 0 unchanged');
+    expect(first.stdout).toMatch(/^skipped\s+team-runbooks\/dns\.md/m);
+    expect(first.stderr).toContain(
+      '3 documents in workspace shop: 2 added, 0 updated, 0 unchanged, 1 skipped (copies of built-in runbooks)',
+    );
+    expect(first.stderr).toMatch(/note: team-runbooks\/dns\.md has the same text as the built-in runbook runbooks\/dns-failures\.md/);
     const again = await cli(['index', folder]);
-    expect(again.stderr).toContain('0 added, 0 updated, 2 unchanged');
+    expect(again.stderr).toContain('0 added, 0 updated, 2 unchanged, 1 skipped');
     const found = await cli(['search', 'Narwhalsync batch job']);
     expect(found.stdout.split('\n')[0]).toBe('team-runbooks/db/replica-lag.md#mitigate');
+    expect(found.stdout.split('\n')[1]).toMatch(/\(strong match\)$/);
 
     fs.writeFileSync(path.join(folder, 'broken.md'), '---\ntags: {a: 1}\n---\n# Broken\n');
     fs.writeFileSync(path.join(folder, 'cache.md'), '# Cache stampede\n\nChanged text that must not be sent.\n');
@@ -109,12 +116,18 @@ describe('the aiops CLI against a running service', () => {
     fs.rmSync(path.join(folder, 'cache.md'));
     const pruned = await cli(['index', folder, '--prune']);
     expect(pruned.stdout).toMatch(/^deleted\s+team-runbooks\/cache\.md/m);
+    const list = await cli(['list']);
     expect(
-      (await cli(['list'])).stdout
+      list.stdout
         .trim()
         .split('\n')
         .map((l) => l.split('\t')[0]),
     ).toEqual(['team-runbooks/db/replica-lag.md']);
+    expect(list.stderr).toMatch(/^1 documents in workspace shop; the \d+ built-in runbooks are shared by every workspace and not listed$/m);
+    // The project's own folder under its own name would take the runbooks' paths: refused before anything is written.
+    const own = await cli(['index', 'runbooks']);
+    expect(own.code).not.toBe(0);
+    expect(own.stderr).toMatch(/documents\[0\]\.path: runbooks\/ holds the built-in runbooks/);
   });
 
   it('stops gracefully on SIGTERM', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { policiesWith } from './helpers/fake-model.ts';
-import { qdrantClient } from '../src/knowledge/qdrant.ts';
+import { Qdrant } from '../src/clients/qdrant.ts';
 
 // Runs against a real Qdrant when QDRANT_URL is set (and a real Ollama for dense vectors when OLLAMA_URL is).
 const url = process.env.QDRANT_URL;
@@ -23,7 +23,7 @@ describe.runIf(url)('a real Qdrant', () => {
   }, 300_000);
   afterAll(async () => {
     await svc?.close();
-    const client = qdrantClient(url!, process.env.QDRANT_API_KEY, 10_000);
+    const client = new Qdrant({ url: url!, apiKey: process.env.QDRANT_API_KEY, timeoutMs: 10_000 }).rest;
     await client.deleteCollection(collection).catch(() => undefined);
     await client.deleteCollection(`${collection}_incidents`).catch(() => undefined);
   });

@@ -3,7 +3,7 @@ import { json, startTestService, type TestService } from './helpers/service.ts';
 import { qdrantServer } from './helpers/qdrant-server.ts';
 import { ollamaServer } from './helpers/ollama-server.ts';
 import { policiesWith } from './helpers/fake-model.ts';
-import { markdownFiles } from '../src/knowledge/base.ts';
+import { markdownFiles } from '../src/knowledge/markdown.ts';
 
 let qdrant: Awaited<ReturnType<typeof qdrantServer>>;
 let ollama: Awaited<ReturnType<typeof ollamaServer>>;
@@ -91,14 +91,20 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
     expect(q.prefetch[0].filter.must).toContainEqual({ key: 'workspace', match: { any: ['*', 'shop'] } });
   });
 
-  it('adds an alert prefetch (weighted) when the alert name is known', async () => {
+  it('adds a prefetch (weighted) of the documents written for the alert when the alert name is known; grades as the embedded index does', async () => {
     const from = qdrant.requests.length;
     const res = await svc.request('/v1/runbooks/search?q=certificate&alertname=X509CertificateExpiry', { token: reader });
-    const body = await json<{ hits: { path: string }[] }>(res);
-    expect(body.hits[0]!.path).toBe('runbooks/certificate-expiry.md');
+    const body = await json<{ backend: string; no_match: boolean; hits: { path: string; match: string }[] }>(res);
+    expect(body).toMatchObject({ backend: 'qdrant', no_match: false });
+    expect(body.hits[0]).toMatchObject({ path: 'runbooks/certificate-expiry.md', match: 'exact' });
     const q = ops('query_points', from)[0]!.body;
     expect(q.query.rrf.weights).toEqual([1, 1, 2]);
-    expect(q.prefetch[2].filter.must).toContainEqual({ key: 'alerts', match: { value: 'X509CertificateExpiry' } });
+    expect(q.prefetch[2].filter.must).toContainEqual({ key: 'path', match: { any: ['runbooks/certificate-expiry.md'] } });
+    const uncovered = await json<{ backend: string; no_match: boolean; hits: { match: string }[] }>(
+      await svc.request(`/v1/runbooks/search?q=${encodeURIComponent('customers do not receive password reset emails')}`, { token: reader }),
+    );
+    expect(uncovered).toMatchObject({ backend: 'qdrant', no_match: true });
+    expect(uncovered.hits.every((h) => h.match === 'weak')).toBe(true);
   });
 
   it('indexes documents into Qdrant as they are added and removes them when deleted', async () => {
@@ -140,6 +146,8 @@ describe('Qdrant as the knowledge engine (a local server that follows its REST A
       summary: `${service} ran out of memory and restarted in a loop`,
       evidence: [{ id: 'rc1', kind: 'oom_kill', summary: `12 OOM kills of ${service}` }],
       runbooks: ['runbooks/crash-loop-oom.md#mitigate'],
+      status: 'closed' as const,
+      threads: [id],
     });
     await kb.recordIncident(incident('shop', 'thread-a', 'cart'));
     await kb.recordIncident(incident('analytics', 'thread-b', 'etl'));

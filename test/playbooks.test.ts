@@ -9,7 +9,7 @@ import type { ChatEvent } from '../src/core/events.ts';
 import { ServiceMetrics } from '../src/observability/metrics.ts';
 import { loadPolicies } from '../src/policies/load.ts';
 import type { PromptRegistry } from '../src/prompts/registry.ts';
-import type { Redactor } from '../src/agents/redaction.ts';
+import type { Redactor } from '../src/policies/redaction.ts';
 import { call } from '../src/tools/registry.ts';
 
 describe('playbook steps are typed tool calls', () => {
@@ -62,7 +62,14 @@ describe('a tool call that fails at run time', () => {
       usage: { llmCalls: 0, promptTokens: 0, completionTokens: 0 },
     };
     const out = await buildSpecialist(def).invoke(
-      { assignment: { question: 'q', facts: { services: [], words: [] }, window: { from: now - 1800_000, to: now }, focus: [] } },
+      {
+        assignment: {
+          question: 'q',
+          facts: { services: [], words: [], intent: 'root_cause', entities: [] },
+          window: { from: now - 1800_000, to: now },
+          focus: [],
+        },
+      },
       { context: rc },
     );
     const run = out.runs[0]!;

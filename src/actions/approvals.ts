@@ -43,7 +43,7 @@ export class ApprovalService {
     this.graph = buildApprovalGraph(checkpointer);
     this.env = {
       ...rest,
-      now: now ?? Date.now,
+      now: now ?? (() => Date.now()),
       post: (threadId, text, evidence) => this.post(threadId, text, evidence),
       threadEvidenceIds: async (threadId) => (this.poster ? this.poster.evidenceIds(threadId) : []),
     };

@@ -6,6 +6,7 @@ import { runTool } from '../tools/definition.ts';
 import { findTool } from '../tools/registry.ts';
 import { evidenceIds } from '../tools/run.ts';
 import type { ApprovalEnv } from './approval-env.ts';
+import { Redactor, redactEvidence } from '../policies/redaction.ts';
 
 /**
  * What follows an action: some minutes after it was accepted, the same tool
@@ -108,7 +109,7 @@ export class PostActionChecks {
       const item = result.evidence.find((e) => spec.evidence_kind.includes(e.kind) && e.service === spec.service);
       // Events that stopped leave no item: none is zero. A missing service-level item is unknown.
       const value = item ? (item.numbers[spec.number] ?? 0) : spec.evidence_kind.includes('oom_kill') ? 0 : undefined;
-      evidence = item ? [item] : [];
+      evidence = item ? redactEvidence([item], new Redactor(this.env.policies.privacy)) : [];
       const at = new Date(this.env.now()).toISOString();
       const shown = (v: number) => (spec.number === 'error_ratio' ? `${(v * 100).toFixed(1)}%` : String(Math.round(v * 100) / 100));
       if (value === undefined) {

@@ -6,7 +6,7 @@ import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { Policies } from '../policies/schema.ts';
 import type { PromptRegistry } from '../prompts/registry.ts';
 import type { ToolContext } from '../tools/run.ts';
-import type { Redactor } from './redaction.ts';
+import type { Redactor } from '../policies/redaction.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ChatEvent } from '../core/events.ts';
 

@@ -1,30 +1,15 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { ChatOllama } from '@langchain/ollama';
 import { z } from 'zod';
-import type { Config } from '../config/env.ts';
-import { AGENTS, type Policies } from '../policies/schema.ts';
+import { AGENTS } from '../policies/schema.ts';
 import { estimateTokens } from '../core/evidence.ts';
 import type { RunContext } from './context.ts';
 
-/** The model, when OLLAMA_URL is set; otherwise the service answers without one. */
-export function createModel(config: Pick<Config, 'OLLAMA_URL'>, policy: Policies['llm']): BaseChatModel | undefined {
-  if (!config.OLLAMA_URL) return undefined;
-  return new ChatOllama({
-    baseUrl: config.OLLAMA_URL,
-    model: policy.model,
-    temperature: policy.temperature,
-    numCtx: policy.num_ctx,
-    maxRetries: policy.retries,
-    keepAlive: '10m',
-  });
-}
-
-export const RouteDecision = z.object({
+const RouteDecision = z.object({
   agents: z.array(z.enum(AGENTS)).min(1).max(3),
   reason: z.string().max(400).default(''),
 });
-export type RouteDecision = z.infer<typeof RouteDecision>;
+type RouteDecision = z.infer<typeof RouteDecision>;
 
 export class LlmTimeout extends Error {
   constructor(ms: number) {

@@ -3,8 +3,10 @@ import type { Hypothesis } from '../core/hypothesis.ts';
 import type { ToolRunSummary } from './specialists/specialist.ts';
 import type { TimeWindow } from '../core/window.ts';
 import { hhmm } from '../core/window.ts';
+import { subjectText, type Subject } from './subject.ts';
+import { SUBJECT_SEARCH } from '../tools/telemetry/subjects.ts';
 
-export interface NarratorInput {
+interface NarratorInput {
   workspace: string;
   window: TimeWindow;
   agents: string[];
@@ -13,6 +15,12 @@ export interface NarratorInput {
   runs: ToolRunSummary[];
   /** Why the narrator answers instead of the model, when one was tried. */
   fallbackReason?: string;
+  /** What the answer must say about the times it looked at (a start in the future, one older than the window). */
+  notes?: string[];
+  /** Specialists the question called for that the caller's roles did not allow. */
+  skipped?: { agent: string; reason: string }[];
+  /** Hosts, pods, jobs… asked about, and those no telemetry names. */
+  subject?: { named: Subject[]; missing: Subject[] };
   /** Applied to anything quoted from telemetry (secrets, tokens, emails). */
   redact?: (text: string) => string;
 }
@@ -48,6 +56,22 @@ function redPhrase(e: Evidence): string {
   if ((e.attributes.signals ?? '').includes('latency_up'))
     parts.push(`p95 latency ${Math.round(n.p95_ms ?? 0)} ms against ${Math.round(n.baseline_p95_ms ?? 0)} ms`);
   return parts.join(', ');
+}
+
+/**
+ * What the leading candidate's evidence shows, as the end of a sentence:
+ * its errors or latency when it has them, else its most deviant metric, else
+ * the evidence ids behind it. Every kind of candidate gets a whole sentence.
+ */
+function leadingSignal(h: Hypothesis, red: Evidence | undefined, metrics: Evidence[]): string {
+  const phrase = red ? redPhrase(red) : '';
+  if (red && phrase) return `: it ${phrase} ${cite(red.id)}`;
+  const m = [...metrics].sort((a, b) => Math.abs(b.numbers.score ?? 0) - Math.abs(a.numbers.score ?? 0))[0];
+  if (m) {
+    const unit = m.attributes.unit ? ` ${m.attributes.unit}` : '';
+    return `: its ${m.attributes.signal ?? 'metric'} is ${num(m.numbers.median)}${unit} against ${num(m.numbers.baseline_median)}${unit} in the baseline ${cite(m.id)}`;
+  }
+  return h.evidence_ids.length ? `: see the evidence ${h.evidence_ids.map((id) => cite(id)).join('')}` : '';
 }
 
 function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): string[] {
@@ -104,7 +128,7 @@ function sreCause(h: Hypothesis, f: Finder, quote: (t: string) => string): strin
       lines.push(`Likely cause: ${h.service} does not accept connections from its callers.`);
       break;
     default:
-      lines.push(`Likely cause: ${h.service} (${h.kind.replace(/_/g, ' ')})${red ? `: it ${redPhrase(red)} ${cite(red.id)}` : ''}.`);
+      lines.push(`Likely cause: ${h.service} (${h.kind.replace(/_/g, ' ')})${leadingSignal(h, red, metrics)}.`);
   }
   if (origin) {
     const unreachable = origin.attributes.unreachable === 'true';
@@ -279,7 +303,10 @@ function efficiencySection(f: Finder, hyps: Hypothesis[]): { lines: string[]; ne
   return { lines, next };
 }
 
-/** The runbook section and past incident each specialist's consult step found first, in the given agent order. */
+/** Runbook hits an answer may cite: exact or strong matches, never weak ones. */
+const citable = (e: Evidence) => e.kind !== 'runbook' || e.attributes.match === 'exact' || e.attributes.match === 'strong';
+
+/** The runbook section (an exact or strong match) and past incident each specialist's consult step found first, in the given agent order. */
 export function knowledgeRefs(
   evidence: Evidence[],
   runs: ToolRunSummary[],
@@ -290,7 +317,7 @@ export function knowledgeRefs(
     const out: Evidence[] = [];
     for (const agent of agents) {
       const run = runs.find((r) => r.agent === agent && r.tool === tool);
-      const first = run?.evidence_ids.map((id) => byId.get(id)).find((e) => e !== undefined);
+      const first = run?.evidence_ids.map((id) => byId.get(id)).find((e) => e !== undefined && citable(e));
       if (
         first &&
         !out.some((e) => e.attributes.citation === first.attributes.citation && e.attributes.incident_id === first.attributes.incident_id)
@@ -313,7 +340,57 @@ export function gapsLine(runs: ToolRunSummary[]): string {
   return failed.length ? `Some evidence could not be gathered: ${failed.map((r) => `${r.tool} (${r.error})`).join('; ')}.` : '';
 }
 
+const AGENT_NAMES: Record<string, string> = { sre: 'SRE', security: 'Security', efficiency: 'Efficiency' };
+
+/**
+ * Which specialists the question called for but the caller's roles did not
+ * allow, and which role would include each; when none could answer, says so.
+ */
+export function skippedLine(skipped: { agent: string; reason: string }[], answered: number): string {
+  if (!skipped.length) return '';
+  const list = skipped.map((s) => `the ${AGENT_NAMES[s.agent] ?? s.agent} specialist (it ${s.reason})`).join(', ');
+  return answered === 0
+    ? `No specialist could look into this with your roles: the question needs ${list}. Ask someone with that role, or have it added to your token.`
+    : `Not consulted: ${list}; this answer leaves out what it would have found.`;
+}
+
+/** Notes on the window: a start in the future, one older than the window. */
+export function timesLine(notes: string[]): string {
+  return `Note: ${notes.join('; ')}.`;
+}
+
+/** Whether nothing the question or alert is about appears in the telemetry. */
+export const subjectAbsent = (s: NarratorInput['subject']) => Boolean(s?.named.length && s.missing.length === s.named.length);
+
+/**
+ * The answer when nothing the question or alert is about appears in the
+ * telemetry: say so and what was checked; other problems of the workspace
+ * are listed as such, never as its cause.
+ */
+function absentSubjectAnswer(input: NarratorInput): string {
+  const s = input.subject!;
+  const parts = [
+    `No telemetry in workspace ${input.workspace} names ${subjectText(s.missing)}: I checked ${SUBJECT_SEARCH} over the last 24 hours, so the evidence here cannot say what is wrong with it.`,
+  ];
+  const others = input.hypotheses.filter((h) => !h.explained_by).slice(0, 3);
+  if (others.length) {
+    parts.push(
+      `Other problems in ${input.workspace} meanwhile, not shown to be related: ${others.map((h) => `${h.summary} ${cite(...h.evidence_ids.slice(0, 3))}`).join('; ')}.`,
+    );
+  }
+  parts.push(
+    `Next steps:\n- Check that ${subjectText(s.missing)} sends telemetry to this workspace (its collector or exporter, and the workspace attribute it sets).\n- Look at the alert's source directly for what it measured.`,
+  );
+  parts.push(
+    input.fallbackReason
+      ? `(Written from the evidence without the language model: ${input.fallbackReason}.)`
+      : '(Written from the evidence by the deterministic narrator; no language model was used.)',
+  );
+  return parts.join('\n\n');
+}
+
 export function narrate(input: NarratorInput): string {
+  if (subjectAbsent(input.subject)) return absentSubjectAnswer(input);
   const f = new Finder(input.evidence);
   const quote = (t: string) => (input.redact ?? ((x: string) => x))(t.length > 200 ? `${t.slice(0, 199)}…` : t);
   const parts: string[] = [];
@@ -349,8 +426,15 @@ export function narrate(input: NarratorInput): string {
         .join('; ')}.`,
     );
   }
+  const skipped = skippedLine(input.skipped ?? [], input.agents.length);
+  if (skipped) parts.unshift(skipped);
+  if (input.subject?.missing.length)
+    parts.unshift(
+      `No telemetry in workspace ${input.workspace} names ${subjectText(input.subject.missing)} (checked: ${SUBJECT_SEARCH}, last 24 hours).`,
+    );
   const gaps = gapsLine(input.runs);
   if (gaps) parts.push(gaps);
+  if (input.notes?.length) parts.push(timesLine(input.notes));
   if (next.length) parts.push(`Next steps:\n${next.map((s) => `- ${s}`).join('\n')}`);
   parts.push(
     input.fallbackReason

@@ -1,6 +1,6 @@
 import type { Policies } from '../policies/schema.ts';
 import type { AlertState } from '../storage/threads.ts';
-import { hhmm } from '../core/window.ts';
+import { whenText } from '../core/window.ts';
 import type { AlertContext } from '../core/alert.ts';
 
 /** The alert group as an investigation sees it: name, service, severity, summary, start. */
@@ -33,10 +33,12 @@ export function alertContext(
   };
 }
 
-/** The alert in words, as the first message of its thread. */
-export function alertQuestion(a: AlertContext): string {
+/** The alert in words, as the first message of its thread; the start with its date when it is not today, and a start in the future said as such. */
+export function alertQuestion(a: AlertContext, now: number): string {
   const more = a.firing > 1 ? ` (${a.firing} alerts firing in the group)` : '';
-  return `Alert ${a.alertname} is firing${a.service ? ` for ${a.service}` : ''} since ${hhmm(a.starts_at)} UTC, severity ${a.severity}${more}.${a.summary ? ` ${a.summary}.` : ''}${a.description ? ` ${a.description}` : ''} What is the cause?`
+  const since =
+    a.starts_at > now + 60_000 ? `with a start time in the future (${whenText(a.starts_at, now)})` : `since ${whenText(a.starts_at, now)}`;
+  return `Alert ${a.alertname} is firing${a.service ? ` for ${a.service}` : ''} ${since}, severity ${a.severity}${more}.${a.summary ? ` ${a.summary}.` : ''}${a.description ? ` ${a.description}` : ''} What is the cause?`
     .replace(/\.\./g, '.')
     .slice(0, 3900);
 }

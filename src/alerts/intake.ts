@@ -10,7 +10,7 @@ import { knownServices } from '../tools/telemetry/services.ts';
 import { DuplicateAlertThread, type AlertState, type ThreadIndex, type ThreadMeta, type ThreadRecord } from '../storage/threads.ts';
 import { alertContext, alertQuestion } from './context.ts';
 import { digest, type AlertGroup } from './schema.ts';
-import { hhmm } from '../core/window.ts';
+import { whenText } from '../core/window.ts';
 import { KeyedLock } from '../core/keyed-lock.ts';
 
 type IntakeOutcome = 'investigating' | 'duplicate' | 'still_firing' | 'extended' | 'partly_resolved' | 'resolved' | 'reopened' | 'ignored';
@@ -50,7 +50,7 @@ export class AlertIntake {
   private readonly now: () => number;
 
   constructor(private readonly d: IntakeDeps) {
-    this.now = d.now ?? Date.now;
+    this.now = d.now ?? (() => Date.now());
   }
 
   /** Resolves when every background job started so far is done (tests, shutdown). */
@@ -126,7 +126,7 @@ export class AlertIntake {
       return {
         thread_id: thread.id,
         outcome: 'duplicate',
-        detail: `the same notification as at ${hhmm(prev.last_notified_at)} UTC; nothing to do`,
+        detail: `the same notification as at ${whenText(Date.parse(prev.last_notified_at), this.now())}; nothing to do`,
       };
     }
     // Merge: the latest state of every alert of the group, by fingerprint.
@@ -190,7 +190,7 @@ export class AlertIntake {
     this.schedule(id, () =>
       this.d.chat.append(
         id,
-        `Still firing: ${names(firing)} (${firing.length} alert${firing.length > 1 ? 's' : ''}), since ${hhmm(since)} UTC; notification ${prev.notifications + 1}.`,
+        `Still firing: ${names(firing)} (${firing.length} alert${firing.length > 1 ? 's' : ''}), since ${whenText(Date.parse(since), this.now())}; notification ${prev.notifications + 1}.`,
       ),
     );
     return { thread_id: id, outcome: 'still_firing', detail: 'a repeat of the group; noted in the thread' };
@@ -233,7 +233,7 @@ export class AlertIntake {
       this.d.policies.alerts,
       services,
     );
-    const question = intro ? `${intro} ${alertQuestion(alert)}` : alertQuestion(alert);
+    const question = intro ? `${intro} ${alertQuestion(alert, this.now())}` : alertQuestion(alert, this.now());
     await this.d.chat.exclusive(threadId, async () => {
       const fresh = (await this.d.threads.get(threadId))!;
       await this.d.chat.turn(this.investigatorScope(scope), fresh, question, () => undefined, undefined, { alert });
@@ -255,7 +255,7 @@ export class AlertIntake {
     const runbooks = last?.meta?.citations.map((c) => c.action_citation ?? c.citation) ?? [];
     await this.d.chat.append(
       threadId,
-      `Resolved at ${hhmm(resolvedAt)} UTC after ${minutes} min (${names(meta.alerts)}). ${found}${runbooks.length ? ` Runbook: ${runbooks.join(', ')}.` : ''} Recorded as an incident of ${scope.workspace}; the thread is closed.`,
+      `Resolved at ${whenText(Date.parse(resolvedAt), this.now())} after ${minutes} min (${names(meta.alerts)}). ${found}${runbooks.length ? ` Runbook: ${runbooks.join(', ')}.` : ''} Recorded as an incident of ${scope.workspace}; the thread is closed.`,
     );
     if (!this.d.knowledge) return;
     const services = await knownServices(this.d.store, scope.workspace, this.d.tenantAttribute);
@@ -265,14 +265,14 @@ export class AlertIntake {
       this.d.policies.alerts,
       services,
     );
-    await this.d.knowledge.recordIncident({
+    await this.d.chat.incidents.alertResolved(scope, thread, {
       workspace: scope.workspace,
       id: threadId,
       thread_id: threadId,
       source: 'alert',
       created_at: thread.created_at,
       updated_at: resolvedAt,
-      question: alertQuestion(alert),
+      question: alertQuestion(alert, this.now()),
       alertname: alert.alertname,
       root_service: top?.service ?? alert.service ?? '',
       root_kind: top?.kind ?? 'unknown',

@@ -71,7 +71,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<AnomalyDetectorOptions>> = Objec
 });
 
 /** Which evidence gave a row its score. */
-export type AnomalyKind = 'none' | 'spike' | 'level' | 'daily-pattern' | 'variability';
+type AnomalyKind = 'none' | 'spike' | 'level' | 'daily-pattern' | 'variability';
 
 /** Sliding max and min over the last `blocks × size` values (granularity of one block), O(1) amortised. */
 class SlidingRange {

@@ -17,16 +17,16 @@
  * as NAB does.
  */
 
-export interface CostProfile {
+interface CostProfile {
   tp: number;
   fp: number;
   fn: number;
 }
 
 /** NAB's standard profile. */
-export const STANDARD_PROFILE: CostProfile = { tp: 1, fp: 0.11, fn: 1 };
+const STANDARD_PROFILE: CostProfile = { tp: 1, fp: 0.11, fn: 1 };
 
-export const PROBATION_FRACTION = 0.15;
+const PROBATION_FRACTION = 0.15;
 
 /**
  * 2·sigmoid(−5x) − 1: +0.987 at x = −1 (a window's left edge), 0 at x = 0 (its right edge), and
@@ -39,12 +39,12 @@ export function scaledSigmoid(x: number): number {
 
 const MAX_TP = scaledSigmoid(-1);
 
-export function probationLength(rows: number): number {
+function probationLength(rows: number): number {
   return Math.min(Math.floor(PROBATION_FRACTION * rows), PROBATION_FRACTION * 5000);
 }
 
 /** One scorable row: its anomaly score, what a detection there would be worth, and its window (or −1). */
-export interface ScorablePoint {
+interface ScorablePoint {
   score: number;
   weight: number;
   window: number;
@@ -106,7 +106,7 @@ export function prepareSeries(
   return { points, windows: ids.size };
 }
 
-export interface SeriesScore {
+interface SeriesScore {
   raw: number;
   tp: number;
   fp: number;

@@ -7,7 +7,7 @@ import type { AppEnv } from './env.ts';
 
 const gunzipAsync = promisify(gunzip);
 
-export interface JsonBody {
+interface JsonBody {
   value: unknown;
   /** The bytes as received (after decompression), e.g. for a dedup hash. */
   raw: Buffer;

@@ -36,7 +36,7 @@ export function handleErrors(app: Hono<AppEnv>, deps: AppDeps): void {
   });
 }
 
-export function problemResponse(c: Context<AppEnv>, p: Problem): Response {
+function problemResponse(c: Context<AppEnv>, p: Problem): Response {
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', ...(p.headers ?? {}) };
   const id = c.get('trackingId');
   if (id) headers['X-Request-Id'] = id;

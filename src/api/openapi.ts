@@ -22,7 +22,7 @@ export function router(): OpenAPIHono<AppEnv> {
   });
 }
 
-export const ProblemDetails = z
+const ProblemDetails = z
   .looseObject({
     type: z.string().openapi({ example: 'urn:hks-aiops:problem:validation' }),
     title: z.string(),

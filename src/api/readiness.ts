@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Store } from '../clients/clickhouse.ts';
 import type { DemoController } from '../demo/controller.ts';
 
-export type CheckStatus = 'ok' | 'down' | 'not configured' | 'seeding' | 'starting' | 'failed' | 'off';
+type CheckStatus = 'ok' | 'down' | 'not configured' | 'seeding' | 'starting' | 'failed' | 'off';
 
 export interface Check {
   status: CheckStatus;
@@ -10,7 +10,7 @@ export interface Check {
   detail?: string;
 }
 
-export interface OptionalDependency {
+interface OptionalDependency {
   name: string;
   url?: string;
   /** HTTP path answering 2xx when healthy; without it a TCP connect is the probe. */

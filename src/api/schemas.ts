@@ -187,5 +187,9 @@ export const SectionHit = z
     alerts: z.array(z.string()),
     lexical_rank: z.number().optional(),
     dense_rank: z.number().optional(),
+    match: z
+      .enum(['exact', 'strong', 'weak'])
+      .openapi({ description: 'exact: written for the alert named; strong: the words match well; weak: cite nothing on it' }),
+    match_score: z.number().openapi({ description: "Share of the query's word weight the section holds (0-1), comparable across queries" }),
   })
   .openapi('SectionHit');

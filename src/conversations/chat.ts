@@ -12,7 +12,7 @@ import type { AgentDeps, RunContext } from '../agents/context.ts';
 import { CHAT_STREAM_SCHEMA, type ChatEvent } from '../core/events.ts';
 import type { ChatGraph } from '../agents/orchestrator/graph.ts';
 import type { AnswerMeta, ChatStateType, ThreadMessage } from '../agents/orchestrator/state.ts';
-import { Redactor } from '../agents/redaction.ts';
+import { Redactor } from '../policies/redaction.ts';
 import { knownServices } from '../tools/telemetry/services.ts';
 import type { ApprovalService, ThreadPoster } from '../actions/approvals.ts';
 import type { AlertContext } from '../core/alert.ts';
@@ -49,8 +49,8 @@ export class ChatService implements ThreadPoster {
   private readonly observers: ThreadObserver[] = [];
   /** Who may see, list, open and continue threads. */
   readonly access: ThreadAccess;
-  /** Investigations that found a root cause, kept for `similar_incidents`. */
-  private readonly incidents: IncidentRecorder;
+  /** Investigations that found a root cause, kept as incidents for `similar_incidents`. */
+  readonly incidents: IncidentRecorder;
 
   constructor(
     private readonly deps: AgentDeps,

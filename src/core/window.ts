@@ -26,3 +26,22 @@ export function toolWindow(
     ...(baseline ? { baseline_from: iso(baseline.from), baseline_to: iso(baseline.to) } : {}),
   };
 }
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** A moment as answers say it: "05:18 UTC" today, "05:18 UTC on 2026-11-20" on another day. */
+export function whenText(at: number, now: number): string {
+  return dayOf(at) === dayOf(now) ? `${hhmm(at)} UTC` : `${hhmm(at)} UTC on ${dayOf(at)}`;
+}
+
+/** A window as answers say it: "05:06–05:33 UTC", with the date when it is not today. */
+export function windowText(w: TimeWindow, now: number): string {
+  const from = dayOf(w.from);
+  const to = dayOf(w.to - 1);
+  if (from === dayOf(now) && to === from) return `${hhmm(w.from)}–${hhmm(w.to)} UTC`;
+  if (from === to) return `${hhmm(w.from)}–${hhmm(w.to)} UTC on ${from}`;
+  return `${from} ${hhmm(w.from)} – ${to} ${hhmm(w.to)} UTC`;
+}
+
+/** The default baseline's length for a window (what the tools use too): four times it, between one hour and a day. */
+export const baselineLength = (w: TimeWindow) => Math.min(86_400_000, Math.max(3_600_000, 4 * (w.to - w.from)));

@@ -32,6 +32,8 @@ export class Bm25Index {
   /** Per field: term → postings. */
   private postings: Map<string, Postings>[];
   private terms: string[][][] = [];
+  /** Live documents holding the term in any field (for coverage). */
+  private readonly anyDf = new Map<string, number>();
   private live = 0;
   private dead = 0;
   private scores = new Float64Array(0);
@@ -74,6 +76,7 @@ export class Bm25Index {
       }
       docTerms.push([...tf.keys()]);
     });
+    for (const t of new Set(docTerms.flat())) this.anyDf.set(t, (this.anyDf.get(t) ?? 0) + 1);
     this.terms.push(docTerms);
     this.live++;
   }
@@ -87,6 +90,11 @@ export class Bm25Index {
       for (const t of terms) this.postings[f]!.get(t)!.df--;
       this.totals[f]! -= this.lengths[f]![slot]!;
     });
+    for (const t of new Set(this.terms[slot]!.flat())) {
+      const n = (this.anyDf.get(t) ?? 1) - 1;
+      if (n > 0) this.anyDf.set(t, n);
+      else this.anyDf.delete(t);
+    }
     this.terms[slot] = [];
     this.live--;
     this.dead++;
@@ -123,6 +131,28 @@ export class Bm25Index {
     });
     this.ids = ids;
     this.dead = 0;
+  }
+
+  /**
+   * How much of the query these documents hold, from 0 to 1: the IDF of the
+   * query words found in any of them (any field) over the IDF of all the
+   * query words. Unlike a BM25 score it is comparable across queries, so one
+   * threshold can say whether a document answers a query at all; a word no
+   * document holds weighs most, as it is what the collection does not know.
+   * Numbers are left out (a count or a version says little about the topic).
+   */
+  coverage(query: string, ids: string[]): number {
+    const terms = [...new Set(analyse(query))].filter((t) => !/^\d+$/.test(t));
+    const docs = ids.map((id) => this.slotOf.get(id)).flatMap((slot) => (slot === undefined ? [] : [this.terms[slot]!]));
+    let total = 0;
+    let held = 0;
+    for (const t of terms) {
+      const df = this.anyDf.get(t) ?? 0;
+      const idf = Math.log(1 + (this.live - df + 0.5) / (df + 0.5));
+      total += idf;
+      if (df > 0 && docs.some((fields) => fields.some((f) => f.includes(t)))) held += idf;
+    }
+    return total > 0 ? held / total : 0;
   }
 
   /** The best `limit` documents that `allowed` accepts, best first. */

@@ -1,9 +1,9 @@
 import { Bm25Index } from './bm25.ts';
 import type { Chunk } from './markdown.ts';
 
-export interface SearchOptions {
+interface SearchOptions {
   k: number;
-  /** Sections of runbooks written for this alert rank high. */
+  /** The documents written for this alert (see `alertKeys`) rank first. */
   alertname?: string;
   /** Which chunks may be returned (source, workspace). */
   filter?: (c: Chunk) => boolean;
@@ -47,6 +47,20 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
+/** An alert name as compared: case, spaces and punctuation do not count (KubePodCrashLooping = kube-pod-crash-looping). */
+const alertKey = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+
+/**
+ * The alert names a section's document is written for: those its front
+ * matter lists, and its title and file name, as collections named after
+ * their alerts (KubePodCrashLooping.md, "# KubePodCrashLooping") have no
+ * front matter to say so.
+ */
+function alertKeys(c: Chunk): string[] {
+  const stem = c.path.replace(/^.*\//, '').replace(/\.(md|markdown)$/i, '');
+  return [...new Set([...c.alerts, c.title, stem].map(alertKey).filter(Boolean))];
+}
+
 /** Fields of a section for BM25, and how much each counts. */
 export const FIELD_WEIGHTS = { title: 2.5, section: 1.5, alerts: 3, tags: 1.5, text: 1 } as const;
 export const fieldTexts = (c: Chunk): string[] => [c.title, c.section, c.alerts.join(' '), c.tags.join(' '), c.text];
@@ -60,8 +74,10 @@ export const fieldTexts = (c: Chunk): string[] => [c.title, c.section, c.alerts.
 export class EmbeddedIndex {
   private readonly chunks = new Map<string, Chunk>();
   private readonly vectors = new Map<string, Float32Array>();
-  /** Chunk ids by the alert names (lower case) their document answers. */
+  /** Chunk ids by the alert keys (`alertKeys`) of their document. */
   private readonly byAlert = new Map<string, Set<string>>();
+  /** Chunk ids by document (workspace and path). */
+  private readonly byDoc = new Map<string, Set<string>>();
   private readonly lexical = new Bm25Index(Object.values(FIELD_WEIGHTS));
 
   constructor(private readonly opts: { rrfK: number; candidates: number }) {}
@@ -107,10 +123,9 @@ export class EmbeddedIndex {
         updated.push(c);
       } else added.push(c);
       this.chunks.set(c.id, c);
-      for (const a of c.alerts) {
-        const key = a.toLowerCase();
-        (this.byAlert.get(key) ?? this.byAlert.set(key, new Set()).get(key)!).add(c.id);
-      }
+      for (const key of alertKeys(c)) (this.byAlert.get(key) ?? this.byAlert.set(key, new Set()).get(key)!).add(c.id);
+      const doc = docOf(c);
+      (this.byDoc.get(doc) ?? this.byDoc.set(doc, new Set()).get(doc)!).add(c.id);
       this.lexical.add(c.id, fieldTexts(c));
     }
     return { added, updated, unchanged };
@@ -133,7 +148,23 @@ export class EmbeddedIndex {
   private forget(c: Chunk): void {
     this.lexical.remove(c.id);
     this.vectors.delete(c.id);
-    for (const a of c.alerts) this.byAlert.get(a.toLowerCase())?.delete(c.id);
+    for (const key of alertKeys(c)) this.byAlert.get(key)?.delete(c.id);
+    this.byDoc.get(docOf(c))?.delete(c.id);
+  }
+
+  /** Sections of the documents written for this alert (by front matter, title or file name). */
+  alertSections(alertname: string): Set<string> {
+    return this.byAlert.get(alertKey(alertname)) ?? new Set();
+  }
+
+  /** The ids of every section of a section's document. */
+  documentSections(c: Chunk): string[] {
+    return [...(this.byDoc.get(docOf(c)) ?? [c.id])];
+  }
+
+  /** How much of the query the sections hold, 0 to 1 (see Bm25Index.coverage). */
+  coverage(query: string, ids: string[]): number {
+    return this.lexical.coverage(query, ids);
   }
 
   search(query: string, o: SearchOptions): Hit[] {
@@ -154,19 +185,20 @@ export class EmbeddedIndex {
         .map(([id]) => id);
       lists.push({ ids: dense });
     }
-    if (o.alertname) {
-      const name = o.alertname.toLowerCase();
+    const exact = new Set(o.alertname ? [...this.alertSections(o.alertname)].filter(allowed) : []);
+    if (exact.size) {
       const ranked = o.denseOnly ? dense : lexical;
-      const matching = [...(this.byAlert.get(name) ?? [])].filter(allowed);
-      // The sections of runbooks written for this alert, in the order the query ranks them.
-      matching.sort((a, b) => rankOf(ranked, a) - rankOf(ranked, b));
+      // The sections of documents written for this alert, in the order the query ranks them.
+      const matching = [...exact].sort((a, b) => rankOf(ranked, a) - rankOf(ranked, b));
       lists.push({ ids: matching, weight: 2 });
     }
     const fused = rrf(lists, this.opts.rrfK);
     const lexRank = new Map(lexical.map((id, i) => [id, i + 1]));
     const denseRank = new Map(dense.map((id, i) => [id, i + 1]));
+    // A document written for the alert comes first, whatever the words say.
+    const first = (id: string) => (exact.has(id) ? 0 : 1);
     return [...fused.entries()]
-      .sort((a, b) => b[1] - a[1])
+      .sort((a, b) => first(a[0]) - first(b[0]) || b[1] - a[1])
       .slice(0, o.k)
       .map(([id, score]) => ({
         chunk: this.chunks.get(id)!,
@@ -181,3 +213,5 @@ const rankOf = (list: string[], id: string) => {
   const i = list.indexOf(id);
   return i < 0 ? Number.MAX_SAFE_INTEGER : i;
 };
+
+const docOf = (c: Chunk) => `${c.workspace}\n${c.path}`;

@@ -21,6 +21,11 @@ export const Incident = z.object({
   evidence: z.array(z.object({ id: z.string(), kind: z.string(), summary: z.string() })),
   /** Runbook sections the answer pointed to (path#anchor). */
   runbooks: z.array(z.string()),
+  /** Open while it lasts (investigations update it), closed when its alert resolves or its signal recovers. */
+  status: z.enum(['open', 'closed']).default('closed'),
+  closed_at: z.string().optional(),
+  /** Every thread that investigated it (chats and alerts about the same incident). */
+  threads: z.array(z.string()).default([]),
 });
 export type Incident = z.infer<typeof Incident>;
 
@@ -39,6 +44,9 @@ const COLUMNS = [
   'summary',
   'evidence',
   'runbooks',
+  'status',
+  'closed_at',
+  'threads',
 ] as const;
 
 /** Seconds with milliseconds: DateTime64(3) input that does not depend on the server's time zone. */
@@ -100,6 +108,9 @@ export class IncidentStore {
         i.summary,
         JSON.stringify(i.evidence),
         i.runbooks,
+        i.status,
+        i.closed_at ? chTime(i.closed_at) : null,
+        i.threads,
       ],
     ]);
   }
@@ -108,7 +119,8 @@ export class IncidentStore {
   async changes(): Promise<Incident[]> {
     const rows = await readRows<Record<string, unknown>>(this.store, {
       query: `SELECT workspace, id, version, toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms,
-          thread_id, source, question, alertname, root_service, root_kind, summary, evidence, runbooks
+          thread_id, source, question, alertname, root_service, root_kind, summary, evidence, runbooks,
+          status, toUnixTimestamp64Milli(closed_at) AS closed_ms, threads
         FROM aiops_incidents
         WHERE (workspace, id) IN (SELECT workspace, id FROM aiops_incidents WHERE version > {since:UInt64})
         ORDER BY version DESC LIMIT 1 BY workspace, id`,
@@ -122,6 +134,7 @@ export class IncidentStore {
         ...r,
         created_at: isoOf(r.created_ms),
         updated_at: isoOf(r.updated_ms),
+        closed_at: r.closed_ms === null || r.closed_ms === undefined ? undefined : isoOf(r.closed_ms),
         evidence: safeJson(String(r.evidence)),
       });
       if (parsed.success) out.push(parsed.data);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -16,6 +18,8 @@ export class DocumentError extends Error {
   constructor(
     readonly path: string,
     readonly reason: string,
+    /** Which field of the document is at fault. */
+    readonly field: 'markdown' | 'path' = 'markdown',
   ) {
     super(`${path}: ${reason}`);
   }
@@ -41,7 +45,7 @@ export interface Chunk {
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
-export function anchorOf(heading: string): string {
+function anchorOf(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -135,5 +139,20 @@ function splitLong(text: string, max: number): string[] {
     current = current ? `${current}\n\n${para}` : para;
   }
   if (current) out.push(current);
+  return out;
+}
+
+/** Markdown files under a folder, recursively, sorted. */
+export function markdownFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      if (name.startsWith('.')) continue;
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (/\.(md|markdown)$/i.test(name)) out.push(full);
+    }
+  };
+  walk(dir);
   return out;
 }

@@ -6,7 +6,7 @@ import { FIELD_WEIGHTS, fieldTexts } from './embedded.ts';
 const WEIGHTS = Object.values(FIELD_WEIGHTS);
 
 /** A sparse vector as Qdrant takes it: term ids and weights. */
-export interface SparseVector {
+interface SparseVector {
   indices: number[];
   values: number[];
 }
@@ -17,7 +17,7 @@ const B = 0.75;
 const AVG_LEN = 160;
 
 /** A term's id: FNV-1a over its UTF-8 bytes, as an unsigned 32-bit integer. */
-export function termId(term: string): number {
+function termId(term: string): number {
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(term, 'utf8')) {
     h ^= byte;

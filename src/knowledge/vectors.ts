@@ -1,22 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { OllamaEmbeddings } from '@langchain/ollama';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
-
-/** Ollama embeddings with a time limit per request (a slow model must not hold a search up). */
-export function ollamaEmbeddings(baseUrl: string, model: string, timeoutMs: number): EmbeddingsInterface {
-  return new OllamaEmbeddings({
-    baseUrl,
-    model,
-    maxRetries: 1,
-    maxConcurrency: 2,
-    fetch: (input, init) =>
-      fetch(input, {
-        ...init,
-        signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-      }),
-  });
-}
 
 /**
  * Embeddings of chunk contents by content hash, kept in the data folder per

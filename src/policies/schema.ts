@@ -173,7 +173,7 @@ const PrivacyPolicy = z
   .strict();
 
 /** knowledge.yaml: runbook and incident retrieval. */
-export const KnowledgePolicy = z
+const KnowledgePolicy = z
   .object({
     /** Ollama embedding model for dense vectors (used when OLLAMA_URL answers). */
     embedding_model: z.string().min(1).default('nomic-embed-text'),
@@ -187,6 +187,13 @@ export const KnowledgePolicy = z
     refresh_s: z.number().int().min(1).default(15),
     /** Ollama embedding requests slower than this count as failed. */
     embedding_timeout_ms: z.number().int().min(100).default(5000),
+    /**
+     * A runbook hit is a strong match when its document holds at least this
+     * share of the query's word weight (IDF); below, it is weak and answers
+     * do not cite it. Calibrated on evals/knowledge/runbook-queries.yaml by
+     * leave-one-out (npm run bench:knowledge).
+     */
+    match_threshold: z.number().min(0).max(1).default(0.32),
     qdrant: z
       .object({
         collection: z

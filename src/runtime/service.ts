@@ -19,7 +19,6 @@ import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { openPostgres } from '../clients/postgres.ts';
 import path from 'node:path';
 import { PromptRegistry } from '../prompts/registry.ts';
-import { createModel } from '../agents/llm.ts';
 import { buildChatGraph } from '../agents/orchestrator/graph.ts';
 import { ChatService } from '../conversations/chat.ts';
 import { FileCheckpointSaver } from '../storage/file-checkpointer.ts';
@@ -28,8 +27,8 @@ import { createApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
 import type { AppEnv } from '../api/env.ts';
 import { KnowledgeBase } from '../knowledge/base.ts';
-import { ollamaEmbeddings } from '../knowledge/vectors.ts';
-import { qdrantClient } from '../knowledge/qdrant.ts';
+import { knowledgeEmbeddings, ollamaChatModel } from '../clients/ollama.ts';
+import { openQdrant } from '../clients/qdrant.ts';
 import { ApprovalService } from '../actions/approvals.ts';
 import { AuditLog } from '../storage/audit.ts';
 import { ControlPlaneClient } from '../clients/control-plane.ts';
@@ -61,7 +60,7 @@ export async function openTelemetry(config: Config, logger?: Logger): Promise<{ 
 }
 
 /** Where conversations live: files in the data folder, or PostgreSQL shared by replicas. */
-export async function openConversations(
+async function openConversations(
   config: Config,
 ): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
   if (config.POSTGRES_URL) {
@@ -102,7 +101,7 @@ export interface BuildOptions {
 export async function buildService(config: Config, logger: Logger, opts: BuildOptions = {}): Promise<Service> {
   const policies = loadPolicies(config.AIOPS_POLICIES_DIR);
   const prompts = new PromptRegistry(config.AIOPS_PROMPTS_DIR, policies.llm.prompts);
-  const model = opts.model ?? createModel(config, policies.llm);
+  const model = opts.model ?? ollamaChatModel(config, policies.llm);
   const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
   const verifier = createTokenVerifier(config, devKeys);
   const { store, ingest } = await openTelemetry(config, logger);
@@ -134,21 +133,24 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     demo,
   );
   const kp = policies.knowledge;
+  const embedder = knowledgeEmbeddings(config, kp);
+  const qdrant = openQdrant(config);
   const knowledge = new KnowledgeBase({
     policy: kp,
     store,
     logger,
     runbooksDir: config.AIOPS_RUNBOOKS_DIR,
     cacheDir: path.join(config.dataDir, 'knowledge'),
-    ...(config.OLLAMA_URL
-      ? { embeddings: ollamaEmbeddings(config.OLLAMA_URL, kp.embedding_model, kp.embedding_timeout_ms), embeddingModel: kp.embedding_model }
-      : {}),
-    ...(config.QDRANT_URL ? { qdrant: qdrantClient(config.QDRANT_URL, config.QDRANT_API_KEY, 3000) } : {}),
+    ...(embedder ? { embeddings: embedder.embeddings, embeddingModel: embedder.model } : {}),
+    ...(qdrant ? { qdrant } : {}),
     refreshMs: kp.refresh_s * 1000,
   });
   try {
     const indexed = await knowledge.start();
-    logger.info({ ...indexed, dense: knowledge.dense, qdrant: config.QDRANT_URL !== undefined }, 'knowledge indexed');
+    logger.info(
+      { ...indexed, dense: knowledge.dense, qdrant: config.QDRANT_URL !== undefined },
+      'knowledge indexed: runbooks are the shared runbook files; documents are those workspaces stored and did not delete (per workspace: what aiops knowledge list shows)',
+    );
   } catch (err) {
     await store.close();
     throw err;
@@ -245,7 +247,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   };
 }
 
-export interface RunningService {
+interface RunningService {
   service: Service;
   url: string;
   /** Resolves when the initial demo data is in place. */

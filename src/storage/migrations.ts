@@ -127,6 +127,16 @@ PARTITION BY toYYYYMM(at)
 ORDER BY (workspace, at, approval_id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'incidents open while they last',
+    statements: [
+      // Rows written before this were completed investigations: closed.
+      "ALTER TABLE aiops_incidents ADD COLUMN IF NOT EXISTS status LowCardinality(String) DEFAULT 'closed'",
+      'ALTER TABLE aiops_incidents ADD COLUMN IF NOT EXISTS closed_at Nullable(DateTime64(3))',
+      'ALTER TABLE aiops_incidents ADD COLUMN IF NOT EXISTS threads Array(String)',
+    ],
+  },
 ];
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);

@@ -50,13 +50,26 @@ export function defineTool<S extends z.ZodObject, const N extends string>(tool: 
   return tool;
 }
 
-/** Validates arguments, runs the tool in the caller's workspace, renders its evidence within budget. */
-export async function runTool<S extends z.ZodObject>(tool: TelemetryTool<S>, ctx: ToolContext, rawArgs: unknown): Promise<ToolResult> {
+/**
+ * Checks a call as the tool would before running it: the arguments against
+ * its schema, then the window they give. Throws the same 400 a run would;
+ * returns the run, ready to query. Plans are checked with it before they run.
+ */
+export function prepareRun<S extends z.ZodObject>(
+  tool: TelemetryTool<S>,
+  ctx: ToolContext,
+  rawArgs: unknown,
+): { run: ToolRun; args: z.output<S> } {
   const parsed = tool.args.safeParse(rawArgs ?? {});
   if (!parsed.success) throw problems.validation(`the arguments of ${tool.name} are not valid`, zodFieldErrors(parsed.error));
   const args = parsed.data as z.output<S> & Record<string, string | undefined>;
+  return { run: new ToolRun(ctx, tool.name, tool.prefix, args, tool.defaultWindow, tool.defaultBaseline), args };
+}
+
+/** Validates arguments, runs the tool in the caller's workspace, renders its evidence within budget. */
+export async function runTool<S extends z.ZodObject>(tool: TelemetryTool<S>, ctx: ToolContext, rawArgs: unknown): Promise<ToolResult> {
   const started = performance.now();
-  const run = new ToolRun(ctx, tool.name, tool.prefix, args, tool.defaultWindow, tool.defaultBaseline);
+  const { run, args } = prepareRun(tool, ctx, rawArgs);
   const out = await tool.run(run, args);
   const w = run.window;
   const header = tool.timeless

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, formatDuration } from '../core/duration.ts';
 import { problems, type FieldError } from '../core/problem.ts';
-import type { TimeWindow } from '../core/window.ts';
+import { baselineLength, type TimeWindow } from '../core/window.ts';
 
 const isoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time such as 2026-11-22T05:18:00Z' });
 const duration = z.string().refine((v) => parseDuration(v) !== undefined, 'expected a duration such as 30m, 2h or 1d');
@@ -65,9 +65,7 @@ export function resolveWindow(
     baselineFrom ??= baselineTo - (baselineLast ?? to - from);
   } else {
     baselineTo = from;
-    const fallback = defaults.baselineLast
-      ? parseDuration(defaults.baselineLast)!
-      : Math.min(24 * 60 * MIN, Math.max(60 * MIN, 4 * (to - from)));
+    const fallback = defaults.baselineLast ? parseDuration(defaults.baselineLast)! : baselineLength({ from, to });
     baselineFrom = from - (baselineLast ?? fallback);
   }
   if (baselineFrom >= baselineTo) errors.push({ field: 'baseline_from', message: 'the baseline must end after it starts' });

@@ -2,6 +2,7 @@ import { Annotation } from '@langchain/langgraph';
 import type { Evidence } from '../../core/evidence.ts';
 import type { Hypothesis } from '../../core/hypothesis.ts';
 import type { QuestionFacts } from '../question.ts';
+import type { Subject } from '../subject.ts';
 import type { ToolRunSummary } from '../specialists/specialist.ts';
 import type { GroundingReport } from '../grounding.ts';
 import type { PromptRef } from '../../prompts/registry.ts';
@@ -11,6 +12,8 @@ import type { TimeWindow } from '../../core/window.ts';
 import type { DroppedProposal, TurnProposal } from '../../core/proposal.ts';
 import type { AlertContext } from '../../core/alert.ts';
 
+export type { QuestionFacts } from '../question.ts';
+
 export interface Plan {
   agents: AgentName[];
   method: 'llm' | 'lexical' | 'default' | 'rules';
@@ -19,6 +22,12 @@ export interface Plan {
   baseline?: TimeWindow;
   focus: string[];
   skipped: { agent: AgentName; reason: string }[];
+  /** When the incident started, when known; the baseline ends before it. */
+  incidentStart?: number;
+  /** What the answer should say about the times it looked at. */
+  notes: string[];
+  /** Hosts, pods, jobs… the question or alert is about, and those no telemetry names. */
+  subject?: { named: Subject[]; missing: Subject[] };
 }
 
 interface Draft {
@@ -60,6 +69,10 @@ export interface AnswerMeta {
   citations: { evidence_id: string; title: string; section: string; citation: string; action_citation?: string }[];
   /** Past incidents of the workspace like this one. */
   similar_incidents: { evidence_id: string; incident_id: string; thread_id: string; root_service: string; root_kind: string; at: string }[];
+  /** Hosts, pods, jobs… asked about, and those no telemetry names. */
+  subject?: { named: Subject[]; missing: Subject[] };
+  /** When nothing asked about is in the telemetry: the problems found meanwhile, which are not its cause. */
+  other_problems?: Hypothesis[];
 }
 
 export interface ThreadMessage {

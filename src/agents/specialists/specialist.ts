@@ -9,6 +9,7 @@ import type { QuestionFacts } from '../question.ts';
 import type { AgentName } from '../../policies/schema.ts';
 import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
 import type { TimeWindow } from '../../core/window.ts';
+import { redactEvidence } from '../../policies/redaction.ts';
 
 /** What the orchestrator hands a specialist. */
 export interface Assignment {
@@ -16,6 +17,8 @@ export interface Assignment {
   facts: QuestionFacts;
   window: TimeWindow;
   baseline?: TimeWindow;
+  /** When the incident started, when an alert or the question says so. */
+  incidentStart?: number;
   /** Services the question is about (may be empty). */
   focus: string[];
   /** The alert the conversation is about, when it started from one. */
@@ -52,6 +55,10 @@ type SpecialistStateType = typeof SpecialistState.State;
 
 export interface SpecialistDefinition {
   name: AgentName;
+  /** Calls to make first, whose evidence may refine the assignment (what changed, and when). */
+  lead?(a: Assignment, rc: RunContext): PlaybookStep[];
+  /** The assignment in the light of the lead evidence (e.g. a baseline that ends before a change). */
+  refine?(a: Assignment, lead: Evidence[]): Assignment;
   /** The typed tool calls for this assignment: the playbook. */
   plan(a: Assignment, rc: RunContext): PlaybookStep[];
   /** Root-cause candidates from the evidence gathered. */
@@ -77,17 +84,19 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     const tool: TelemetryTool = TOOLS[step.tool];
     const result = await runTool(tool, toolContext(rc), args);
     const elapsed = Math.round(performance.now() - started);
-    rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: result.evidence } });
+    // What the thread keeps and the answer returns is redacted; ClickHouse keeps the raw lines.
+    const evidence = redactEvidence(result.evidence, rc.redactor);
+    rc.emit({ event: 'evidence', data: { agent, tool: step.tool, items: evidence } });
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
     return {
-      evidence: result.evidence,
+      evidence,
       run: {
         agent,
         tool: step.tool,
         args,
-        evidence_ids: result.evidence.map((e) => e.id),
+        evidence_ids: evidence.map((e) => e.id),
         notes: result.notes,
-        rendered: result.rendered,
+        rendered: rc.redactor.redact(result.rendered),
         elapsed_ms: elapsed,
       },
     };
@@ -133,7 +142,7 @@ const KIND_QUERY: Record<string, string> = {
 };
 
 /** The lookup for the specialist's leading candidate: runbook sections and the team's past incidents. */
-function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
+export function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
   const query = `${KIND_QUERY[h.kind] ?? h.kind.replace(/_/g, ' ')}. ${h.summary}`.slice(0, 500);
   return [call('search_runbooks', { query, k: 2, ...(alertname ? { alertname } : {}) }), call('similar_incidents', { query, k: 2 })];
 }
@@ -145,6 +154,18 @@ function consultSteps(h: Hypothesis, alertname?: string): PlaybookStep[] {
  */
 export function buildSpecialist(def: SpecialistDefinition) {
   return new StateGraph(SpecialistState, RunContextSchema)
+    .addNode('lead', async (state, config: AgentConfig) => {
+      const rc = runContext(config);
+      const steps = def.lead?.(state.assignment, rc) ?? [];
+      if (!steps.length) return {};
+      const results = await Promise.all(steps.map((step) => runStep(def.name, step, rc)));
+      const evidence = results.flatMap((r) => r.evidence);
+      return {
+        evidence,
+        runs: results.map((r) => r.run),
+        ...(def.refine ? { assignment: def.refine(state.assignment, evidence) } : {}),
+      };
+    })
     .addNode('plan', (state, config: AgentConfig) => ({ steps: def.plan(state.assignment, runContext(config)) }))
     .addNode('gather', async (state, config: AgentConfig) => {
       const rc = runContext(config);
@@ -172,7 +193,8 @@ export function buildSpecialist(def: SpecialistDefinition) {
       const results = await Promise.all(consultSteps(top, state.assignment.alertname).map((step) => runStep(def.name, step, rc)));
       return { evidence: results.flatMap((r) => r.evidence), runs: results.map((r) => r.run) };
     })
-    .addEdge(START, 'plan')
+    .addEdge(START, 'lead')
+    .addEdge('lead', 'plan')
     .addEdge('plan', 'gather')
     .addEdge('gather', 'assess')
     .addNode('propose', (state) => {

@@ -100,7 +100,7 @@ export const DEFAULT_WINDOW: Record<Intent, number> = {
 };
 
 /** Words as src/agents/question.ts splits them, so lexical routing does not change. */
-export function questionWords(text: string): string[] {
+function questionWords(text: string): string[] {
   return text
     .toLowerCase()
     .split(/[^a-z0-9\-']+/)

@@ -296,7 +296,7 @@ const RANK_WORDS: [RegExp, Measure, 'desc' | 'asc'][] = [
 const ASCENDING = /\b(?:least|fewest|lowest|smallest|best|bottom)\b/;
 
 /** Measures by their words; the first that matches (error rate before errors). */
-export const MEASURES: [RegExp, Measure][] = [
+const MEASURES: [RegExp, Measure][] = [
   [/\b(?:error|failure)\s+(?:rate|ratio|percentage)s?\b|\b%\s+(?:of\s+)?errors\b/, 'error_rate'],
   [
     /\blog\s+(?:volume|lines|size)\b|\bmost\s+logs\b|\blogs?\s+volume\b|\bnois(?:y|iest|ier)\b|\bverbose\b|\bchatt(?:y|iest)\b/,
@@ -390,13 +390,13 @@ const FUTURE = /\b(?:will|won't|going\s+to|gonna|tomorrow|next\s+(?:week|hour|da
 const PAST =
   /\b(?:was|were|did|didn't|had|happened|started|began|went|failed|crashed|caused|changed|broke|deployed|spiked|dropped|ago|yesterday|last\s+(?:night|week))\b/;
 
-export function tenseOf(text: string): Tense {
+function tenseOf(text: string): Tense {
   if (FUTURE.test(text)) return 'future';
   if (PAST.test(text)) return 'past';
   return 'present';
 }
 
-export function normalize(text: string): string {
+function normalize(text: string): string {
   return text.toLowerCase().replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/\s+/g, ' ').trim();
 }
 

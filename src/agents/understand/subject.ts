@@ -19,7 +19,7 @@
  */
 
 export type EntityKind = 'service' | 'host' | 'pod' | 'node' | 'job' | 'namespace' | 'container';
-export type OtherKind = Exclude<EntityKind, 'service'>;
+type OtherKind = Exclude<EntityKind, 'service'>;
 
 export interface Mention {
   kind: EntityKind;

@@ -92,12 +92,12 @@ export interface TimeOptions {
 }
 
 /** Around a moment: from LEAD before to TRAIL after; never shorter than MIN_WINDOW. */
-export const LEAD = 5 * MIN;
-export const TRAIL = 15 * MIN;
-export const MIN_WINDOW = 10 * MIN;
-export const BASELINE = HOUR;
+const LEAD = 5 * MIN;
+const TRAIL = 15 * MIN;
+const MIN_WINDOW = 10 * MIN;
+const BASELINE = HOUR;
 /** A clock time this far ahead of now still means today (clocks drift, people round). */
-export const TOLERANCE = 5 * MIN;
+const TOLERANCE = 5 * MIN;
 
 // ---------------------------------------------------------------- pieces
 

@@ -154,7 +154,7 @@ export interface CalendarDate {
   d: number;
 }
 
-export interface Wall extends CalendarDate {
+interface Wall extends CalendarDate {
   h: number;
   mi: number;
   s: number;

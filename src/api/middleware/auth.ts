@@ -12,7 +12,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * The workspace whose alert-webhook secret this is (Alertmanager sends it as
  * a bearer token). Every secret is compared, in constant time.
  */
-export function webhookWorkspace(token: string, secrets: { workspace: string; secret: string }[]): string | undefined {
+function webhookWorkspace(token: string, secrets: { workspace: string; secret: string }[]): string | undefined {
   const t = digest(token);
   let found: string | undefined;
   for (const s of secrets) if (timingSafeEqual(t, digest(s.secret)) && found === undefined) found = s.workspace;

@@ -6,7 +6,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** The tracking id: the caller's X-Request-Id, else the W3C trace id, else a new one; echoed back. */
-export function trackingIdFrom(headers: Headers): string {
+function trackingIdFrom(headers: Headers): string {
   const given = headers.get('x-request-id');
   if (given && REQUEST_ID.test(given)) return given;
   const tp = headers.get('traceparent')?.trim().toLowerCase();

@@ -7,10 +7,10 @@ import { jsonBody } from '../body.ts';
 import { bearerAuth, json, jsonRequest, problemResponses, router, workspaceHeader } from '../openapi.ts';
 import { Approval } from '../schemas.ts';
 import { Problem, problems } from '../../core/problem.ts';
-import type { ChatEvent } from '../../core/events.ts';
 import type { ApprovalService } from '../../actions/approvals.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv } from '../env.ts';
+import { eventWriter } from '../sse.ts';
 
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const DecisionBody = z
@@ -105,14 +105,7 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
       return c.json({ approval: await approvals.decide(scope, token, threadId, approvalId, body, () => undefined) }, 200);
     }
     return streamSSE(c, async (stream) => {
-      let seq = 0;
-      let writing: Promise<unknown> = Promise.resolve();
-      const emit = (e: ChatEvent) => {
-        const id = String(++seq);
-        writing = writing.then(() =>
-          stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) }),
-        );
-      };
+      const { emit, flushed } = eventWriter(stream);
       try {
         const record = await approvals.decide(scope, token, threadId, approvalId, body, emit);
         emit({ event: 'answer', data: { approval: record } as Record<string, unknown> });
@@ -122,7 +115,7 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
         emit({ event: 'error', data: { type: `urn:hks-aiops:problem:${p.type}`, title: p.title, status: p.status, detail: p.detail } });
       }
       emit({ event: 'done', data: { run_id: '' } });
-      await writing;
+      await flushed();
     });
   });
 

@@ -7,12 +7,12 @@ import { jsonBody } from '../body.ts';
 import { bearerAuth, json, jsonRequest, problemResponses, router, workspaceHeader } from '../openapi.ts';
 import { ChatAnswer, ChatStream, Thread, ThreadView } from '../schemas.ts';
 import { Problem, problems } from '../../core/problem.ts';
-import type { ChatEvent } from '../../core/events.ts';
 import type { ChatService } from '../../conversations/chat.ts';
 import type { Scope } from '../../core/scope.ts';
 import type { ThreadRecord } from '../../storage/threads.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv, AppVariables } from '../env.ts';
+import { eventWriter } from '../sse.ts';
 
 const Message = z.string().trim().min(1, 'the message is empty').max(4000, 'at most 4000 characters');
 const ThreadId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a thread id');
@@ -71,14 +71,7 @@ async function answer<E extends AppEnv>(
   return streamSSE(c, async (stream) => {
     const controller = new AbortController();
     stream.onAbort(() => controller.abort());
-    let writing: Promise<unknown> = Promise.resolve();
-    let seq = 0;
-    const emit = (e: ChatEvent) => {
-      const id = String(++seq);
-      writing = writing.then(() =>
-        stream.aborted ? undefined : stream.writeSSE({ event: e.event, id, data: JSON.stringify({ v: 1, ...e.data }) }),
-      );
-    };
+    const { emit, flushed } = eventWriter(stream);
     try {
       await chat.turn(scope, thread, message, emit, controller.signal);
     } catch (err) {
@@ -91,7 +84,7 @@ async function answer<E extends AppEnv>(
       }
     } finally {
       release();
-      await writing;
+      await flushed();
     }
   });
 }

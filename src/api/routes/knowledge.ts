@@ -8,7 +8,7 @@ import { DocumentError } from '../../knowledge/markdown.ts';
 import { AlertName } from '../../tools/knowledge/search-runbooks.ts';
 import type { AppDeps } from '../deps.ts';
 
-export const KNOWLEDGE_ADMIN = 'knowledge-admin';
+const KNOWLEDGE_ADMIN = 'knowledge-admin';
 /** One document's markdown at most (a runbook is a few KiB). */
 export const MAX_DOCUMENT_BYTES = 256 * 1024;
 export const MAX_DOCUMENTS_PER_REQUEST = 100;
@@ -63,7 +63,7 @@ const SearchQuery = z
 const Notes = z.array(z.string()).openapi({ description: 'Anything the reader should know (a degraded engine, no dense retrieval)' });
 const DocumentChange = z.object({
   path: z.string(),
-  status: z.enum(['added', 'updated', 'unchanged', 'deleted']),
+  status: z.enum(['added', 'updated', 'unchanged', 'deleted', 'skipped']),
   sections: z.number().int(),
   hash: z.string(),
 });
@@ -113,6 +113,7 @@ export function runbookRoutes(deps: AppDeps) {
             backend: z.enum(['qdrant', 'embedded']),
             dense: z.boolean(),
             notes: Notes,
+            no_match: z.boolean().openapi({ description: 'No hit is an exact or strong match: answers cite none of them' }),
             hits: z.array(SectionHit),
           }),
         ),
@@ -132,6 +133,7 @@ export function runbookRoutes(deps: AppDeps) {
         backend: result.backend,
         dense: result.dense,
         notes: result.notes,
+        no_match: result.no_match,
         hits: result.hits,
       },
       200,
@@ -218,7 +220,7 @@ export function knowledgeRoutes(deps: AppDeps) {
     },
   });
 
-  app.openapi(status, (c) => c.json(kb.status(), 200));
+  app.openapi(status, (c) => c.json(kb.status(c.var.scope.workspace), 200));
   app.openapi(list, async (c) => {
     const { workspace } = c.var.scope;
     return c.json({ workspace, documents: await kb.listDocuments(workspace) }, 200);
@@ -237,7 +239,7 @@ export function knowledgeRoutes(deps: AppDeps) {
       if (err instanceof DocumentError) {
         const i = (err as DocumentError & { index?: number }).index ?? 0;
         throw problems.validation('a document cannot be indexed; nothing was written', [
-          { field: `documents[${i}].markdown`, message: err.reason },
+          { field: `documents[${i}].${err.field}`, message: err.reason },
         ]);
       }
       throw err;

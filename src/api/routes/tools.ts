@@ -8,6 +8,7 @@ import { requireScope } from '../middleware/auth.ts';
 import { bearerAuth, json, problemResponses, router, workspaceHeader } from '../openapi.ts';
 import { ToolResult } from '../schemas.ts';
 import type { AppDeps } from '../deps.ts';
+import { Redactor, redactEvidence } from '../../policies/redaction.ts';
 
 const ToolDescription = z
   .object({
@@ -87,7 +88,9 @@ export function toolRoutes(deps: AppDeps) {
       args,
     );
     c.set('eventAttributes', { tool: tool.name, evidence: String(result.evidence.length), queries: String(result.stats.queries) });
-    return c.json(result, 200);
+    // The privacy policy applies to what the API returns too; ClickHouse keeps the raw lines.
+    const redactor = new Redactor(deps.policies.privacy);
+    return c.json({ ...result, evidence: redactEvidence(result.evidence, redactor), rendered: redactor.redact(result.rendered) }, 200);
   });
   return app;
 }

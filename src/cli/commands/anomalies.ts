@@ -15,7 +15,7 @@ interface Row {
 }
 
 /** Milliseconds since the epoch, or undefined when the text is not a timestamp this command reads. */
-export function parseTimestamp(text: string): number | undefined {
+function parseTimestamp(text: string): number | undefined {
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) {
     const n = Number(s);
@@ -33,7 +33,7 @@ export function parseTimestamp(text: string): number | undefined {
 const unquote = (s: string) => s.trim().replace(/^"(.*)"$/, '$1');
 
 /** Reads `timestamp,value` rows; throws a CliError naming the first bad line. */
-export function parseSeries(text: string, name: string): Row[] {
+function parseSeries(text: string, name: string): Row[] {
   const lines = text.split(/\r?\n/);
   const rows: Row[] = [];
   let header = false;

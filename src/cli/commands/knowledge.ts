@@ -3,8 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/env.ts';
 import { CliError, ServiceClient, cliToken } from '../client.ts';
-import { markdownFiles } from '../../knowledge/base.ts';
-import { chunkMarkdown, DocumentError } from '../../knowledge/markdown.ts';
+import { chunkMarkdown, DocumentError, markdownFiles } from '../../knowledge/markdown.ts';
 import { DocumentPath, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS_PER_REQUEST } from '../../api/routes/knowledge.ts';
 
 interface Change {
@@ -65,12 +64,15 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
     const q = new URLSearchParams({ q: arg, k: values.k, ...(values.alertname ? { alertname: values.alertname } : {}) });
     const res = await client.json<{
       backend: string;
+      no_match: boolean;
       notes: string[];
-      hits: { title: string; section: string; citation: string; snippet: string }[];
+      hits: { title: string; section: string; citation: string; snippet: string; match: string }[];
     }>('GET', `/v1/runbooks/search?${q}`, undefined, ws);
     if (values.json) return void process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     for (const n of res.notes) process.stderr.write(`note: ${n}\n`);
-    for (const h of res.hits) process.stdout.write(`${h.citation}\n  ${h.title} › ${h.section}\n  ${h.snippet.slice(0, 160)}\n`);
+    if (res.no_match) process.stderr.write('note: no_match: no runbook matches well enough to cite; these are weak matches\n');
+    for (const h of res.hits)
+      process.stdout.write(`${h.citation}\n  ${h.title} › ${h.section} (${h.match} match)\n  ${h.snippet.slice(0, 160)}\n`);
     return;
   }
   if (sub === 'list') {
@@ -81,6 +83,10 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
       ws,
     );
     for (const d of res.documents) process.stdout.write(`${d.path}\t${d.updated_at}\t${d.updated_by}\n`);
+    const status = await client.json<{ runbooks: number }>('GET', '/v1/knowledge', undefined, ws);
+    process.stderr.write(
+      `${res.documents.length} documents in workspace ${values.workspace}; the ${status.runbooks} built-in runbooks are shared by every workspace and not listed\n`,
+    );
     return;
   }
   if (sub !== 'index' || !arg)
@@ -136,7 +142,7 @@ export async function knowledgeCommand(config: Config, argv: string[]): Promise<
   for (const c of changes) process.stdout.write(`${c.status.padEnd(9)} ${c.path}${c.sections ? ` (${c.sections} sections)` : ''}\n`);
   const count = (s: string) => changes.filter((c) => c.status === s).length;
   process.stderr.write(
-    `${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${values.prune ? `, ${count('deleted')} deleted` : ''}\n`,
+    `${docs.length} documents in workspace ${values.workspace}: ${count('added')} added, ${count('updated')} updated, ${count('unchanged')} unchanged${count('skipped') ? `, ${count('skipped')} skipped (copies of built-in runbooks)` : ''}${values.prune ? `, ${count('deleted')} deleted` : ''}\n`,
   );
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
 }

@@ -16,18 +16,30 @@ export function knowledgeOf(run: ToolRun) {
   return kb;
 }
 
-export const AlertName = z.string().regex(/^[A-Za-z0-9_:.-]{1,200}$/, 'expected an alert name such as KubePodCrashLooping');
+/**
+ * An alert's name or, for alerts sent as plain titles, its title in words:
+ * free text. A name (KubePodCrashLooping) can match a runbook written for
+ * that alert; a title is searched as words.
+ */
+export const AlertName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200, 'at most 200 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'no control characters');
 
 export const searchRunbooks = defineTool({
   name: 'search_runbooks',
   prefix: 'rb',
   category: 'knowledge',
   description:
-    'Runbook sections (the project runbooks and the documents of this workspace) that answer a question or an alert: symptoms, how to confirm, mitigation, what not to do. Each result cites title, path and anchor.',
+    'Runbook sections (the project runbooks and the documents of this workspace) that answer a question or an alert: symptoms, how to confirm, mitigation, what not to do. Each result cites title, path and anchor, and says how well it matches (exact: written for the alert; strong; weak: do not cite).',
   args: z
     .object({
       query: z.string().trim().min(1).max(500).describe('what is wrong, in words: symptoms, the suspected cause, the alert'),
-      alertname: AlertName.optional().describe('the alert this is about; runbooks written for it rank first'),
+      alertname: AlertName.optional().describe(
+        'the alert this is about (its name, or its title); runbooks written for that alert name rank first',
+      ),
       k: z.number().int().min(1).max(10).default(3),
     })
     .strict(),
@@ -42,7 +54,7 @@ export const searchRunbooks = defineTool({
       return run.evidence({
         kind: 'runbook',
         summary: `${h.title} › ${h.section} (${h.citation})`,
-        numbers: { rank: i + 1, score: h.score },
+        numbers: { rank: i + 1, score: h.score, match_score: h.match_score },
         attributes: {
           title: h.title,
           section: h.section,
@@ -51,6 +63,8 @@ export const searchRunbooks = defineTool({
           citation: h.citation,
           source: h.source,
           backend: result.backend,
+          match: h.match,
+          no_match: String(result.no_match),
           ...(action ? { action_section: action.section, action_citation: action.citation } : {}),
         },
         examples: [h.snippet],
@@ -58,6 +72,11 @@ export const searchRunbooks = defineTool({
         score: h.score,
       });
     });
-    return { evidence, notes: result.hits.length ? result.notes : [...result.notes, 'no runbook matches'] };
+    const notes = !result.hits.length
+      ? [...result.notes, 'no runbook matches']
+      : result.no_match
+        ? [...result.notes, 'no_match: no runbook matches well enough to cite; the sections found are weak matches']
+        : result.notes;
+    return { evidence, notes };
   },
 });

@@ -22,7 +22,7 @@
  * lines are judged with everything seen since.
  */
 
-export const WILDCARD = '<*>';
+const WILDCARD = '<*>';
 
 export interface MinerSettings {
   /**
@@ -66,7 +66,7 @@ export const DEFAULT_SETTINGS: Readonly<MinerSettings> = {
   singletonShare: 0.5,
 };
 
-export interface Template {
+interface Template {
   id: number;
   tokens: string[];
   /** Positions glued to the previous token in the first message (`key=` + `value`). */

@@ -7,6 +7,7 @@ import { parseActionRequest } from '../../../actions/intent.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
 import type { ProposalDraft } from '../../../core/proposal.ts';
 import type { DroppedProposal, TurnProposal } from '../../../core/proposal.ts';
+import { subjectAbsent } from '../../narrator.ts';
 
 /**
  * Turns the specialists' remedies, and an action the person asked for, into
@@ -36,9 +37,12 @@ export function propose(state: ChatStateType, config: AgentConfig): ChatUpdate {
       dropped.push({ action: request.action, params, agent: 'sre', requested: true, reason: r.refusal });
     }
   }
-  drafts.push(
-    ...[...state.proposalDrafts].sort((a, b) => b.confidence - a.confidence).filter((d) => d.confidence >= policy.min_confidence),
-  );
+  // No remedy is put forward for another problem than the one asked about.
+  if (!subjectAbsent(state.plan?.subject)) {
+    drafts.push(
+      ...[...state.proposalDrafts].sort((a, b) => b.confidence - a.confidence).filter((d) => d.confidence >= policy.min_confidence),
+    );
+  }
   const proposals: TurnProposal[] = [];
   for (const d of drafts) {
     const checked = checkProposal(policy, d, rc.services);

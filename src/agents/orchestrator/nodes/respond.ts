@@ -1,6 +1,6 @@
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
-import { gapsLine, knowledgeRefs, narrate } from '../../narrator.ts';
+import { gapsLine, knowledgeRefs, narrate, skippedLine, subjectAbsent, timesLine } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
 
@@ -23,7 +23,11 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const actions = actionLines(state.proposals, state.dropped);
   const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';
   // What could not be gathered is said whoever writes the answer.
-  const gaps = llm ? gapsLine(state.runs) : '';
+  const gaps = llm
+    ? [skippedLine(plan.skipped, plan.agents.length), gapsLine(state.runs), plan.notes.length ? timesLine(plan.notes) : '']
+        .filter(Boolean)
+        .join('\n\n')
+    : '';
   const body = llm
     ? `${state.draft!.text}${runbookLine}${gaps ? `\n\n${gaps}` : ''}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
     : narrate({
@@ -34,14 +38,22 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
         evidence,
         runs: state.runs,
         fallbackReason: rc.deps.model ? (state.fallback ?? undefined) : undefined,
+        notes: plan.notes,
+        skipped: plan.skipped,
+        ...(plan.subject ? { subject: plan.subject } : {}),
         redact: (t) => rc.redactor.redact(t),
       });
   // The action lines go before the closing note on how the answer was written.
   const footer = /\n\n\(Written[^\n]*\)$/.exec(body);
   const text = !actionText ? body : footer ? `${body.slice(0, footer.index)}${actionText}${footer[0]}` : `${body}${actionText}`;
+  const absent = subjectAbsent(plan.subject);
+  const ranked = hypotheses.filter((h) => !h.explained_by).concat(hypotheses.filter((h) => h.explained_by));
   const meta: AnswerMeta = {
     turn: state.turn,
-    hypotheses: hypotheses.filter((h) => !h.explained_by).concat(hypotheses.filter((h) => h.explained_by)),
+    // Candidates are about the subject asked; when it is absent from the telemetry they are other problems.
+    hypotheses: absent ? [] : ranked,
+    ...(absent ? { other_problems: ranked } : {}),
+    ...(plan.subject ? { subject: plan.subject } : {}),
     evidence_ids: evidence.map((e) => e.id),
     agents: plan.agents,
     path: llm ? 'llm' : 'deterministic',

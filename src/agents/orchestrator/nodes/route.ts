@@ -2,12 +2,15 @@ import { Send } from '@langchain/langgraph';
 import { AGENTS, type AgentName, type Policies } from '../../../policies/schema.ts';
 import { hasRole } from '../../../core/scope.ts';
 import { render, refOf } from '../../../prompts/registry.ts';
-import { runContext, type RunContext, type AgentConfig } from '../../context.ts';
+import { runContext, toolContext, type RunContext, type AgentConfig } from '../../context.ts';
 import { classifyWithModel } from '../../llm.ts';
 import type { Assignment } from '../../specialists/specialist.ts';
 import type { ChatStateType, ChatUpdate, Plan } from '../state.ts';
 import { parseDuration } from '../../../core/duration.ts';
+import { investigationWindows } from '../windows.ts';
 import { labelPattern, type AlertContext } from '../../../core/alert.ts';
+import { alertSubjects, questionSubjects } from '../../subject.ts';
+import { namesInTelemetry } from '../../../tools/telemetry/subjects.ts';
 
 const MIN = 60_000;
 
@@ -90,11 +93,9 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
   const facts = state.facts!;
   const alert = state.alert;
   // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
-  const window = alert
-    ? alertWindow(alert, rc)
-    : (facts.window ?? (state.plan && !facts.services.length ? state.plan.window : undefined) ?? { from: rc.now - 30 * MIN, to: rc.now });
-  const start = alert?.starts_at ?? facts.incidentStart;
-  const baseline = start ? { from: start - 2 * 60 * MIN, to: start - 5 * MIN } : undefined;
+  const times = windowsFor(state, rc);
+  const { window, baseline } = times;
+  const subject = await checkSubject(state, rc);
   const principal = { sub: rc.sub, roles: rc.roles, workspaces: [rc.workspace] };
   const skipped: Plan['skipped'] = [];
   const agents = decision.agents.filter((a) => {
@@ -108,7 +109,18 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
     alert?.service && rc.services.includes(alert.service) && !facts.services.includes(alert.service)
       ? [alert.service, ...facts.services]
       : facts.services;
-  const plan: Plan = { agents, method: decision.method, reason: decision.reason, window, baseline, focus, skipped };
+  const plan: Plan = {
+    agents,
+    method: decision.method,
+    reason: decision.reason,
+    window,
+    ...(baseline ? { baseline } : {}),
+    ...(times.incidentStart !== undefined ? { incidentStart: times.incidentStart } : {}),
+    focus,
+    skipped,
+    notes: times.notes,
+    ...(subject ? { subject } : {}),
+  };
   rc.emit({
     event: 'agent.step',
     data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` },
@@ -116,13 +128,55 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
   return { plan };
 }
 
-function alertWindow(alert: AlertContext, rc: RunContext): { from: number; to: number } {
+/**
+ * The hosts, pods, jobs… the alert or question is about, and which of them
+ * no telemetry of the workspace names (then the answer says so, and keeps
+ * other problems apart from it).
+ */
+async function checkSubject(state: ChatStateType, rc: RunContext): Promise<Plan['subject']> {
+  const named = state.alert ? alertSubjects(state.alert, rc.services, rc.workspace) : questionSubjects(state.facts!.entities);
+  if (!named.length) return undefined;
+  try {
+    const found = await namesInTelemetry(
+      toolContext(rc),
+      named.map((s) => s.name),
+    );
+    return { named, missing: named.filter((s) => !found.has(s.name)) };
+  } catch (err) {
+    rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'could not look the subject up');
+    return undefined;
+  }
+}
+
+function windowsFor(state: ChatStateType, rc: RunContext) {
+  const facts = state.facts!;
   const w = rc.deps.policies.alerts.window;
-  const before = parseDuration(w.before_start)!;
-  const min = parseDuration(w.min)!;
-  const max = parseDuration(w.max)!;
-  const from = Math.max(rc.now - max, Math.min(rc.now - min, alert.starts_at - before));
-  return { from, to: rc.now };
+  const previous = !facts.window && state.plan && !facts.services.length ? state.plan : undefined;
+  return investigationWindows({
+    now: rc.now,
+    question: facts,
+    ...(previous
+      ? {
+          previous: {
+            window: previous.window,
+            ...(previous.baseline ? { baseline: previous.baseline } : {}),
+            ...(previous.incidentStart !== undefined ? { incidentStart: previous.incidentStart } : {}),
+          },
+        }
+      : {}),
+    ...(state.alert
+      ? {
+          alert: {
+            startsAt: state.alert.starts_at,
+            beforeStartMs: parseDuration(w.before_start)!,
+            minMs: parseDuration(w.min)!,
+            maxMs: parseDuration(w.max)!,
+          },
+        }
+      : {}),
+    defaultMs: 30 * MIN,
+    maxWindowMs: parseDuration(rc.deps.policies.tools.max_window) ?? 7 * 86_400_000,
+  });
 }
 
 /** Fans out to the chosen specialists, in parallel. */
@@ -134,7 +188,8 @@ export function toSpecialists(state: ChatStateType): Send[] | 'synthesize' {
       question: state.question,
       facts: state.facts!,
       window: plan.window,
-      baseline: plan.baseline,
+      ...(plan.baseline ? { baseline: plan.baseline } : {}),
+      ...(plan.incidentStart !== undefined ? { incidentStart: plan.incidentStart } : {}),
       focus: plan.focus,
       ...(state.alert ? { alertname: state.alert.alertname } : {}),
     };

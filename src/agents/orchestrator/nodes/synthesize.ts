@@ -4,6 +4,7 @@ import { runContext, type RunContext, type AgentConfig } from '../../context.ts'
 import { byScore, type Hypothesis } from '../../../core/hypothesis.ts';
 import { LlmTimeout, streamDraft } from '../../llm.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
+import { subjectAbsent } from '../../narrator.ts';
 
 const KNOWLEDGE_TOOLS = new Set(['search_runbooks', 'similar_incidents']);
 
@@ -51,6 +52,8 @@ export async function synthesize(state: ChatStateType, config: AgentConfig): Pro
   const rc = runContext(config);
   const model = rc.deps.model;
   if (!model) return { draft: null, fallback: null };
+  // Nothing it is about is in the telemetry: the narrator says so; a model would only guess.
+  if (subjectAbsent(state.plan?.subject)) return { draft: null, fallback: 'no telemetry names what the question is about' };
   const hypotheses = [...state.hypotheses].sort(byScore);
   const prompt = rc.deps.prompts.get('synthesize');
   const overhead = estimateTokens(prompt.system + prompt.user) + 600;

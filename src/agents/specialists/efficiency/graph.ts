@@ -10,7 +10,7 @@ const HOUR = 3600_000;
  * at least six hours, so a quiet half hour does not look like waste), and
  * traffic and latency trends against the six hours before.
  */
-function efficiencyPlan(a: Assignment): PlaybookStep[] {
+export function efficiencyPlan(a: Assignment): PlaybookStep[] {
   const span = Math.max(6 * HOUR, a.window.to - a.window.from);
   const window = { from: a.window.to - span, to: a.window.to };
   return [

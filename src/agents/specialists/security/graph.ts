@@ -13,11 +13,14 @@ const SUSPICIOUS_CONTENT =
  * with suspicious content, and changes (rollouts, restarts) in the window.
  * Says so when nothing suspicious turns up.
  */
-function securityPlan(a: Assignment): PlaybookStep[] {
+export function securityPlan(a: Assignment): PlaybookStep[] {
   // Attacks unfold over hours: look at least at the last hour.
   const window = a.window.to - a.window.from < HOUR ? { from: a.window.to - HOUR, to: a.window.to } : a.window;
+  // A widened window may reach into the baseline: then the baseline is the same length, just before it.
+  const baseline =
+    a.baseline && a.baseline.to > window.from ? { from: window.from - (a.baseline.to - a.baseline.from), to: window.from } : a.baseline;
   return [
-    call('auth_failures', toolWindow(window, a.baseline)),
+    call('auth_failures', toolWindow(window, baseline)),
     call('log_search', { ...toolWindow(window), pattern: SUSPICIOUS_CONTENT, severity: 'WARN', limit: 10 }),
   ];
 }

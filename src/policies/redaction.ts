@@ -1,4 +1,4 @@
-import type { Policies } from '../policies/schema.ts';
+import type { Policies } from './schema.ts';
 
 /** Redacts secrets, tokens, emails and the like (policies/privacy.yaml) from text bound for a prompt. */
 export class Redactor {
@@ -20,4 +20,21 @@ export class Redactor {
     }
     return out;
   }
+}
+
+/**
+ * Evidence as it may be stored in a thread or returned in an answer: its
+ * text (summary, examples, attribute values) redacted. Numbers, ids and
+ * windows stay; ClickHouse keeps the raw lines.
+ */
+export function redactEvidence<E extends { summary: string; examples?: string[]; attributes: Record<string, string> }>(
+  items: E[],
+  redactor: Redactor,
+): E[] {
+  return items.map((e) => ({
+    ...e,
+    summary: redactor.redact(e.summary),
+    attributes: Object.fromEntries(Object.entries(e.attributes).map(([k, v]) => [k, redactor.redact(v)])),
+    ...(e.examples ? { examples: e.examples.map((x) => redactor.redact(x)) } : {}),
+  }));
 }

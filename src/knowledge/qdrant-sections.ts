@@ -1,20 +1,8 @@
 import { createHash } from 'node:crypto';
-import { QdrantClient } from '@qdrant/js-client-rest';
+import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
+import { z } from 'zod';
 import type { Chunk } from './markdown.ts';
 import { bm25Document, bm25Query } from './sparse.ts';
-
-/** A Qdrant client for a URL as people write it: no port means the scheme's default, not 6333. */
-export function qdrantClient(url: string, apiKey: string | undefined, timeoutMs: number): QdrantClient {
-  const u = new URL(url);
-  return new QdrantClient({
-    url: `${u.protocol}//${u.host}`,
-    ...(u.pathname !== '/' ? { prefix: u.pathname.replace(/\/$/, '') } : {}),
-    port: u.port ? Number(u.port) : (null as unknown as number),
-    ...(apiKey ? { apiKey } : {}),
-    timeout: timeoutMs,
-    checkCompatibility: false,
-  });
-}
 
 /** Qdrant point ids are UUIDs or integers: a chunk id (32 hex digits) written as a UUID. */
 export function pointId(chunkId: string): string {
@@ -27,10 +15,27 @@ const INDEXED_FIELDS = ['workspace', 'source', 'path', 'alerts'] as const;
 const DENSE = 'dense';
 const SPARSE = 'bm25';
 
-export interface QdrantSearch {
+/** A section as stored in a point's payload (the chunk, its id as `chunk_id`). */
+const ChunkPayload = z.object({
+  chunk_id: z.string(),
+  source: z.enum(['runbook', 'document', 'incident']),
+  workspace: z.string(),
+  path: z.string(),
+  title: z.string(),
+  section: z.string(),
+  anchor: z.string(),
+  text: z.string(),
+  alerts: z.array(z.string()),
+  services: z.array(z.string()),
+  tags: z.array(z.string()),
+  hash: z.string(),
+});
+
+interface QdrantSearch {
   query: string;
   dense?: number[];
-  alertname?: string;
+  /** The alert: its name joins the words; the paths of the documents written for it get their own prefetch. */
+  alert?: { name: string; paths: string[] };
   workspaces: string[];
   sources: Chunk['source'][];
   k: number;
@@ -44,7 +49,7 @@ export interface QdrantSearch {
  * with the IDF modifier, searched with prefetches fused by RRF on the server.
  * The chunk itself is the payload, so a hit needs no second lookup.
  */
-export class QdrantChunkIndex {
+export class SectionCollection {
   private denseSize: number | undefined;
   private ready: Promise<void> | undefined;
 
@@ -134,7 +139,7 @@ export class QdrantChunkIndex {
       await this.client.delete(this.collection, { wait: true, points: pointIds.slice(i, i + 1000) });
   }
 
-  /** Sparse (and dense, and the alert's own runbooks) prefetches fused by reciprocal rank on the server. */
+  /** Sparse (and dense, and the alert's own documents) prefetches fused by reciprocal rank on the server. */
   async search(s: QdrantSearch): Promise<{ chunk: Chunk; score: number }[]> {
     await this.ensure();
     const scope = {
@@ -143,8 +148,8 @@ export class QdrantChunkIndex {
         { key: 'source', match: { any: s.sources } },
       ],
     };
-    const sparse = bm25Query(s.alertname ? `${s.query} ${s.alertname}` : s.query);
-    const prefetch: Record<string, unknown>[] = [];
+    const sparse = bm25Query(s.alert ? `${s.query} ${s.alert.name}` : s.query);
+    const prefetch: Schemas['Prefetch'][] = [];
     const weights: number[] = [];
     if (sparse.indices.length) {
       prefetch.push({ query: sparse, using: SPARSE, limit: s.candidates, filter: scope });
@@ -154,25 +159,30 @@ export class QdrantChunkIndex {
       prefetch.push({ query: s.dense, using: DENSE, limit: s.candidates, filter: scope });
       weights.push(1);
     }
-    if (s.alertname && sparse.indices.length) {
+    if (s.alert?.paths.length && sparse.indices.length) {
       prefetch.push({
         query: sparse,
         using: SPARSE,
         limit: s.candidates,
-        filter: { must: [...scope.must, { key: 'alerts', match: { value: s.alertname } }] },
+        filter: { must: [...scope.must, { key: 'path', match: { any: s.alert.paths } }] },
       });
       weights.push(2);
     }
     if (prefetch.length === 0) return [];
     const res = await this.client.query(this.collection, {
-      prefetch: prefetch as never,
+      prefetch,
       query: { rrf: { k: s.rrfK, weights } },
       limit: s.k,
       with_payload: true,
     });
-    return res.points.map((p) => {
-      const { chunk_id, ...rest } = p.payload as unknown as Chunk & { chunk_id: string };
-      return { chunk: { ...rest, id: chunk_id }, score: p.score };
-    });
+    const out: { chunk: Chunk; score: number }[] = [];
+    for (const p of res.points) {
+      // A point written by something else (or an older version) is skipped, not trusted.
+      const parsed = ChunkPayload.safeParse(p.payload);
+      if (!parsed.success) continue;
+      const { chunk_id, ...rest } = parsed.data;
+      out.push({ chunk: { ...rest, id: chunk_id }, score: p.score });
+    }
+    return out;
   }
 }
