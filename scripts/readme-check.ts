@@ -49,7 +49,12 @@ function startService(env: NodeJS.ProcessEnv): Promise<Started> {
   const stop = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      // A graceful stop waits for background work (an alert investigation); a minute is plenty.
+      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       child.kill('SIGTERM');
     });
   return new Promise((resolve, reject) => {
@@ -62,10 +67,13 @@ function startService(env: NodeJS.ProcessEnv): Promise<Started> {
       reject(new Error(`the service exited with ${code} before it was ready:\n${log.slice(-4000)}`));
     };
     child.once('exit', onExit);
+    let ready = false;
     child.stderr.on('data', (d: Buffer) => (log += d));
     child.stdout.on('data', (d: Buffer) => {
       log += d;
-      if (String(d).includes('"msg":"ready"')) {
+      // Read the whole log: a line may arrive in pieces.
+      if (!ready && log.includes('"msg":"ready"')) {
+        ready = true;
         clearTimeout(timer);
         child.off('exit', onExit);
         resolve({ stop, log: () => log, readyMs: Date.now() - started });
