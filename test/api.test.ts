@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRows } from '../src/clients/clickhouse.ts';
-import { json, startTestService, type TestService } from './helpers/service.ts';
+import { capturingLogger, json, startTestService, type TestService } from './helpers/service.ts';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -27,6 +27,40 @@ describe('service basics', () => {
     const out = await r.check();
     expect(out.ready).toBe(true);
     expect(out.checks.ollama!.status).toBe('down');
+  });
+
+  it('logs /readyz polls while the first demo seed runs at info; a store that is down is an error', async () => {
+    const { Readiness } = await import('../src/api/readiness.ts');
+    const { createApp } = await import('../src/api/app.ts');
+    const demo: { status: 'starting' | 'seeding' | 'ready'; lastError: string | undefined } = { status: 'starting', lastError: undefined };
+    const { logger, lines } = capturingLogger();
+    const app = createApp({ ...svc.service.deps, logger, readiness: new Readiness(svc.service.deps.store, [], demo) });
+    const statuses: number[] = [];
+    for (const status of ['starting', 'seeding', 'seeding', 'ready'] as const) {
+      demo.status = status;
+      statuses.push((await app.request('/readyz')).status);
+    }
+    expect(statuses).toEqual([503, 503, 503, 200]);
+    const polls = lines()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; route?: string; status?: number; msg: string })
+      .filter((l) => l.route === '/readyz');
+    expect(polls.map((l) => [l.status, l.level, l.msg])).toEqual([
+      [503, 30, 'request'],
+      [503, 30, 'request'],
+      [503, 30, 'request'],
+      [200, 20, 'request'],
+    ]);
+
+    // ClickHouse not answering is a real failure: still an error.
+    const down = capturingLogger();
+    const failing = {
+      reader: { ping: async () => ({ success: false as const, error: new Error('connect ECONNREFUSED 127.0.0.1:8123') }) },
+    };
+    const broken = createApp({ ...svc.service.deps, logger: down.logger, readiness: new Readiness(failing, [], demo) });
+    expect((await broken.request('/readyz')).status).toBe(503);
+    expect(down.lines()).toMatch(/"level":50,.*"route":"\/readyz".*"msg":"request failed"/);
   });
 
   it('echoes a tracking id: the caller’s, the W3C trace id, or a new one', async () => {

@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { loadOrCreateDevKeys } from '../src/auth/dev-keys.ts';
-import { json, startTestService, type TestService } from './helpers/service.ts';
+import { loadOrCreateDevKeys, signDevToken } from '../src/auth/dev-keys.ts';
+import { json, startTestService, tempDir, type TestService } from './helpers/service.ts';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -18,15 +18,28 @@ interface Claims {
   workspaces?: string[];
 }
 
-async function sign(key: CryptoKey | Uint8Array, alg: string, kid: string | undefined, claims: Claims): Promise<string> {
+/** A token as the control plane would sign it; `header` adds protected header parameters (named in `crit` too, when critical). */
+async function sign(
+  key: CryptoKey | Uint8Array,
+  alg: string,
+  kid: string | undefined,
+  claims: Claims,
+  header: { extra?: Record<string, unknown>; crit?: string[] } = {},
+): Promise<string> {
   const { iss = 'hks-control-plane', aud = 'hks-aiops', iat = now(), exp = now() + 300, sub = 'alice', ...rest } = claims;
-  const jwt = new SignJWT({ roles: ['sre'], workspaces: ['shop'], ...rest }).setProtectedHeader({ alg, ...(kid ? { kid } : {}) });
+  const jwt = new SignJWT({ roles: ['sre'], workspaces: ['shop'], ...rest }).setProtectedHeader({
+    alg,
+    ...(kid ? { kid } : {}),
+    ...header.extra,
+    ...(header.crit ? { crit: header.crit } : {}),
+  });
   if (sub) jwt.setSubject(sub);
   if (iss) jwt.setIssuer(iss);
   if (aud) jwt.setAudience(aud);
   if (iat) jwt.setIssuedAt(iat);
   if (exp) jwt.setExpirationTime(exp);
-  return jwt.sign(key);
+  // jose refuses to sign with a critical parameter it does not know unless told it is understood.
+  return jwt.sign(key, header.crit ? { crit: Object.fromEntries(header.crit.map((c) => [c, true])) } : undefined);
 }
 
 describe('authentication in dev mode (key in the data folder)', () => {
@@ -68,6 +81,31 @@ describe('authentication in dev mode (key in the data folder)', () => {
     ['wrong issuer', async () => sign(devKey, 'EdDSA', kid, { iss: 'someone-else' }), /not issued by hks-control-plane/],
     ['wrong audience', async () => sign(devKey, 'EdDSA', kid, { aud: 'other-service' }), /not meant for audience hks-aiops/],
     ['unknown kid', async () => sign(devKey, 'EdDSA', 'not-our-key', {}), /unknown kid/],
+    [
+      "signed by another data folder's dev key",
+      async () => {
+        const other = await loadOrCreateDevKeys(tempDir());
+        return signDevToken(other, {
+          sub: 'alice',
+          workspaces: ['shop'],
+          roles: ['sre'],
+          ttlSeconds: 300,
+          issuer: 'hks-control-plane',
+          audience: 'hks-aiops',
+        });
+      },
+      /unknown kid\)\. In dev mode tokens are signed by the key in \$AIOPS_DATA_DIR\/dev-auth\/ \(this service: .+\/dev-auth\/\); this token was made with another data folder's key/,
+    ],
+    [
+      'marked with a critical header parameter',
+      async () => sign(devKey, 'EdDSA', kid, {}, { extra: { 'x-tenant-binding': 'shop' }, crit: ['x-tenant-binding'] }),
+      /carries critical header parameters \(crit: "x-tenant-binding"\) that the service does not support/,
+    ],
+    [
+      'marked critical with b64 (which jose alone would accept)',
+      async () => sign(devKey, 'EdDSA', kid, {}, { extra: { b64: true }, crit: ['b64'] }),
+      /carries critical header parameters \(crit: "b64"\) that the service does not support/,
+    ],
     ['no exp', async () => sign(devKey, 'EdDSA', kid, { exp: 0 }), /"exp"/],
     ['no iat', async () => sign(devKey, 'EdDSA', kid, { iat: 0 }), /"iat"/],
     ['no sub', async () => sign(devKey, 'EdDSA', kid, { sub: '' }), /"sub"/],
@@ -192,7 +230,10 @@ describe('authentication against a JWKS endpoint', () => {
   it('gives 401 for a kid the endpoint does not publish', async () => {
     const res = await svc.request('/v1/whoami', { token: await sign(key, 'ES256', 'cp-9', {}) });
     expect(res.status).toBe(401);
-    expect((await json(res)).detail).toMatch(/unknown kid/);
+    const detail = (await json<{ detail: string }>(res)).detail;
+    expect(detail).toMatch(/unknown kid/);
+    // The dev-key hint is for dev mode only.
+    expect(detail).not.toMatch(/dev-auth/);
   });
 
   it('keeps verifying with fetched keys when the endpoint goes down again', async () => {

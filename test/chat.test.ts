@@ -112,6 +112,33 @@ describe('chat without a model', () => {
     expect((await svc.request('/v1/threads/not-a-thread', { token: alice })).status).toBe(404);
   });
 
+  it("lets admin or sre-lead alone read others' threads, as routing.yaml's read_others_roles says; the 403s name the roles that grant it", async () => {
+    const { read_others_roles: others, chat_roles: chatRoles } = svc.service.deps.policies.routing;
+    expect(others).toEqual(['admin', 'sre-lead']);
+    for (const role of others) {
+      const reader = await svc.token({ sub: `lead-${role}`, roles: [role] });
+      const view = await svc.request(`/v1/threads/${first.thread_id}`, { token: reader });
+      expect(view.status, role).toBe(200);
+      const listed = await json<{ threads: { id: string }[] }>(await svc.request('/v1/threads?all=true', { token: reader }));
+      expect(listed.threads.map((t) => t.id)).toContain(first.thread_id);
+      // Reading is not chatting: without a chat role they neither ask nor continue a thread.
+      expect((await chat({ message: 'hi' }, reader)).status).toBe(403);
+      expect((await chat({ message: 'hi', thread_id: first.thread_id }, reader)).status).toBe(403);
+    }
+    const viewer = await svc.token({ sub: 'vera', roles: ['viewer'] });
+    const refused = await svc.request(`/v1/threads/${first.thread_id}`, { token: viewer });
+    expect(refused.status).toBe(403);
+    expect((await json<{ detail: string }>(refused)).detail).toBe(
+      `thread ${first.thread_id} belongs to another user; reading it needs the role admin or sre-lead; the token has viewer`,
+    );
+    const ingest = await svc.token({ sub: 'otto', roles: ['ingest'] });
+    const none = await svc.request(`/v1/threads/${first.thread_id}`, { token: ingest });
+    expect(none.status).toBe(403);
+    expect((await json<{ detail: string }>(none)).detail).toBe(
+      `reading threads needs one of the roles ${[...chatRoles, ...others].join(', ')}; the token has ingest`,
+    );
+  });
+
   it('refuses a second message while a thread is answering', async () => {
     const a = chat({ message: 'why are payments failing?', thread_id: first.thread_id });
     await new Promise((r) => setTimeout(r, 5));

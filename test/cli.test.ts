@@ -195,3 +195,58 @@ describe('start-up failures', () => {
     expect(r.stderr).toMatch(/dev mode only/);
   });
 });
+
+// Each case starts the CLI as a process (about a second each on an idle machine, far more on a busy one).
+describe('aiops help and arguments', { timeout: 300_000 }, () => {
+  const env = { AIOPS_DATA_DIR: tempDir() };
+
+  it('prints every command’s usage for COMMAND --help and help COMMAND, exiting 0', async () => {
+    const { COMMAND_USAGE } = await import('../src/cli/usage.ts');
+    const commands = Object.entries(COMMAND_USAGE);
+    const runs = await Promise.all(commands.map(([name]) => runCli([name, '--help'], env)));
+    for (const [i, [name, usage]] of commands.entries()) {
+      const r = runs[i]!;
+      expect(r.code, `${name} --help: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toBe(`${usage}\n`);
+      expect(usage).toMatch(new RegExp(`^usage: aiops ${name}`));
+    }
+    // Before the command's own options, and even where the configuration would not load.
+    const token = await runCli(['token', '--sub', 'alice', '-h'], { ...env, PORT: 'eighty' });
+    expect(token.code).toBe(0);
+    expect(token.stdout).toBe(`${COMMAND_USAGE.token}\n`);
+    const help = await runCli(['help', 'knowledge'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toBe(`${COMMAND_USAGE.knowledge}\n`);
+  });
+
+  it('prints the overview for aiops --help and aiops help, and refuses an unknown topic with 2', async () => {
+    const variants = [['--help'], ['help'], []];
+    const runs = await Promise.all(variants.map((args) => runCli(args, env)));
+    for (const [i, args] of variants.entries()) {
+      const r = runs[i]!;
+      expect(r.code, args.join(' ')).toBe(0);
+      for (const name of ['serve', 'token', 'demo', 'tool', 'patterns', 'anomalies', 'chat', 'knowledge']) {
+        expect(r.stdout).toMatch(new RegExp(`^  aiops ${name}`, 'm'));
+      }
+    }
+    const r = await runCli(['help', 'nope'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown command "nope"/);
+  });
+
+  it('refuses unknown roles in a token request, naming them and the known ones', async () => {
+    const r = await runCli(['token', '--sub', 'alice', '--workspace', 'shop', '--roles', 'sre,sre_lead', '--roles', 'oncall'], env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const { ROLE_NAMES } = await import('../src/core/roles.ts');
+    expect(r.stderr).toContain(`unknown roles "sre_lead", "oncall"; the roles are ${ROLE_NAMES.join(', ')}`);
+    const ok = await runCli(['token', '--sub', 'alice', '--workspace', 'shop', '--roles', 'sre-lead,knowledge-admin'], env);
+    expect(ok.code).toBe(0);
+  });
+
+  it('reads standard input for patterns -', async () => {
+    const r = await runCli(['patterns', '-'], {}, 'queue q1 drained by worker 3\nqueue q1 drained by worker 9\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('{"template_id":1,"count":2,"template":"queue <*> drained by worker <*>"}');
+  });
+});

@@ -56,12 +56,7 @@ describe('workspace isolation', () => {
     recent_changes: [{}],
     auth_failures: [{}],
     resource_efficiency: [{}],
-    ranking: [
-      { by: 'latency', of: 'operation' },
-      { by: 'log_volume' },
-      { by: 'cpu' },
-      { by: 'errors', service: "payment' OR '1'='1" },
-    ],
+    ranking: [{ by: 'latency', of: 'operation' }, { by: 'log_volume' }, { by: 'cpu' }, { by: 'errors', service: "payment' OR '1'='1" }],
     service_series: [{}, { service: 'payment' }, { service: "payment' OR 1=1 --" }],
   };
 

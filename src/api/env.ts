@@ -9,6 +9,8 @@ export interface AppVariables {
   token?: string;
   /** Extra fields for the request's wide event. */
   eventAttributes?: Record<string, string>;
+  /** Set by a route whose 5xx is an expected state (not ready while seeding): its request log level instead of error. */
+  logLevel?: 'debug' | 'info';
 }
 
 export type AppEnv = { Variables: AppVariables };

@@ -20,14 +20,27 @@ interface OptionalDependency {
 const TIMEOUT_MS = 1500;
 const CACHE_MS = 5000;
 
+/** What readiness reads of the store and the demo: a ping, and the seed's progress. */
+type Pingable = { reader: Pick<Store['reader'], 'ping'> };
+type DemoProgress = Pick<DemoController, 'status' | 'lastError'>;
+
+/**
+ * Not ready only while work that ends by itself is under way (the first demo seed): an expected
+ * state, logged as such, where a required dependency that is down is a failure.
+ */
+export function onlyWaiting(checks: Record<string, Check>): boolean {
+  const failing = Object.values(checks).filter((c) => c.required && c.status !== 'ok');
+  return failing.length > 0 && failing.every((c) => c.status === 'seeding' || c.status === 'starting');
+}
+
 /** /readyz: ClickHouse (and the first demo seed) are required; the rest are reported by name. */
 export class Readiness {
   private cache: { at: number; value: Promise<Record<string, Check>> } | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pingable,
     private readonly optional: OptionalDependency[],
-    private readonly demo?: DemoController,
+    private readonly demo?: DemoProgress,
   ) {}
 
   async check(): Promise<{ ready: boolean; checks: Record<string, Check> }> {

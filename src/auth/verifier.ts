@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeProtectedHeader,
   errors,
   jwtVerify,
   type JSONWebKeySet,
@@ -35,6 +37,7 @@ type AuthConfig = Pick<
   | 'AUTH_JWKS_TIMEOUT'
   | 'AUTH_ROLES_CLAIM'
   | 'AUTH_WORKSPACES_CLAIM'
+  | 'dataDir'
 >;
 
 /** Raised by the key source when it cannot be reached (maps to 503, not 401). */
@@ -67,11 +70,12 @@ export function createTokenVerifier(cfg: AuthConfig, devKeys?: DevKeys): TokenVe
       const key = createHash('sha256').update(token).digest('base64url');
       const hit = verified.get(key);
       if (hit && Date.now() < hit.until) return hit.principal;
+      refuseCritical(token);
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, getKey, options));
       } catch (err) {
-        throw toProblem(err, cfg);
+        throw toProblem(err, cfg, mode);
       }
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         throw problems.unauthorized('the token has no subject');
@@ -157,7 +161,24 @@ function isKeyMismatch(err: unknown): boolean {
   );
 }
 
-function toProblem(err: unknown, cfg: AuthConfig) {
+/**
+ * The service understands no extension header parameter, so a token marking any as critical is
+ * refused (RFC 7515 §4.1.11), with that reason rather than jose's "not supported" (read as an
+ * algorithm problem). Refused up front: jose itself would accept `crit: ["b64"]`.
+ */
+function refuseCritical(token: string): void {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return; // not decodable: jwtVerify says what is wrong with it
+  }
+  if (header.crit === undefined) return;
+  const named = Array.isArray(header.crit) ? header.crit.map((c) => JSON.stringify(c)).join(', ') : JSON.stringify(header.crit);
+  throw problems.unauthorized(`the token carries critical header parameters (crit: ${named}) that the service does not support`);
+}
+
+function toProblem(err: unknown, cfg: AuthConfig, mode: TokenVerifier['mode']) {
   if (err instanceof KeySourceDown) return problems.unavailable('jwks', err.message);
   if (err instanceof errors.JWTExpired) {
     return problems.unauthorized(err.claim === 'iat' ? 'the token is older than the accepted maximum age' : 'the token has expired');
@@ -180,7 +201,15 @@ function toProblem(err: unknown, cfg: AuthConfig) {
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
     return problems.unauthorized(`the token's signing algorithm is not accepted (allowed: ${cfg.AUTH_ALGORITHMS.join(', ')})`);
   }
-  if (err instanceof errors.JWKSNoMatchingKey) return problems.unauthorized('no known key matches the token (unknown kid)');
+  if (err instanceof errors.JWKSNoMatchingKey) {
+    if (mode === 'dev') {
+      // The usual cause: a token from `aiops token` run with another AIOPS_DATA_DIR than the service's.
+      return problems.unauthorized(
+        `no known key matches the token (unknown kid). In dev mode tokens are signed by the key in $AIOPS_DATA_DIR/dev-auth/ (this service: ${path.join(cfg.dataDir, 'dev-auth')}/); this token was made with another data folder's key: run aiops token with the service's AIOPS_DATA_DIR`,
+      );
+    }
+    return problems.unauthorized('no known key matches the token (unknown kid)');
+  }
   if (err instanceof errors.JWSSignatureVerificationFailed) return problems.unauthorized('the token signature is invalid');
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
     return problems.unauthorized('the bearer token is not a well-formed JWT');

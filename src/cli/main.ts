@@ -12,38 +12,21 @@ import { anomaliesCommand } from './commands/anomalies.ts';
 import { chatCommand } from './commands/chat.ts';
 import { knowledgeCommand } from './commands/knowledge.ts';
 import { DocumentError } from '../knowledge/markdown.ts';
-
-const USAGE = `usage: aiops <command> [options]
-
-commands:
-  serve                         run the service (npm start)
-  token --sub U --workspace W --roles a,b [--ttl 1h]
-                                print a dev-mode token (dev mode only)
-  demo seed [--scenario S] [--seed N] [--hours H] [--end TIME]
-                                load simulated telemetry for a scenario
-  demo scenarios                list the simulator's scenarios
-  demo state                    show the loaded scenario and its ground truth
-  tool [NAME ['{"json":"args"}']] [--workspace W] [--text]
-                                run a telemetry tool (no name: list them)
-  patterns [FILE]               mine log templates from a file or stdin, one message per line
-  anomalies FILE.csv|- [--json] [--threshold T]
-                                score a timestamp,value series for anomalies, row by row
-  chat "QUESTION" [--thread ID] [--workspace W] [--json]
-                                ask the agents; progress on stderr, the answer on stdout
-  knowledge index FOLDER [--workspace W] [--prefix P] [--prune] [--dry-run]
-                                send a folder of markdown runbooks to the service
-  knowledge search "QUERY" [--alertname NAME] [--k N]
-                                search runbooks and the workspace's documents
-  knowledge list                list the workspace's documents
-
-Configuration comes from the environment; see README.md.`;
+import { COMMAND_USAGE, isCommand, overview, wantsHelp } from './usage.ts';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Help never needs configuration: it works with any environment, and exits 0.
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
+    const [topic] = rest;
+    if (command === 'help' && topic !== undefined) {
+      if (!isCommand(topic)) throw new CliError(`unknown command "${topic}"\n\n${overview()}`, 2);
+      return void process.stdout.write(`${COMMAND_USAGE[topic]}\n`);
+    }
+    return void process.stdout.write(`${overview()}\n`);
   }
+  if (!isCommand(command)) throw new CliError(`unknown command "${command}"\n\n${overview()}`, 2);
+  if (wantsHelp(rest)) return void process.stdout.write(`${COMMAND_USAGE[command]}\n`);
   if (command === 'patterns') return patternsCommand(rest);
   if (command === 'anomalies') return anomaliesCommand(rest);
   const config = loadConfig();
@@ -60,8 +43,6 @@ async function main(argv: string[]): Promise<void> {
       return chatCommand(config, rest);
     case 'knowledge':
       return knowledgeCommand(config, rest);
-    default:
-      throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
   }
 }
 

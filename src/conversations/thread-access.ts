@@ -21,13 +21,20 @@ export class ThreadAccess {
     if (!hasRole(principal, ...roles)) throw problems.forbidden(`chat needs one of the roles ${roles.join(', ')}`);
   }
 
+  /** Checks the caller may read threads: a chat role (own and alert threads) or a role that reads others' (any of them). */
+  authoriseReading(principal: Principal): void {
+    const roles = [...this.policy.chat_roles, ...this.policy.read_others_roles];
+    if (!hasRole(principal, ...roles))
+      throw problems.forbidden(`reading threads needs one of the roles ${roles.join(', ')}${held(principal)}`);
+  }
+
   /** A thread the caller may see: 404 outside the workspace, 403 for another user's without the role. */
   async thread(scope: Scope, id: string): Promise<ThreadRecord> {
     const t = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.threads.get(id) : undefined;
     if (!t || t.workspace !== scope.workspace) throw problems.notFound(`there is no thread ${id} in workspace ${scope.workspace}`);
     if (t.owner !== scope.principal.sub && t.kind === 'chat' && !hasRole(scope.principal, ...this.policy.read_others_roles)) {
       throw problems.forbidden(
-        `thread ${id} belongs to another user; reading it needs the role ${this.policy.read_others_roles.join(' or ')}`,
+        `thread ${id} belongs to another user; reading it needs the role ${this.policy.read_others_roles.join(' or ')}${held(scope.principal)}`,
       );
     }
     return t;
@@ -65,3 +72,5 @@ export class ThreadAccess {
     return t;
   }
 }
+
+const held = (p: Principal) => `; the token has ${p.roles.length ? p.roles.join(', ') : 'no roles'}`;

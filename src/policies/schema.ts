@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { isRole, ROLE_NAMES } from '../core/roles.ts';
+
+/** A role named in a policy: one of the registry's (src/core/roles.ts), so a typo stops the start. */
+const RoleName = z
+  .string()
+  .min(1)
+  .refine(isRole, { error: (iss) => `unknown role "${String(iss.input)}"; the roles are ${ROLE_NAMES.join(', ')}` });
 
 /** Days a table keeps rows (its TTL). */
 const Days = z.number().int().min(1).max(36_500);
@@ -78,7 +85,7 @@ const ToolsPolicy = z
     /** Per tool overrides of the defaults. */
     budgets: z.record(z.string(), Budget.partial()).default({}),
     /** Roles that may run a tool (any of them); a tool not listed needs `sre`. */
-    roles: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
+    roles: z.record(z.string(), z.array(RoleName).min(1)).default({}),
     /** Longest window a tool may query. */
     max_window: z.string().default('7d'),
     /** Metric names resource_efficiency reads, first match wins (exporter and semantic-convention names). */
@@ -128,16 +135,16 @@ export type AgentName = (typeof AGENTS)[number];
 const RoutingPolicy = z
   .object({
     /** Roles that may chat at all. */
-    chat_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency', 'viewer']),
+    chat_roles: z.array(RoleName).min(1).default(['sre', 'security', 'efficiency', 'viewer']),
     /** Roles that may read another user's thread in the same workspace. */
-    read_others_roles: z.array(z.string().min(1)).default(['admin', 'sre-lead']),
+    read_others_roles: z.array(RoleName).default(['admin', 'sre-lead']),
     agents: z
       .record(
         z.enum(AGENTS),
         z
           .object({
             /** The caller needs one of these roles for the specialist to run. */
-            roles: z.array(z.string().min(1)).min(1),
+            roles: z.array(RoleName).min(1),
             /** Words that point a question at this specialist (lexical routing). */
             keywords: z.array(z.string().min(1)).min(1),
           })
@@ -246,7 +253,7 @@ const KnowledgePolicy = z
   })
   .strict();
 
-const Roles = z.array(z.string().min(1)).min(1);
+const Roles = z.array(RoleName).min(1);
 const Risk = z.enum(['low', 'medium', 'high']);
 const ActionRule = z
   .object({
@@ -330,7 +337,7 @@ const RemediatePolicy = z
 const AlertsPolicy = z
   .object({
     /** Roles the service investigates an alert with (no person is asking). */
-    investigate_roles: z.array(z.string().min(1)).min(1).default(['sre', 'security', 'efficiency']),
+    investigate_roles: z.array(RoleName).min(1).default(['sre', 'security', 'efficiency']),
     /** First matching rule picks the specialists: label name → regular expression (RE2-style, case-insensitive with (?i)). */
     routing: z
       .array(
@@ -368,7 +375,7 @@ const SlackPolicy = z
     users: z
       .record(
         z.string().regex(/^[UW][A-Z0-9]{6,20}$/, 'expected a Slack user id such as U0123ABCD'),
-        z.object({ workspace: z.string().min(1), roles: z.array(z.string().min(1)).min(1) }).strict(),
+        z.object({ workspace: z.string().min(1), roles: z.array(RoleName).min(1) }).strict(),
       )
       .default({}),
     /** Where people approve actions (the platform UI); approvals posted to Slack link there. */

@@ -28,7 +28,9 @@ export function observe(deps: Pick<AppDeps, 'logger' | 'metrics' | 'wideEvents'>
       workspace: c.get('workspace'),
       sub: principal?.sub,
     };
-    if (status >= 500) deps.logger.error({ ...entry, err: c.error?.message }, 'request failed');
+    const expected = c.get('logLevel');
+    if (expected) deps.logger[expected](entry, 'request');
+    else if (status >= 500) deps.logger.error({ ...entry, err: c.error?.message }, 'request failed');
     else if (QUIET.has(route)) deps.logger.debug(entry, 'request');
     else deps.logger.info(entry, 'request');
     if (!QUIET.has(route)) {

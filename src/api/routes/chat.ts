@@ -23,7 +23,7 @@ const ListQuery = z
     kind: z.enum(['chat', 'alert']).optional(),
     status: z.enum(['open', 'firing', 'resolved']).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    all: z.enum(['true', 'false']).optional().openapi({ description: "With admin or sre-lead: other users' threads too" }),
+    all: z.enum(['true', 'false']).optional(),
     workspace: z.string().optional(),
   })
   .strict();
@@ -98,6 +98,15 @@ const chatScope = (chat: ChatService) =>
     await next();
   });
 
+/** Route middleware: the caller's scope, for someone who may read threads (a chat role, or one that reads others'). */
+const readScope = (chat: ChatService) =>
+  createMiddleware<ScopedEnv>(async (c, next) => {
+    const scope = requireScope(c);
+    chat.access.authoriseReading(scope.principal);
+    c.set('scope', scope);
+    await next();
+  });
+
 /** Only the owner continues a chat thread; alert threads are open to the workspace. */
 const owned = (scope: Scope, t: ThreadRecord) => {
   if (t.kind === 'chat' && t.owner !== scope.principal.sub)
@@ -135,6 +144,9 @@ export function threadRoutes(deps: AppDeps) {
   const app = router();
   const chat = deps.chat;
   const scoped = chatScope(chat);
+  const reader = readScope(chat);
+  // Named from the policy, so the description says what the service does.
+  const readOthers = deps.policies.routing.read_others_roles.join(' or ');
   const ownThread = createMiddleware<{ Variables: AppVariables & { scope: Scope; thread: ThreadRecord } }>(async (c, next) => {
     c.set('thread', owned(c.var.scope, await chat.thread(c.var.scope, c.req.param('id') ?? '')));
     await next();
@@ -146,9 +158,10 @@ export function threadRoutes(deps: AppDeps) {
     tags: ['threads'],
     operationId: 'listThreads',
     summary: "The caller's threads; with kind=alert, the workspace's alert threads",
+    description: `Needs a chat role, or ${readOthers}; with all=true and ${readOthers}, other users' threads too.`,
     security: bearerAuth,
     parameters: workspaceHeader,
-    middleware: [scoped] as const,
+    middleware: [reader] as const,
     request: { query: ListQuery },
     responses: {
       200: { description: 'The threads', content: json(z.object({ threads: z.array(Thread) })) },
@@ -161,10 +174,10 @@ export function threadRoutes(deps: AppDeps) {
     tags: ['threads'],
     operationId: 'getThread',
     summary: "A thread's messages, each answer's metadata, its evidence and approvals",
-    description: "Chat threads are the owner's; admin and sre-lead may read others'.",
+    description: `Chat threads are the owner's; ${readOthers} may read anyone's in the workspace, with no chat role.`,
     security: bearerAuth,
     parameters: workspaceHeader,
-    middleware: [scoped] as const,
+    middleware: [reader] as const,
     request: { params: ThreadParams },
     responses: { 200: { description: 'The thread', content: json(ThreadView) }, ...problemResponses(401, 403, 404) },
   });

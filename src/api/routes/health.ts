@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { json, router } from '../openapi.ts';
 import type { AppDeps } from '../deps.ts';
+import { onlyWaiting } from '../readiness.ts';
 
 const Check = z.object({
   status: z.enum(['ok', 'down', 'not configured', 'seeding', 'starting', 'failed', 'off']),
@@ -48,6 +49,8 @@ export function healthRoutes(deps: AppDeps) {
   app.openapi(readyz, async (c) => {
     const r = await deps.readiness.check();
     const body = { status: r.ready ? ('ready' as const) : ('not ready' as const), checks: r.checks };
+    // Probes poll throughout the first seed: that 503 is expected, not an error to log.
+    if (!r.ready && onlyWaiting(r.checks)) c.set('logLevel', 'info');
     return r.ready ? c.json(body, 200) : c.json(body, 503);
   });
   app.openapi(metrics, async (c) =>

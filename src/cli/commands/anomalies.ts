@@ -2,16 +2,9 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AnomalyDetector } from '../../analysis/anomaly.ts';
 import { CliError } from '../client.ts';
+import { COMMAND_USAGE } from '../usage.ts';
 
-const USAGE = `usage: aiops anomalies FILE.csv|- [--json] [--threshold T]
-
-Scores each row of a metric series with the online anomaly detector (a row's score uses that
-row and earlier ones only). The file has a header row, then timestamp,value rows in time order;
-timestamps are ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch seconds or milliseconds. "-" reads
-standard input.
-
-  --json         JSON lines instead of CSV (timestamp,value,score)
-  --threshold T  print only rows scoring at least T (0 to 1; 0.5 is a sensible alarm level)`;
+const USAGE = COMMAND_USAGE.anomalies;
 
 interface Row {
   line: number;
@@ -78,12 +71,10 @@ export async function anomaliesCommand(argv: string[]): Promise<void> {
     options: {
       json: { type: 'boolean', default: false },
       threshold: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const [file, ...extra] = positionals;
   if (!file || extra.length) throw new CliError(USAGE, 2);
   const threshold = values.threshold === undefined ? 0 : Number(values.threshold);

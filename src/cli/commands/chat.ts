@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/env.ts';
 import { CliError, ServiceClient, cliToken } from '../client.ts';
+import { COMMAND_USAGE } from '../usage.ts';
 
 interface StreamEvent {
   event: string;
@@ -43,7 +44,7 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
     strict: true,
   });
   const message = positionals.join(' ').trim();
-  if (!message) throw new CliError('usage: aiops chat "your question" [--thread ID] [--workspace W] [--json]', 2);
+  if (!message) throw new CliError(COMMAND_USAGE.chat, 2);
   const client = new ServiceClient(
     config.serviceUrl,
     cliToken(config, { workspaces: [values.workspace], roles: ['sre', 'security', 'efficiency'] }),

@@ -5,6 +5,7 @@ import { SCENARIOS } from '../../demo/scenarios.ts';
 import { DEMO_WORKSPACES, loadStates, seedDemo, scenarioOrThrow, type SeedResult } from '../../demo/seed.ts';
 import { openTelemetry } from '../../runtime/service.ts';
 import { CliError, ServiceClient, cliToken } from '../client.ts';
+import { COMMAND_USAGE } from '../usage.ts';
 
 export async function demoCommand(config: Config, argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -22,10 +23,7 @@ export async function demoCommand(config: Config, argv: string[]): Promise<void>
       return;
     }
     default:
-      throw new CliError(
-        'usage: aiops demo seed [--scenario NAME] [--seed N] [--hours H] [--end ISO-TIME] | aiops demo scenarios | aiops demo state',
-        2,
-      );
+      throw new CliError(COMMAND_USAGE.demo, 2);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config/env.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { loadOrCreateDevKeys, signDevToken } from '../../auth/dev-keys.ts';
 import { CliError } from '../client.ts';
+import { ROLE_NAMES, unknownRoles } from '../../core/roles.ts';
 
 const list = (values: string[] | undefined) =>
   (values ?? [])
@@ -34,11 +35,19 @@ export async function tokenCommand(config: Config, argv: string[]): Promise<void
   if (ttl > config.AUTH_MAX_TOKEN_AGE) {
     throw new CliError(`--ttl: at most ${config.AUTH_MAX_TOKEN_AGE / 1000}s (AUTH_MAX_TOKEN_AGE); the service refuses older tokens`, 2);
   }
+  const roles = list(values.roles);
+  const unknown = unknownRoles(roles);
+  if (unknown.length) {
+    throw new CliError(
+      `--roles: unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')}; the roles are ${ROLE_NAMES.join(', ')}`,
+      2,
+    );
+  }
   const keys = await loadOrCreateDevKeys(config.dataDir);
   const token = await signDevToken(keys, {
     sub: values.sub,
     workspaces: list(values.workspace),
-    roles: list(values.roles),
+    roles,
     ttlSeconds: Math.floor(ttl / 1000),
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
