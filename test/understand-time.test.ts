@@ -488,6 +488,11 @@ describe('parseTime', () => {
     'on 2026-02-29',
     'p95 is 5.18 ms',
     'errors at 5 may be retries',
+    'scale cart to 4 and raise payment memory limit to 64Gi',
+    'scale cart to 4',
+    'roll payment back to 1.0.0',
+    'cut the replicas by 2',
+    'up to 4 pods',
   ])('finds no time in "%s"', (q) => {
     expect(parseTime(q, z(NOW))).toBeUndefined();
   });

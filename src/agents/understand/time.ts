@@ -131,6 +131,8 @@ interface ClockPiece extends Span {
   sec: number;
   mer?: Meridiem;
   word?: 'midnight' | 'noon';
+  /** A bare hour ("after 9"): a time only in a time phrase, never "scale cart to 4". */
+  bare?: boolean;
 }
 interface InstantPiece extends Span {
   t: 'instant';
@@ -458,12 +460,15 @@ const FINDERS: Finder[] = [
   // an end, a zone or a time word, so that "to 5 pods" or "at 5 errors" stay numbers.
   {
     re: new RegExp(
-      `(?<=\\b(?:at|after|since|around|about|from|until|till|to|before|by|and|between|approximately|roughly)\\s+~?)(\\d{1,2})(?=\\s*(?:$|[?.!,;)]|o'?clock\\b|(?:${[...ABBREVIATION_NAMES, ...REGION_NAMES].join('|')})\\b|(?:on|yesterday|today|this|last|and|to|till|until|in|when|sharp|or|but|the|local)\\b))`,
+      `(?<=\\b(?:at|after|since|around|about|from|until|till|to|before|by|and|between|approximately|roughly)\\s+~?)(\\d{1,2})(?!\\.\\d)(?=\\s*(?:$|[?.!,;)]|o'?clock\\b|(?:${[...ABBREVIATION_NAMES, ...REGION_NAMES].join('|')})\\b|(?:on|yesterday|today|this|last|and|to|till|until|in|when|sharp|or|but|the|local)\\b))`,
       'gi',
     ),
-    make: (m) => clockPiece(m.index, m.index + m[0].length, Number(m[1]), 0, 0),
+    make: (m) => clockPiece(m.index, m.index + m[0].length, Number(m[1]), 0, 0).map((p) => ({ ...p, bare: true })),
   },
 ];
+
+/** Words before a bare hour that make it a time only as the end of a range ("from 9 to 10", "between 9 and 10"). */
+const RANGE_END_WORD = /\b(?:to|and|by)\s+~?$/i;
 
 function monthName(mo: number): string {
   return ['', 'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][
@@ -485,7 +490,13 @@ function findPieces(text: string): Piece[] {
       pieces.push(...found);
     }
   }
-  return pieces.sort((a, b) => a.s - b.s);
+  pieces.sort((a, b) => a.s - b.s);
+  // "to 4", "and 5", "by 3" are quantities ("scale cart to 4") unless they end a range that started with a time.
+  return pieces.filter((p, i) => {
+    if (p.t !== 'clock' || !p.bare || !RANGE_END_WORD.test(text.slice(Math.max(0, p.s - 6), p.s))) return true;
+    const before = pieces[i - 1];
+    return before !== undefined && before.t === 'clock' && p.s - before.e <= 12;
+  });
 }
 
 // ---------------------------------------------------------------- groups
