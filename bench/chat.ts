@@ -13,7 +13,14 @@ import { citingDraft } from '../test/helpers/ollama-server.ts';
 const opts = options({ sizes: { type: 'string', default: '1000000,10000000' }, runs: { type: 'string', default: '5' } });
 const sizes = opts.quick ? [60_000] : opts.sizes.split(',').map(Number);
 const runs = opts.quick ? 2 : Number(opts.runs);
-const QUESTIONS = ['why are payments failing?', 'is checkout slow?', 'what changed in the shop in the last hour?'];
+/** A root-cause question, then questions of other intents (they run fewer tools). */
+const QUESTIONS = [
+  'why are payments failing?',
+  'is checkout slow?',
+  'what changed in the shop in the last hour?',
+  'show me the slowest endpoints',
+  'show me the error logs of payment',
+];
 
 const model = new ScriptedChatModel({ route: { agents: ['sre'], reason: 'failures' }, draft: citingDraft });
 const { service, token } = await benchService();
@@ -36,6 +43,7 @@ async function turn(app: typeof service.app, message: string) {
   }
   const answer = JSON.parse(/event: answer\ndata: (.*)\n/.exec(text)![1]!) as {
     path: string;
+    intent: string;
     hypotheses: { service: string }[];
     usage: { llm_calls: number; prompt_tokens: number };
   };
@@ -57,12 +65,16 @@ for (const size of sizes) {
   await data.grow(size);
   const firsts: number[] = [];
   const totals: number[] = [];
+  const byQuestion = new Map<string, { intent: string; ms: number[] }>();
   await turn(service.app, QUESTIONS[0]!);
   for (let i = 0; i < runs; i++) {
     for (const q of QUESTIONS) {
       const t = await turn(service.app, q);
       firsts.push(t.first);
       totals.push(t.total);
+      const entry = byQuestion.get(q) ?? { intent: t.answer.intent, ms: [] };
+      entry.ms.push(t.total);
+      byQuestion.set(q, entry);
       if (q === QUESTIONS[0] && t.answer.hypotheses[0]?.service !== 'payment') throw new Error('the benchmark data lost its fault');
     }
   }
@@ -71,6 +83,13 @@ for (const size of sizes) {
     ...(await data.volume()),
     first_event_ms: { p50: round(median(firsts)), p95: round(p95(firsts)) },
     answer_ms: { p50: round(median(totals)), p95: round(p95(totals)) },
+    // Each question's own answer time: a status, ranking or logs turn runs a few tools, a root cause the playbook.
+    by_question: [...byQuestion].map(([question, e]) => ({
+      question,
+      intent: e.intent,
+      p50: round(median(e.ms)),
+      p95: round(p95(e.ms)),
+    })),
   });
 }
 

@@ -164,7 +164,7 @@ async function diagnose(workspace: string, question: string, answer: ChatAnswerJ
     now: Date.now(),
   };
   const out: Record<string, { evidence: number; notes: string[]; top: string[] }> = {};
-  for (const step of srePlan({ question, facts, window, baseline, focus: [] })) {
+  for (const step of srePlan({ question, facts, window, baseline, focus: [], intent: 'root_cause' })) {
     try {
       const r = await runTool(findTool(step.tool)!, ctx, step.args);
       const top = [...new Set(r.evidence.filter((e: Evidence) => e.service).map((e: Evidence) => e.service!))].slice(0, 3);

@@ -59,7 +59,7 @@ describe('chat without a model', () => {
   });
 
   it('streams the service’s own versioned events, ending with answer and done', async () => {
-    const res = await chat({ message: 'is checkout slow?' }, alice, { Accept: 'text/event-stream' });
+    const res = await chat({ message: 'why is checkout slow?' }, alice, { Accept: 'text/event-stream' });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const events = await readSse(res);
     const names = events.map((e) => e.event);

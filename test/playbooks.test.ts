@@ -76,6 +76,7 @@ describe('a tool call that fails at run time', () => {
           },
           window: { from: now - 1800_000, to: now },
           focus: [],
+          intent: 'root_cause',
         },
       },
       { context: rc },

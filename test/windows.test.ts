@@ -73,6 +73,7 @@ function assignment(w: ReturnType<typeof investigationWindows>, question = 'why?
     ...(w.incidentStart !== undefined ? { incidentStart: w.incidentStart } : {}),
     focus: ['checkout'],
     alertname: 'High error rate on checkout',
+    intent: 'root_cause',
   };
 }
 

@@ -36,18 +36,30 @@ function asTimeout(err: unknown, rc: RunContext, ms: number): unknown {
   return err;
 }
 
-/** Structured routing: which specialists should answer. */
-export async function classifyWithModel(rc: RunContext, model: BaseChatModel, system: string, user: string): Promise<RouteDecision> {
+/** One structured-output call: the reply parsed by the schema (a reply that does not fit throws). */
+export async function structuredCall<S extends z.ZodObject>(
+  rc: RunContext,
+  model: BaseChatModel,
+  schema: S,
+  name: string,
+  system: string,
+  user: string,
+): Promise<z.output<S>> {
   const ms = Math.min(rc.deps.policies.llm.timeout_ms, 10_000);
-  const structured = model.withStructuredOutput(RouteDecision, { name: 'route', method: 'jsonSchema' });
+  const structured = model.withStructuredOutput(schema, { name, method: 'jsonSchema' });
   try {
     const out = await structured.invoke([new SystemMessage(system), new HumanMessage(user)], { signal: signals(rc, ms) });
     count(rc, system, user, JSON.stringify(out));
-    return RouteDecision.parse(out);
+    return schema.parse(out);
   } catch (err) {
     rc.usage.llmCalls++;
     throw asTimeout(err, rc, ms);
   }
+}
+
+/** Structured routing: which specialists should answer. */
+export function classifyWithModel(rc: RunContext, model: BaseChatModel, system: string, user: string): Promise<RouteDecision> {
+  return structuredCall(rc, model, RouteDecision, 'route', system, user);
 }
 
 /** The answer draft, streamed token by token to the caller. */

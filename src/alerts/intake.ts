@@ -247,7 +247,7 @@ export class AlertIntake {
     const started = meta.alerts.map((a) => a.starts_at).sort()[0]!;
     const resolvedAt = meta.resolved_at ?? new Date(this.now()).toISOString();
     const minutes = Math.max(0, Math.round((Date.parse(resolvedAt) - Date.parse(started)) / 60_000));
-    const last = await this.d.chat.lastAnswer(threadId);
+    const last = await this.d.chat.latestFinding(threadId);
     const top = last?.meta?.hypotheses.find((h) => !h.explained_by);
     const found = top
       ? `Root cause found: ${top.service}, ${top.kind.replace(/_/g, ' ')} (${top.summary}).`

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { Evidence as EvidenceSchema } from '../core/evidence.ts';
 import { Hypothesis as HypothesisSchema } from '../core/hypothesis.ts';
 import { TimeRange as TimeRangeSchema } from '../core/window.ts';
+import { INTENTS } from '../agents/understand/index.ts';
 
 /*
  * The main response bodies, for the OpenAPI description. The handlers return
@@ -41,7 +42,19 @@ const ProposedAction = z.object({
   status: z.string(),
 });
 
+const Chart = z
+  .object({
+    title: z.string(),
+    unit: z.string(),
+    service: z.string().optional(),
+    evidence_id: z.string(),
+    points: z.array(z.tuple([z.number(), z.number()])).openapi({ description: 'Epoch milliseconds and value' }),
+  })
+  .openapi('Chart');
+
 const AnswerMeta = z.object({
+  intent: z.enum(INTENTS).openapi({ description: 'The kind of answer given (status, ranking, logs, root cause…)' }),
+  charts: z.array(Chart).openapi({ description: 'Series behind the answer, for a UI to plot' }),
   hypotheses: z.array(Hypothesis),
   evidence_ids: z.array(z.string()),
   agents: z.array(z.string()).openapi({ description: 'The specialists that answered' }),

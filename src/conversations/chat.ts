@@ -133,9 +133,15 @@ export class ChatService implements ThreadPoster {
   }
 
   /** The last answer of a thread with how it was made (for summaries). */
-  async lastAnswer(threadId: string): Promise<ThreadMessage | undefined> {
+  /**
+   * The thread's latest answer that named a root cause, else its latest
+   * answer: a later follow-up ("what version ran before?") does not undo
+   * what the investigation found.
+   */
+  async latestFinding(threadId: string): Promise<ThreadMessage | undefined> {
     const state = await this.state(threadId);
-    return [...(state.messages ?? [])].reverse().find((m) => m.role === 'assistant' && m.meta);
+    const answers = [...(state.messages ?? [])].reverse().filter((m) => m.role === 'assistant' && m.meta);
+    return answers.find((m) => m.meta!.hypotheses.some((h) => !h.explained_by)) ?? answers[0];
   }
 
   /** Evidence items of a thread by id. */

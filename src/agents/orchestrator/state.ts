@@ -11,10 +11,14 @@ import type { ScoredDraft } from '../../actions/drafts.ts';
 import type { TimeWindow } from '../../core/window.ts';
 import type { DroppedProposal, TurnProposal } from '../../core/proposal.ts';
 import type { AlertContext } from '../../core/alert.ts';
+import type { Intent } from '../understand/index.ts';
+import type { ToolCall } from '../../tools/registry.ts';
 
 export type { QuestionFacts } from '../question.ts';
 
 export interface Plan {
+  /** The kind of answer this turn gives (an alert is always a root-cause investigation). */
+  intent: Intent;
   agents: AgentName[];
   method: 'llm' | 'lexical' | 'default' | 'rules';
   reason: string;
@@ -28,6 +32,19 @@ export interface Plan {
   notes: string[];
   /** Hosts, pods, jobs… the question or alert is about, and those no telemetry names. */
   subject?: { named: Subject[]; missing: Subject[] };
+  /** Tool calls a model planned for a question no intent covers (validated; run by the SRE specialist). */
+  steps?: ToolCall[];
+  /** What became of the model's plan: calls rejected and why. */
+  planNotes?: string[];
+}
+
+/** A series an answer carries so that a UI can plot it. */
+export interface Chart {
+  title: string;
+  unit: string;
+  service?: string;
+  evidence_id: string;
+  points: [number, number][];
 }
 
 interface Draft {
@@ -39,6 +56,8 @@ interface Draft {
 /** What an answer carries besides its text (also stored on the assistant message). */
 export interface AnswerMeta {
   turn: number;
+  /** What kind of answer was given. */
+  intent: Intent;
   hypotheses: Hypothesis[];
   evidence_ids: string[];
   agents: AgentName[];
@@ -73,6 +92,8 @@ export interface AnswerMeta {
   subject?: { named: Subject[]; missing: Subject[] };
   /** When nothing asked about is in the telemetry: the problems found meanwhile, which are not its cause. */
   other_problems?: Hypothesis[];
+  /** Series behind the answer (latency, errors, traffic), for a UI to plot. */
+  charts: Chart[];
 }
 
 export interface ThreadMessage {

@@ -6,6 +6,7 @@ import { Problem } from '../../core/problem.ts';
 import { toolContext, runContext, RunContextSchema, type RunContext, type AgentConfig } from '../context.ts';
 import type { Hypothesis } from '../../core/hypothesis.ts';
 import type { QuestionFacts } from '../question.ts';
+import type { Intent } from '../understand/index.ts';
 import type { AgentName } from '../../policies/schema.ts';
 import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
 import type { TimeWindow } from '../../core/window.ts';
@@ -23,6 +24,10 @@ export interface Assignment {
   focus: string[];
   /** The alert the conversation is about, when it started from one. */
   alertname?: string;
+  /** The kind of answer wanted (an alert: root_cause); decides the playbook. */
+  intent: Intent;
+  /** Calls a model planned for a question no intent covers, already checked. */
+  steps?: ToolCall[];
 }
 
 /** A playbook step is a typed tool call: the tool must exist and the arguments fit its schema. */
@@ -63,6 +68,8 @@ export interface SpecialistDefinition {
   plan(a: Assignment, rc: RunContext): PlaybookStep[];
   /** Root-cause candidates from the evidence gathered. */
   assess(state: SpecialistStateType, rc: RunContext): Promise<Hypothesis[]>;
+  /** Calls for the series behind the leading candidate (a chart), run with the runbook lookup. */
+  chart?(h: Hypothesis, a: Assignment): PlaybookStep[];
 }
 
 /** Why a tool call failed, in words: a refusal names each failing argument. */
@@ -189,8 +196,12 @@ export function buildSpecialist(def: SpecialistDefinition) {
     .addNode('consult', async (state, config: AgentConfig) => {
       const rc = runContext(config);
       const top = state.hypotheses.find((h) => !h.explained_by);
-      if (!top || !rc.deps.knowledge) return {};
-      const results = await Promise.all(consultSteps(top, state.assignment.alertname).map((step) => runStep(def.name, step, rc)));
+      if (!top) return {};
+      const steps = [
+        ...(def.chart?.(top, state.assignment) ?? []),
+        ...(rc.deps.knowledge ? consultSteps(top, state.assignment.alertname) : []),
+      ];
+      const results = await Promise.all(steps.map((step) => runStep(def.name, step, rc)));
       return { evidence: results.flatMap((r) => r.evidence), runs: results.map((r) => r.run) };
     })
     .addEdge(START, 'lead')

@@ -32,6 +32,35 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamE
   }
 }
 
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** A series as one line of block characters, lowest to highest value, at most `width` wide. */
+export function sparkline(points: [number, number][], width = 40): string {
+  if (!points.length) return '';
+  const step = Math.max(1, Math.ceil(points.length / width));
+  const values: number[] = [];
+  for (let i = 0; i < points.length; i += step) {
+    const bucket = points.slice(i, i + step).map((p) => p[1]);
+    values.push(Math.max(...bucket));
+  }
+  const min = Math.min(...values);
+  const span = Math.max(...values) - min;
+  return values.map((v) => BARS[span > 0 ? Math.round(((v - min) / span) * (BARS.length - 1)) : 0]).join('');
+}
+
+const short = (v: number) => (Math.abs(v) >= 100 ? String(Math.round(v)) : String(Number(v.toPrecision(3))));
+
+/** The answer's charts as sparklines with their range, one per line. */
+export function chartLines(charts: { title: string; unit: string; points: [number, number][] }[]): string[] {
+  return charts
+    .filter((c) => c.points.length > 1)
+    .map((c) => {
+      const v = c.points.map((p) => p[1]);
+      const unit = c.unit ? ` ${c.unit}` : '';
+      return `${c.title}: ${sparkline(c.points)} ${short(Math.min(...v))}–${short(Math.max(...v))}${unit}`;
+    });
+}
+
 /**
  * aiops chat "why are payments failing?" [--thread ID] [--workspace shop]:
  * asks through the running service, shows progress on stderr and the answer on stdout.
@@ -92,6 +121,8 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
           if (streamed) process.stdout.write('\n\n--- checked answer ---\n');
           process.stdout.write(`${d.answer}\n`);
           const hyps = (d.hypotheses as { service: string; kind: string; score: number }[]) ?? [];
+          const charts = chartLines((d.charts as { title: string; unit: string; points: [number, number][] }[]) ?? []);
+          if (charts.length) process.stdout.write(`\n${charts.join('\n')}\n`);
           if (hyps.length) err.write(`\nhypotheses: ${hyps.map((h) => `${h.service} (${h.kind}, ${h.score})`).join('; ')}\n`);
           err.write(`path: ${d.path}${d.model ? ` (${d.model})` : ''} · thread ${d.thread_id}\n`);
         }

@@ -2,7 +2,50 @@ import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
 import { gapsLine, knowledgeRefs, narrate, skippedLine, subjectAbsent, timesLine } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
-import type { AnswerMeta, ChatStateType, ChatUpdate } from '../state.ts';
+import type { AnswerMeta, ChatStateType, ChatUpdate, Chart } from '../state.ts';
+import { shapedAnswer, SHAPED, type EarlierAnswer } from '../../answers.ts';
+import type { Evidence } from '../../../core/evidence.ts';
+import type { Hypothesis } from '../../../core/hypothesis.ts';
+
+const MEASURE_TITLE: Record<string, string> = { requests: 'requests per minute', error_ratio: 'error ratio', p95: 'p95 latency' };
+
+/**
+ * The series an answer carries for a UI to plot: for a root cause, those of
+ * the leading candidate; for a question about figures, those it read.
+ */
+function chartsOf(evidence: Evidence[], top: Hypothesis | undefined, workspace: string): Chart[] {
+  const series = evidence.filter((e) => e.series && e.series.points.length > 1 && (!top || e.service === top.service));
+  return series.slice(0, 6).map((e) => ({
+    title: `${e.service ?? workspace} ${MEASURE_TITLE[e.attributes.measure ?? ''] ?? e.attributes.measure ?? e.attributes.signal ?? e.kind}`,
+    unit: e.series!.unit,
+    ...(e.service ? { service: e.service } : {}),
+    evidence_id: e.id,
+    points: e.series!.points,
+  }));
+}
+
+/**
+ * The earlier answer a follow-up refers to: the latest that found a cause,
+ * else the latest that was not itself a follow-up (asking "why?" after
+ * "show me the logs for that" is about the investigation, not the log list).
+ */
+function earlierAnswer(state: ChatStateType): EarlierAnswer | undefined {
+  const answers = state.messages.filter((x) => x.role === 'assistant' && x.turn < state.turn && x.meta).reverse();
+  const m =
+    answers.find((x) => x.meta!.hypotheses.some((h) => !h.explained_by)) ??
+    answers.find((x) => !x.meta!.intent?.startsWith('followup_')) ??
+    answers[0];
+  if (!m?.meta) return undefined;
+  return {
+    turn: m.turn,
+    text: m.content,
+    hypotheses: m.meta.hypotheses,
+    evidence_ids: m.meta.evidence_ids,
+    window: m.meta.window,
+    citations: m.meta.citations,
+    approvals: m.meta.approvals,
+  };
+}
 
 /** The answer: the verified draft, or the narrator's; recorded on the thread with how it was made. */
 export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
@@ -24,13 +67,40 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
   const actionText = actions.length ? `\n\n${actions.join('\n')}` : '';
   // What could not be gathered is said whoever writes the answer.
   const gaps = llm
-    ? [skippedLine(plan.skipped, plan.agents.length), gapsLine(state.runs), plan.notes.length ? timesLine(plan.notes) : '']
+    ? [
+        skippedLine(plan.skipped, plan.agents.length),
+        gapsLine(state.runs),
+        plan.notes.length || plan.planNotes?.length ? timesLine([...plan.notes, ...(plan.planNotes ?? [])]) : '',
+      ]
         .filter(Boolean)
         .join('\n\n')
     : '';
+  const absent = subjectAbsent(plan.subject);
+  const shaped =
+    !llm && !absent && SHAPED.has(plan.intent)
+      ? shapedAnswer({
+          intent: plan.intent,
+          question: state.question,
+          workspace: rc.workspace,
+          now: rc.now,
+          window: plan.window,
+          ...(plan.baseline ? { baseline: plan.baseline } : {}),
+          focus: plan.focus,
+          evidence,
+          earlierEvidence: state.evidence,
+          runs: state.runs,
+          agents: plan.agents,
+          skipped: plan.skipped,
+          notes: plan.notes,
+          ...(state.facts?.compareHow ? { compareHow: state.facts.compareHow } : {}),
+          ...(earlierAnswer(state) ? { earlier: earlierAnswer(state)! } : {}),
+          redact: (t) => rc.redactor.redact(t),
+        })
+      : undefined;
   const body = llm
     ? `${state.draft!.text}${runbookLine}${gaps ? `\n\n${gaps}` : ''}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
-    : narrate({
+    : (shaped ??
+      narrate({
         workspace: rc.workspace,
         window: plan.window,
         agents: plan.agents,
@@ -41,15 +111,16 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
         notes: plan.notes,
         skipped: plan.skipped,
         ...(plan.subject ? { subject: plan.subject } : {}),
+        ...(plan.planNotes?.length ? { notes: [...plan.notes, ...plan.planNotes] } : {}),
         redact: (t) => rc.redactor.redact(t),
-      });
+      }));
   // The action lines go before the closing note on how the answer was written.
   const footer = /\n\n\(Written[^\n]*\)$/.exec(body);
   const text = !actionText ? body : footer ? `${body.slice(0, footer.index)}${actionText}${footer[0]}` : `${body}${actionText}`;
-  const absent = subjectAbsent(plan.subject);
   const ranked = hypotheses.filter((h) => !h.explained_by).concat(hypotheses.filter((h) => h.explained_by));
   const meta: AnswerMeta = {
     turn: state.turn,
+    intent: plan.intent,
     // Candidates are about the subject asked; when it is absent from the telemetry they are other problems.
     hypotheses: absent ? [] : ranked,
     ...(absent ? { other_problems: ranked } : {}),
@@ -92,6 +163,13 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
       root_kind: e.attributes.root_kind!,
       at: new Date(e.numbers.at_ms!).toISOString(),
     })),
+    charts: absent
+      ? []
+      : chartsOf(
+          evidence,
+          ranked.find((h) => !h.explained_by),
+          rc.workspace,
+        ),
   };
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'respond', status: 'done', detail: meta.path } });
   return {

@@ -11,6 +11,8 @@ import { investigationWindows } from '../windows.ts';
 import { labelPattern, type AlertContext } from '../../../core/alert.ts';
 import { alertSubjects, questionSubjects } from '../../subject.ts';
 import { namesInTelemetry } from '../../../tools/telemetry/subjects.ts';
+import type { Intent } from '../../understand/index.ts';
+import { planWithModel } from '../../planner.ts';
 
 const MIN = 60_000;
 
@@ -54,9 +56,43 @@ function alertRoute(alert: AlertContext, policies: Policies): Pick<Plan, 'agents
   };
 }
 
-async function decide(state: ChatStateType, rc: RunContext): Promise<Pick<Plan, 'agents' | 'method' | 'reason'>> {
+/**
+ * The specialists an intent needs, when the intent alone decides: a status,
+ * ranking, logs, changes, figures or comparison question is the SRE
+ * specialist's; security and cost questions go to theirs; a follow-up about
+ * what to do or why answers from the earlier turn, with no new investigation.
+ * Root-cause and unclear questions are routed by their words (or a model).
+ */
+function intentAgents(intent: Intent): AgentName[] | undefined {
+  switch (intent) {
+    case 'security':
+      return ['security'];
+    case 'efficiency':
+      return ['efficiency'];
+    case 'status':
+    case 'ranking':
+    case 'logs':
+    case 'changes':
+    case 'figures':
+    case 'compare':
+    case 'followup_logs':
+      return ['sre'];
+    case 'followup_action':
+    case 'followup_explain':
+      return [];
+    default:
+      return undefined;
+  }
+}
+
+async function decide(state: ChatStateType, rc: RunContext, intent: Intent): Promise<Pick<Plan, 'agents' | 'method' | 'reason'>> {
   const { policies, model, prompts } = rc.deps;
   if (state.alert) return alertRoute(state.alert, policies);
+  const byIntent = intentAgents(intent);
+  if (byIntent) {
+    const why = state.facts?.reasons?.length ? ` (${state.facts.reasons.join('; ')})` : '';
+    return { agents: byIntent, method: 'rules', reason: `intent ${intent}${why}`.slice(0, 400) };
+  }
   const lexical = lexicalRoute(state.question, policies.routing);
   const named = Object.entries(lexical.scores)
     .filter(([, v]) => v > 0)
@@ -89,12 +125,23 @@ async function decide(state: ChatStateType, rc: RunContext): Promise<Pick<Plan, 
 export async function route(state: ChatStateType, config: AgentConfig): Promise<ChatUpdate> {
   const rc = runContext(config);
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'started' } });
-  const decision = await decide(state, rc);
   const facts = state.facts!;
   const alert = state.alert;
+  const intent: Intent = alert ? 'root_cause' : facts.intent;
+  let decision = await decide(state, rc, intent);
   // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
   const times = windowsFor(state, rc);
   const { window, baseline } = times;
+  // A question no intent covers: with a model, it plans a few tool calls; without, a general look for problems.
+  const planned = intent === 'unknown' ? await modelPlan(state, rc, window) : undefined;
+  if (planned?.steps.length) decision = { agents: ['sre'], method: 'llm', reason: planned.reason };
+  const notes = [...times.notes];
+  if (intent === 'unknown' && !planned?.steps.length)
+    notes.push(
+      rc.deps.model
+        ? 'the question did not say what kind of answer it wants and no usable plan came of it, so this is a general look for problems'
+        : 'the question did not say what kind of answer it wants (status, a ranking, logs, changes, figures, a cause), so this is a general look for problems',
+    );
   const subject = await checkSubject(state, rc);
   const principal = { sub: rc.sub, roles: rc.roles, workspaces: [rc.workspace] };
   const skipped: Plan['skipped'] = [];
@@ -110,6 +157,7 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
       ? [alert.service, ...facts.services]
       : facts.services;
   const plan: Plan = {
+    intent,
     agents,
     method: decision.method,
     reason: decision.reason,
@@ -118,14 +166,30 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
     ...(times.incidentStart !== undefined ? { incidentStart: times.incidentStart } : {}),
     focus,
     skipped,
-    notes: times.notes,
+    notes,
     ...(subject ? { subject } : {}),
+    ...(planned?.steps.length ? { steps: planned.steps } : {}),
+    ...(planned?.notes.length ? { planNotes: planned.notes } : {}),
   };
   rc.emit({
     event: 'agent.step',
     data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` },
   });
   return { plan };
+}
+
+/** The model's plan for a question no intent covers; undefined without a model or when planning fails. */
+async function modelPlan(state: ChatStateType, rc: RunContext, window: Plan['window']) {
+  const model = rc.deps.model;
+  if (!model) return undefined;
+  try {
+    const plan = await planWithModel(rc, model, state.question, window, rc.services);
+    const reason = `planned by the model: ${plan.steps.map((s) => s.tool).join(', ') || 'nothing usable'}`;
+    return { ...plan, reason };
+  } catch (err) {
+    rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'planning with the model failed');
+    return undefined;
+  }
 }
 
 /**
@@ -174,7 +238,7 @@ function windowsFor(state: ChatStateType, rc: RunContext) {
           },
         }
       : {}),
-    defaultMs: 30 * MIN,
+    defaultMs: state.alert ? 30 * MIN : facts.defaultWindowMs,
     maxWindowMs: parseDuration(rc.deps.policies.tools.max_window) ?? 7 * 86_400_000,
   });
 }
@@ -192,6 +256,8 @@ export function toSpecialists(state: ChatStateType): Send[] | 'synthesize' {
       ...(plan.incidentStart !== undefined ? { incidentStart: plan.incidentStart } : {}),
       focus: plan.focus,
       ...(state.alert ? { alertname: state.alert.alertname } : {}),
+      intent: plan.intent,
+      ...(plan.steps ? { steps: plan.steps } : {}),
     };
     return new Send(agent, { assignment });
   });

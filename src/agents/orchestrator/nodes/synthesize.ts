@@ -5,6 +5,7 @@ import { byScore, type Hypothesis } from '../../../core/hypothesis.ts';
 import { LlmTimeout, streamDraft } from '../../llm.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
 import { subjectAbsent } from '../../narrator.ts';
+import { SHAPED } from '../../answers.ts';
 
 const KNOWLEDGE_TOOLS = new Set(['search_runbooks', 'similar_incidents']);
 
@@ -54,6 +55,9 @@ export async function synthesize(state: ChatStateType, config: AgentConfig): Pro
   if (!model) return { draft: null, fallback: null };
   // Nothing it is about is in the telemetry: the narrator says so; a model would only guess.
   if (subjectAbsent(state.plan?.subject)) return { draft: null, fallback: 'no telemetry names what the question is about' };
+  // A table, a verdict, log lines or a follow-up from the earlier answer: written from the evidence as it is.
+  if (state.plan && SHAPED.has(state.plan.intent))
+    return { draft: null, fallback: `a ${state.plan.intent.replace('_', ' ')} answer is written from the evidence as it is` };
   const hypotheses = [...state.hypotheses].sort(byScore);
   const prompt = rc.deps.prompts.get('synthesize');
   const overhead = estimateTokens(prompt.system + prompt.user) + 600;

@@ -1,5 +1,6 @@
 import { buildSpecialist, type Assignment, type PlaybookStep } from '../specialist.ts';
-import { call } from '../../../tools/registry.ts';
+import { call, type ToolArgs } from '../../../tools/registry.ts';
+import type { Measure } from '../../understand/index.ts';
 import { toolContext } from '../../context.ts';
 import { dependencyGraph } from '../../../tools/telemetry/dependencies.ts';
 import { rankRootCauses } from './root-cause.ts';
@@ -54,13 +55,86 @@ export function baselineBeforeChange(a: Assignment, lead: Evidence[]): Assignmen
   return { ...a, baseline: { from: at - (base.to - base.from), to: at } };
 }
 
+/** The ranking tool's measure for what the question ranks by. */
+const RANK_BY: Record<Measure, ToolArgs<'ranking'>['by'] | undefined> = {
+  latency: 'latency',
+  errors: 'errors',
+  error_rate: 'error_ratio',
+  log_volume: 'log_volume',
+  cpu: 'cpu',
+  memory: 'memory',
+  traffic: 'traffic',
+  restarts: undefined,
+};
+
+/** A ranking question as calls: noisiest log patterns, or services/operations by a measure. */
+function rankingSteps(a: Assignment): PlaybookStep[] {
+  const r = a.facts.ranking;
+  const w = toolWindow(a.window);
+  const top = Math.min(20, Math.max(1, r?.limit ?? 5));
+  const service = a.focus.length === 1 ? { service: a.focus[0]! } : {};
+  if (r?.of === 'log_pattern') return [call('log_patterns', { ...w, ...service, top })];
+  const of = r?.of === 'endpoint' || r?.of === 'operation' ? 'operation' : 'service';
+  const by =
+    (r?.by ?? a.facts.measure?.kind) !== undefined ? RANK_BY[(r?.by ?? a.facts.measure?.kind)!] : of === 'operation' ? 'latency' : 'errors';
+  if (!by) return [call('service_overview', { ...w, ...toolWindow(a.window, a.baseline) })];
+  return [call('ranking', { ...w, by, of, order: r?.order ?? 'desc', top, ...service })];
+}
+
+/**
+ * The calls a question needs, by its intent: a status or figures question
+ * reads RED against the baseline and the series; a ranking ranks; a logs
+ * question reads the lines; a changes question lists changes; a comparison
+ * reads both periods. Only a root-cause question (and an alert) runs the
+ * whole root-cause playbook.
+ */
+export function questionPlan(a: Assignment): PlaybookStep[] {
+  const w = toolWindow(a.window);
+  const vsBaseline = toolWindow(a.window, a.baseline);
+  const focus = a.focus.slice(0, 3);
+  switch (a.intent) {
+    case 'status':
+    case 'figures':
+    case 'compare':
+      return [
+        call('service_overview', { ...vsBaseline, top: 20 }),
+        ...(focus.length ? focus.map((service) => call('service_series', { ...w, service })) : [call('service_series', { ...w })]),
+      ];
+    case 'ranking':
+      return rankingSteps(a);
+    case 'logs':
+    case 'followup_logs': {
+      const severity = /\b(warn|warning|warnings)\b/i.test(a.question) ? 'WARN' : /\ball\b|\bany\b/i.test(a.question) ? undefined : 'ERROR';
+      const sev = severity ? { severity: severity as 'WARN' | 'ERROR' } : {};
+      return focus.length
+        ? focus.map((service) => call('log_search', { ...w, service, ...sev, limit: 20 }))
+        : [call('log_search', { ...w, ...sev, limit: 20 }), call('log_patterns', { ...w, ...sev, top: 10 })];
+    }
+    case 'changes':
+      return focus.length ? focus.map((service) => call('recent_changes', { ...w, service })) : [call('recent_changes', { ...w })];
+    default:
+      return srePlan(a);
+  }
+}
+
+/** Whether this assignment is a root-cause investigation (the whole playbook, candidates, remedies). */
+export const investigates = (a: Assignment) => a.intent === 'root_cause' || a.intent === 'unknown' || a.intent === 'followup_subject';
+
 export const sreGraph = buildSpecialist({
   name: 'sre',
-  lead: (a, rc) => sreLead(a, parseDuration(rc.deps.policies.tools.max_window) ?? 7 * 86_400_000),
+  lead: (a, rc) => (investigates(a) && !a.steps ? sreLead(a, parseDuration(rc.deps.policies.tools.max_window) ?? 7 * 86_400_000) : []),
   refine: baselineBeforeChange,
-  plan: srePlan,
+  plan: (a) => a.steps ?? (investigates(a) ? srePlan(a) : questionPlan(a)),
   async assess(state, rc) {
+    if (!investigates(state.assignment)) return [];
     const graph = await dependencyGraph(toolContext(rc), state.assignment.window.to);
     return rankRootCauses(state.evidence, graph, state.assignment.window.from);
   },
+  // The leading candidate's requests, errors and latency around the incident, for the answer's chart.
+  chart: (h, a) => [
+    call('service_series', {
+      ...toolWindow(a.baseline ? { from: a.baseline.to - (a.window.to - a.window.from), to: a.window.to } : a.window),
+      service: h.service,
+    }),
+  ],
 });
