@@ -13,12 +13,15 @@ import { policiesWith } from './helpers/fake-model.ts';
 let server: Awaited<ReturnType<typeof ollamaServer>>;
 let svc: TestService;
 let plans: unknown[] = [];
+let intents: unknown[] = [];
 
 const isPlan = (req: OllamaRequest) => JSON.stringify(req.format ?? '').includes('"calls"');
+const isIntent = (req: OllamaRequest) => JSON.stringify(req.format ?? '').includes('"intent"');
 
 beforeAll(async () => {
   server = await ollamaServer((req: OllamaRequest) => {
     if (isPlan(req)) return { content: JSON.stringify(plans.shift() ?? { calls: [] }) };
+    if (isIntent(req)) return { content: JSON.stringify(intents.shift() ?? { intent: 'unknown', reason: 'no idea' }) };
     if (req.format) return { content: JSON.stringify({ agents: ['sre'], reason: 'operations question' }) };
     return { content: citingDraft(req.messages.find((m) => m.role === 'user')!.content) };
   });
@@ -54,6 +57,25 @@ const tools = (a: Answer) => [...new Set(a.evidence.map((e) => e.tool))].sort();
 const AFTER_PLAN = new Set(['service_series', 'search_runbooks', 'similar_incidents']);
 const planned = (a: Answer) => tools(a).filter((t) => !AFTER_PLAN.has(t));
 const planRequests = () => server.requests.filter(isPlan);
+
+describe('the intent, read by the model when the words leave it unclear', () => {
+  it('answers as the model reads it, without planning', async () => {
+    server.requests.length = 0;
+    intents = [{ intent: 'status', reason: 'asks how things are' }];
+    const a = await ask('anything interesting?');
+    expect(server.requests.filter(isIntent)).toHaveLength(1);
+    expect(planRequests()).toHaveLength(0);
+    expect(a.intent).toBe('status');
+    expect(tools(a)).toEqual(['service_overview', 'service_series']);
+  });
+
+  it('does not ask the model when the words are clear', async () => {
+    server.requests.length = 0;
+    const a = await ask('show me the slowest endpoints');
+    expect(server.requests.filter(isIntent)).toHaveLength(0);
+    expect(a.intent).toBe('ranking');
+  });
+});
 
 describe('the model-planned path', () => {
   it('runs the calls a plan names, and only those', async () => {

@@ -11,7 +11,9 @@ import { investigationWindows } from '../windows.ts';
 import { labelPattern, type AlertContext } from '../../../core/alert.ts';
 import { alertSubjects, questionSubjects } from '../../subject.ts';
 import { namesInTelemetry } from '../../../tools/telemetry/subjects.ts';
-import type { Intent } from '../../understand/index.ts';
+import { CONFIDENCE, INTENTS, type Intent } from '../../understand/index.ts';
+import { z } from 'zod';
+import { structuredCall } from '../../llm.ts';
 import { planWithModel } from '../../planner.ts';
 
 const MIN = 60_000;
@@ -127,7 +129,7 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'started' } });
   const facts = state.facts!;
   const alert = state.alert;
-  const intent: Intent = alert ? 'root_cause' : facts.intent;
+  const intent: Intent = alert ? 'root_cause' : await refineIntent(state, rc);
   let decision = await decide(state, rc, intent);
   // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
   const times = windowsFor(state, rc);
@@ -176,6 +178,37 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
     data: { agent: 'orchestrator', step: 'route', status: 'done', detail: `${agents.join(', ') || 'none'} (${decision.method})` },
   });
   return { plan };
+}
+
+/** Intents a model may choose: not the follow-ups, which need the thread's context the words carry. */
+const MODEL_INTENTS = INTENTS.filter((i) => !i.startsWith('followup_'));
+const IntentReply = z.object({ intent: z.enum(MODEL_INTENTS), reason: z.string().max(400).default('') });
+
+/**
+ * The intent, asking the model when the words leave it unclear (only a
+ * subject, or no cue at all); the deterministic reading stands when there is
+ * no model, when it is clear, or when the model fails.
+ */
+async function refineIntent(state: ChatStateType, rc: RunContext): Promise<Intent> {
+  const facts = state.facts!;
+  const model = rc.deps.model;
+  if (!model || (facts.confidence ?? 1) > CONFIDENCE.fallback) return facts.intent;
+  const prompt = rc.deps.prompts.get('intent');
+  const previous = state.messages.filter((m) => m.role === 'user' && m.turn < state.turn).at(-1)?.content ?? '(none)';
+  const { system, user } = render(prompt, {
+    question: rc.redactor.redact(state.question),
+    services: rc.services.join(', ') || '(none seen yet)',
+    previous: rc.redactor.redact(previous.slice(0, 300)),
+  });
+  try {
+    const reply = await structuredCall(rc, model, IntentReply, 'intent', system, user);
+    if (reply.intent !== facts.intent)
+      rc.deps.logger.info({ tracking_id: rc.trackingId, from: facts.intent, to: reply.intent }, 'the model read the intent');
+    return reply.intent;
+  } catch (err) {
+    rc.deps.logger.warn({ tracking_id: rc.trackingId, err: (err as Error).message }, 'reading the intent with the model failed');
+    return facts.intent;
+  }
 }
 
 /** The model's plan for a question no intent covers; undefined without a model or when planning fails. */
