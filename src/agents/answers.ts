@@ -3,7 +3,7 @@ import type { Hypothesis } from '../core/hypothesis.ts';
 import { windowText, type TimeWindow } from '../core/window.ts';
 import type { ToolRunSummary } from './specialists/specialist.ts';
 import type { Intent } from './understand/index.ts';
-import { gapsLine, skippedLine, timesLine } from './narrator.ts';
+import { gapsLine, lookedAtLine, skippedLine, timesLine } from './narrator.ts';
 
 /**
  * Answers shaped by what was asked, written from the evidence alone: a
@@ -288,9 +288,7 @@ function lookedAt(input: ShapedInput): string {
       ? `(About the earlier answer, which looked at ${windowText({ from: Date.parse(w.from), to: Date.parse(w.to) }, input.now)}.)`
       : '';
   }
-  const base = input.baseline && input.intent !== 'compare' ? ` against ${windowText(input.baseline, input.now)}` : '';
-  const checked = [...new Set(input.runs.map((r) => r.tool))];
-  return `(Looked at ${input.workspace}, ${windowText(input.window, input.now)}${base}${checked.length ? `; checked with ${checked.join(', ')}` : ''}.)`;
+  return lookedAtLine(input.workspace, input.window, input.intent === 'compare' ? undefined : input.baseline, input.now, input.runs);
 }
 
 /** The answer for a shaped intent, or undefined for intents the narrator answers. */

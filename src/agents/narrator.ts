@@ -2,13 +2,17 @@ import type { Evidence } from '../core/evidence.ts';
 import type { Hypothesis } from '../core/hypothesis.ts';
 import type { ToolRunSummary } from './specialists/specialist.ts';
 import type { TimeWindow } from '../core/window.ts';
-import { hhmm } from '../core/window.ts';
+import { hhmm, windowText } from '../core/window.ts';
 import { subjectText, type Subject } from './subject.ts';
 import { SUBJECT_SEARCH } from '../tools/telemetry/subjects.ts';
 
 interface NarratorInput {
   workspace: string;
   window: TimeWindow;
+  /** The baseline the window was compared with, when one was set. */
+  baseline?: TimeWindow;
+  /** The time of the turn: a window on another day is said with its date. */
+  now?: number;
   agents: string[];
   hypotheses: Hypothesis[];
   evidence: Evidence[];
@@ -208,7 +212,7 @@ function sreSection(
   if (!top) {
     const md = f.one('metric_deviation');
     const services = new Set(overview.map((e) => e.service)).size;
-    lines.push(`No fault found in ${input.workspace} between ${hhmm(input.window.from)} and ${hhmm(input.window.to)} UTC.`);
+    lines.push(`No fault found in ${input.workspace} in ${windowText(input.window, input.now ?? input.window.to)}.`);
     const checked = [
       overview.length ? `errors, latency and traffic of ${services} services match their baseline ${cite(overview[0]?.id)}` : '',
       md ? `no metric departs from its baseline by 5 robust deviations or more ${cite(md.id)}` : '',
@@ -354,6 +358,18 @@ export function skippedLine(skipped: { agent: string; reason: string }[], answer
     : `Not consulted: ${list}; this answer leaves out what it would have found.`;
 }
 
+/** What an answer looked at: the workspace, the window (dated when not today), the baseline, the tools that answered. */
+export function lookedAtLine(
+  workspace: string,
+  window: TimeWindow,
+  baseline: TimeWindow | undefined,
+  now: number,
+  runs: ToolRunSummary[],
+): string {
+  const checked = [...new Set(runs.filter((r) => !r.error).map((r) => r.tool))];
+  return `(Looked at ${workspace}, ${windowText(window, now)}${baseline ? ` against ${windowText(baseline, now)}` : ''}${checked.length ? `; checked with ${checked.join(', ')}` : ''}.)`;
+}
+
 /** Notes on the window: a start in the future, one older than the window. */
 export function timesLine(notes: string[]): string {
   return `Note: ${notes.join('; ')}.`;
@@ -436,6 +452,7 @@ export function narrate(input: NarratorInput): string {
   if (gaps) parts.push(gaps);
   if (input.notes?.length) parts.push(timesLine(input.notes));
   if (next.length) parts.push(`Next steps:\n${next.map((s) => `- ${s}`).join('\n')}`);
+  parts.push(lookedAtLine(input.workspace, input.window, input.baseline, input.now ?? input.window.to, input.runs));
   parts.push(
     input.fallbackReason
       ? `(Written from the evidence without the language model: ${input.fallbackReason}.)`

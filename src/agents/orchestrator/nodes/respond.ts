@@ -1,6 +1,6 @@
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
-import { gapsLine, knowledgeRefs, narrate, skippedLine, subjectAbsent, timesLine } from '../../narrator.ts';
+import { gapsLine, knowledgeRefs, lookedAtLine, narrate, skippedLine, subjectAbsent, timesLine } from '../../narrator.ts';
 import { actionLines } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate, Chart } from '../state.ts';
 import { shapedAnswer, SHAPED, type EarlierAnswer } from '../../answers.ts';
@@ -71,6 +71,7 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
         skippedLine(plan.skipped, plan.agents.length),
         gapsLine(state.runs),
         plan.notes.length || plan.planNotes?.length ? timesLine([...plan.notes, ...(plan.planNotes ?? [])]) : '',
+        lookedAtLine(rc.workspace, plan.window, plan.baseline, rc.now, state.runs),
       ]
         .filter(Boolean)
         .join('\n\n')
@@ -103,6 +104,8 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
       narrate({
         workspace: rc.workspace,
         window: plan.window,
+        ...(plan.baseline ? { baseline: plan.baseline } : {}),
+        now: rc.now,
         agents: plan.agents,
         hypotheses,
         evidence,
