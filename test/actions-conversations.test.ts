@@ -145,7 +145,12 @@ describe('reading requests (item 8)', () => {
     expect(parseActionRequests('restart billing', s).others[0]!.reason).toMatch(/billing is not a service of this workspace/);
     expect(parseActionRequests('scale payment up', s).others[0]!.reason).toMatch(/how many replicas/);
     // Questions are not requests.
-    for (const q of ['why are payments failing?', 'what changed since 10:00?', 'is cart healthy?'])
+    for (const q of [
+      'why are payments failing?',
+      'what changed since 10:00?',
+      'is cart healthy?',
+      'pods are OOMKilled and restart in a loop',
+    ])
       expect(parseActionRequests(q, s), q).toEqual({ requests: [], others: [] });
   });
 });

@@ -77,8 +77,39 @@ function read(clause: string, services: string[]): ActionRequest | undefined {
 /** Words that open a request to change something; those of the catalogue's actions first. */
 const CATALOGUE_VERBS =
   /^(?:scale|restart|bounce|recycle|roll\s*back|rollback|revert|roll\s+\S+(?:\s+deployment)?\s+back)\b|^(?:raise|increase|bump|lower|decrease|reduce|set|change)\b.*\b(?:memory|cpu|limits?|requests?|replicas)\b/;
+/** Verbs that change infrastructure in ways the catalogue has no action for. */
 const OTHER_VERBS =
-  /^(?:delete|remove|drop|destroy|kill|terminate|drain|cordon|uncordon|evict|shut\s*down|stop|disable|enable|wipe|truncate|purge|flush|patch|exec|execute|run|deploy|redeploy|upgrade|downgrade|update|migrate|fail\s*over|failover|reboot|pause|suspend|resume|block|unblock|rotate|revoke|grant|create|edit|apply|promote|approve)\b/;
+  /^(?:delete|remove|drop|destroy|kill|terminate|drain|cordon|uncordon|evict|shut\s*down|stop|disable|wipe|truncate|purge|flush|patch|deploy|redeploy|upgrade|downgrade|migrate|fail\s*over|failover|reboot|pause|suspend|resume|block|unblock|rotate|revoke)\b/;
+/** Words after a catalogue verb that show it is not a request about a deployment ("restart in a loop"). */
+const NOT_A_TARGET = new Set([
+  'in',
+  'a',
+  'an',
+  'on',
+  'at',
+  'it',
+  'them',
+  'loop',
+  'loops',
+  'again',
+  'now',
+  'when',
+  'if',
+  'because',
+  'after',
+  'before',
+  'every',
+  'all',
+  'is',
+  'was',
+  'are',
+  'were',
+  'for',
+  'with',
+  'and',
+  'or',
+]);
+
 /** What people put before a request: politeness, a question's opening, a connective. */
 const LEAD =
   /^(?:(?:please|pls|kindly|now|just|also|then|and|so|ok(?:ay)?|go\s+ahead\s+and|let'?s|can\s+you|could\s+you|would\s+you|will\s+you|can\s+we|could\s+we|should\s+we|should\s+i|i\s+want\s+(?:you\s+)?to|we\s+need\s+to|i\s+need\s+you\s+to|you\s+should|we\s+should|try\s+to|immediately)\s*,?\s+)+/;
@@ -120,10 +151,15 @@ export function parseActionRequests(message: string, services: string[]): { requ
     // Looks like a catalogue action but does not read as one: say what is missing.
     const words = clause.split(/\s+/);
     const named = services.find((s) => words.some((w) => w.replace(/'s$/, '') === s.toLowerCase()));
-    const target = words.slice(1).find((w) => !['the', 'up', 'down', 'back', 'out', 'in', 'deployment', 'of', 'to', 'all'].includes(w));
+    const target = words
+      .slice(1)
+      .map((w) => w.replace(/'s$/, ''))
+      .find((w) => !['the', 'up', 'down', 'back', 'out', 'deployment', 'of', 'to'].includes(w));
+    // "restart in a loop", "scale with load": words about a deployment, not a request of one.
+    if (!named && target && (NOT_A_TARGET.has(target) || !/^[a-z0-9][-a-z0-9]*$/.test(target))) continue;
     const reason = !named
       ? target
-        ? `${target.replace(/'s$/, '')} is not a service of this workspace`
+        ? `${target} is not a service of this workspace`
         : 'it names no service of this workspace'
       : /^scale/.test(clause)
         ? `it does not say how many replicas ${named} should have (for example "scale ${named} to 3")`
