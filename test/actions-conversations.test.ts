@@ -291,6 +291,29 @@ describe('alerts, chats and proposals', () => {
       detail: 'the alert resolved',
     });
     expect((await decide(alertThread, restart.approval_id, bob)).status).toBe(409);
+    // A turn that pointed at it just before it expired records nothing and fails nothing.
+    const approvals = svc.service.deps.approvals;
+    const record = t.approvals.find((x) => x.approval_id === restart.approval_id)!;
+    const events: unknown[] = [];
+    const registered = await approvals.register(
+      { principal: { sub: 'alice', roles: ['sre'], workspaces: ['shop'] }, workspace: 'shop', trackingId: 'test' },
+      asked.thread_id,
+      [
+        {
+          ...record,
+          risk: 'low',
+          agent: 'sre',
+          approvers: ['sre'],
+          reason: 'test',
+          evidence_ids: [],
+          refers_to: { thread_id: alertThread, created_at: new Date().toISOString(), since: '', here: false },
+        } as never,
+      ],
+      (e) => events.push(e),
+    );
+    expect(registered).toEqual([]);
+    expect(events).toEqual([]);
+    expect((await thread(alertThread)).approvals.filter((x) => x.approval_id === restart.approval_id)).toHaveLength(1);
   });
 });
 

@@ -91,8 +91,19 @@ export class ApprovalService {
   async register(scope: Scope, threadId: string, proposals: TurnProposal[], emit: (e: ChatEvent) => void): Promise<ApprovalRecord[]> {
     const out: ApprovalRecord[] = [];
     for (const p of proposals) {
-      const record = p.refers_to ? await this.refer(scope, threadId, p) : undefined;
-      const registered = record ?? (await this.createPending(scope, threadId, p));
+      let registered: ApprovalRecord;
+      if (p.refers_to) {
+        const referred = await this.refer(scope, threadId, p);
+        if (!referred) {
+          // Decided or expired since the turn looked: its own thread says what became of it; asking again proposes afresh.
+          this.env.logger.info(
+            { tracking_id: scope.trackingId, approval_id: p.approval_id, thread_id: threadId },
+            'a referred proposal is no longer pending',
+          );
+          continue;
+        }
+        registered = referred;
+      } else registered = await this.createPending(scope, threadId, p);
       emit({
         event: 'approval.required',
         data: {
