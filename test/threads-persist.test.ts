@@ -86,6 +86,55 @@ describe('approvals in PostgreSQL', () => {
       await Promise.all(pools.map((p) => p.end()));
     }
   });
+  it('holds one pending proposal per workspace, action and target, also when replicas race', async (ctx) => {
+    if (!postgres) {
+      if (requirePostgres) throw new Error('AIOPS_TEST_POSTGRES_URL is not set, and AIOPS_REQUIRE_POSTGRES=1 makes that a failure');
+      return ctx.skip('set AIOPS_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run against PostgreSQL');
+    }
+    const { PostgresApprovalStore, PendingExists } = await import('../src/storage/approvals.ts');
+    const { openPostgres } = await import('../src/clients/postgres.ts');
+    const pools = [openPostgres(postgres), openPostgres(postgres)] as const;
+    const [a, b] = await Promise.all([PostgresApprovalStore.open(pools[0]), PostgresApprovalStore.open(pools[1])]);
+    try {
+      const workspace = `ws-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const now = new Date().toISOString();
+      const record = (id: string, replicas: number) => ({
+        approval_id: id,
+        thread_id: `t-${id}`,
+        workspace,
+        action: 'scale' as const,
+        params: { service: 'payment', replicas },
+        summary: `scale payment to ${replicas} replicas`,
+        reason: 'test',
+        evidence_ids: ['so1'],
+        risk: 'medium' as const,
+        agent: 'sre',
+        approvers: ['approver'],
+        self_approval: false,
+        requested_by: 'alice',
+        requested: false,
+        status: 'pending' as const,
+        created_at: now,
+        expires_at: now,
+        idempotency_key: 'k',
+      });
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).create(record(`${workspace}-${i}`, i + 1))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results.filter((x) => x.status === 'rejected'))
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(PendingExists);
+      const pending = await b.pending(workspace, 'scale', 'payment');
+      expect(pending?.status).toBe('pending');
+      expect(await a.pending(workspace, 'rollback', 'payment')).toBeUndefined();
+      // Once it is no longer pending, the next one may be recorded.
+      await a.transition(pending!.approval_id, ['pending'], { status: 'expired' });
+      await b.create(record(`${workspace}-next`, 9));
+      expect((await a.pending(workspace, 'scale', 'payment'))?.approval_id).toBe(`${workspace}-next`);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
 });
 
 describe('threads shared by two instances (PostgreSQL)', () => {

@@ -11,6 +11,8 @@ import type { AuditLog } from '../storage/audit.ts';
 export interface ThreadPoster {
   append(threadId: string, content: string, evidence?: Evidence[]): Promise<void>;
   evidenceIds(threadId: string): Promise<string[]>;
+  /** Who owns the conversation and who asked in it (for the four-eyes rule). */
+  participants(threadId: string): Promise<string[]>;
 }
 
 export interface ApprovalDeps {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Policies } from '../policies/schema.ts';
-import { ACTION_NAMES, type ActionName, type Proposal, type ProposalDraft } from '../core/proposal.ts';
+import { ACTION_NAMES, type ActionName, type Proposal, type ProposalDraft, type Risk } from '../core/proposal.ts';
 
 /** A Kubernetes object name (RFC 1123 label). */
 const Service = z
@@ -42,6 +42,11 @@ function memoryMiB(q: string): number {
 /** Kubernetes quantities for proposals: millicores, and MiB rounded up to 64. */
 export const cpuQuantity = (cores: number) => `${Math.max(1, Math.round(cores * 1000))}m`;
 export const memoryQuantity = (mib: number) => `${Math.ceil(mib / 64) * 64}Mi`;
+
+/** Whether a person of the conversation may approve it: as the action says, else allowed only for low risk. */
+export function selfApproval(rule: { risk: Risk; self_approval?: boolean | undefined }): boolean {
+  return rule.self_approval ?? rule.risk === 'low';
+}
 
 export function describeAction(action: ActionName, p: Record<string, unknown>): string {
   switch (action) {
@@ -123,7 +128,7 @@ export function checkProposal(
       agent: draft.agent,
       risk: rule.risk,
       approvers: rule.approvers,
-      self_approval: rule.self_approval,
+      self_approval: selfApproval(rule),
       summary: describeAction(action, params),
       requested: draft.requested ?? false,
       ...(draft.verify ? { verify: draft.verify } : {}),

@@ -201,13 +201,20 @@ export function draftForRequest(
     }
     case 'scale': {
       if (!red) return { refusal: `there is no traffic evidence for ${s}, so no scaling was proposed` };
+      // Asked for is not enough: scaling is proposed for a service the evidence shows in trouble (or over-provisioned).
+      const over = find(evidence, 'overprovisioned', s);
+      if (!suspect && trouble.length === 0 && !over)
+        return {
+          refusal: `${s} looks healthy in the evidence (${red.summary} ${cite(red.id)}), so no scaling was proposed; a capacity change without a problem behind it is not the agents' to propose`,
+        };
+      const ids = [red.id, ...(over ? [over.id] : []), ...(suspect?.evidence_ids.slice(0, 1) ?? [])];
       return {
         draft: {
           ...base,
           action: 'scale',
           params: { service: s, replicas: r.replicas },
-          reason: `asked for in the conversation; ${red.summary} ${cite(red.id)}`,
-          evidence_ids: [red.id],
+          reason: `asked for in the conversation; ${suspect?.summary ?? red.summary} ${cite(...ids)}`,
+          evidence_ids: [...new Set(ids)],
         },
       };
     }

@@ -110,7 +110,10 @@ export class ActionSender {
       'action request finished',
     );
     run.emit({ event: 'action.result', data: { approval_id: approvalId, ...result } });
-    await this.env.post(sending.thread_id, resultText(sending, by, result, verifyAt));
+    const text = resultText(sending, by, result, verifyAt);
+    await this.env.post(sending.thread_id, text);
+    // Decided from a conversation that pointed at it: that one hears the outcome too.
+    if (sending.decided_in && sending.decided_in !== sending.thread_id) await this.env.post(sending.decided_in, text);
     return result;
   }
 }

@@ -9,6 +9,7 @@ import type { ToolContext } from '../tools/run.ts';
 import type { Redactor } from '../policies/redaction.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ChatEvent } from '../core/events.ts';
+import type { ApprovalRecord } from '../core/proposal.ts';
 
 /** What every run of the agents shares: built once at start. */
 export interface AgentDeps {
@@ -24,6 +25,8 @@ export interface AgentDeps {
   metrics?: ServiceMetrics;
   /** Runbooks and past incidents (absent in tests that do not need them). */
   knowledge?: KnowledgeBase;
+  /** A workspace's pending proposal of an action on a target, if any (absent without approvals). */
+  pendingProposal?: (workspace: string, action: string, target: string) => Promise<ApprovalRecord | undefined>;
 }
 
 /** Counted per turn: the benchmark and the answer report them. */

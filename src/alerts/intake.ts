@@ -253,9 +253,14 @@ export class AlertIntake {
       ? `Root cause found: ${top.service}, ${top.kind.replace(/_/g, ' ')} (${top.summary}).`
       : 'No root cause was found in the telemetry.';
     const runbooks = last?.meta?.citations.map((c) => c.action_citation ?? c.citation) ?? [];
+    // What was proposed for the alert is not waiting any more: its proposals expire (audited).
+    const expired = (await this.d.chat.approvals?.expireThread(scope, threadId, 'the alert resolved')) ?? 0;
+    const closed = expired
+      ? ` ${expired} pending proposal${expired > 1 ? 's' : ''} expired with it, so nothing proposed here can be approved any more.`
+      : '';
     await this.d.chat.append(
       threadId,
-      `Resolved at ${whenText(Date.parse(resolvedAt), this.now())} after ${minutes} min (${names(meta.alerts)}). ${found}${runbooks.length ? ` Runbook: ${runbooks.join(', ')}.` : ''} Recorded as an incident of ${scope.workspace}; the thread is closed.`,
+      `Resolved at ${whenText(Date.parse(resolvedAt), this.now())} after ${minutes} min (${names(meta.alerts)}). ${found}${runbooks.length ? ` Runbook: ${runbooks.join(', ')}.` : ''}${closed} Recorded as an incident of ${scope.workspace}; the thread is closed.`,
     );
     if (!this.d.knowledge) return;
     const services = await knownServices(this.d.store, scope.workspace, this.d.tenantAttribute);

@@ -151,11 +151,18 @@ export const Approval = z
     self_approval: z.boolean(),
     requested_by: z.string(),
     requested: z.boolean(),
+    asked_by: z.array(z.string()).optional().openapi({ description: 'People who asked for it again while it was pending' }),
+    referred_in: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: 'Other threads whose answers pointed at it while it was pending; it can be decided from them' }),
+    superseded_by: z.string().optional().openapi({ description: 'The proposal with other parameters that replaced it' }),
     status: z.enum(['pending', 'approved', 'rejected', 'expired', 'sending', 'accepted', 'refused', 'failed', 'not_sent']),
     created_at: z.string(),
     expires_at: z.string(),
     decided_by: z.string().optional(),
     decided_at: z.string().optional(),
+    decided_in: z.string().optional(),
     comment: z.string().optional(),
     idempotency_key: z.string(),
     result: z.record(z.string(), z.unknown()).optional().openapi({ description: "The control plane's answer" }),

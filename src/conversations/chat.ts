@@ -60,7 +60,11 @@ export class ChatService implements ThreadPoster {
   ) {
     this.access = new ThreadAccess(threads, deps.policies.routing);
     this.incidents = new IncidentRecorder(deps);
-    approvals?.attach(this);
+    if (approvals) {
+      // A turn points at the workspace's pending proposal rather than making the same one again.
+      this.deps = { ...deps, pendingProposal: (workspace, action, target) => approvals.pending(workspace, action, target) };
+      approvals.attach(this);
+    }
   }
 
   thread(scope: Scope, id: string): Promise<ThreadRecord> {
@@ -149,6 +153,14 @@ export class ChatService implements ThreadPoster {
     const state = await this.state(threadId);
     const wanted = new Set(ids);
     return (state.evidence ?? []).filter((e) => wanted.has(e.id));
+  }
+
+  /** The thread's owner and everyone who asked in it. */
+  async participants(threadId: string): Promise<string[]> {
+    const thread = await this.threads.get(threadId);
+    const state = await this.state(threadId);
+    const askers = (state.messages ?? []).filter((m) => m.role === 'user' && m.by).map((m) => m.by!);
+    return [...new Set([...(thread ? [thread.owner] : []), ...askers])];
   }
 
   async evidenceIds(threadId: string): Promise<string[]> {

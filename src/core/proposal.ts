@@ -52,8 +52,18 @@ export interface Proposal {
   verify?: VerifySpec;
 }
 
-/** A proposal of this turn with the approval id it waits under. */
-export type TurnProposal = Proposal & { approval_id: string };
+/**
+ * A proposal of this turn with the approval id it waits under: a new one, or
+ * (`refers_to`) the same proposal already pending in the workspace, which the
+ * answer points at instead of making another. `supersedes`: the pending
+ * proposal of the same action and target with other parameters, expired when
+ * this one is recorded.
+ */
+export type TurnProposal = Proposal & {
+  approval_id: string;
+  refers_to?: { thread_id: string; created_at: string; since: string; here: boolean };
+  supersedes?: string;
+};
 /** A draft the catalogue refused, kept for the log, the audit trail and (when a person asked for it) the answer. */
 export interface DroppedProposal {
   action: string;
@@ -61,6 +71,8 @@ export interface DroppedProposal {
   agent: string;
   requested: boolean;
   reason: string;
+  /** The person's words, for a request that is not an action of the catalogue. */
+  request?: string;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'sending' | 'accepted' | 'refused' | 'failed' | 'not_sent';
@@ -101,11 +113,19 @@ export interface ApprovalRecord {
   /** Who was talking to the agents when it was proposed, and whether they asked for it. */
   requested_by: string;
   requested: boolean;
+  /** People who asked for it in a later turn (of this or another conversation) while it was pending. */
+  asked_by?: string[];
+  /** Other conversations whose answers pointed at it while it was pending; it can be decided from them too. */
+  referred_in?: string[];
+  /** The proposal of the same action and target, with other parameters, that replaced it. */
+  superseded_by?: string;
   status: ApprovalStatus;
   created_at: string;
   expires_at: string;
   decided_by?: string;
   decided_at?: string;
+  /** The conversation it was decided from, when not its own (one whose answer pointed at it). */
+  decided_in?: string;
   comment?: string;
   idempotency_key: string;
   result?: ActionResult;

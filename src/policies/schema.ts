@@ -263,13 +263,17 @@ const ActionRule = z
     proposers: z.array(z.enum(['sre', 'security', 'efficiency'])).min(1),
     /** Roles that may approve it (any of them). */
     approvers: Roles,
-    /** Whether the person who asked for it may approve it too. */
-    self_approval: z.boolean().default(false),
+    /**
+     * Whether someone who owns or asked in the conversation a proposal comes
+     * from (or asked for it) may approve it too. Unset: by risk, allowed for
+     * low, someone else for medium and high.
+     */
+    self_approval: z.boolean().optional(),
   })
   .strict();
 
 /** remediate.yaml: the typed actions the agents may propose, who approves them, and their limits. */
-const RemediatePolicy = z
+export const RemediatePolicy = z
   .object({
     actions: z
       .object({

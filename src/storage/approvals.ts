@@ -3,9 +3,18 @@ import { migratePostgres } from '../clients/postgres.ts';
 import { JsonFile } from './json-file.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../core/proposal.ts';
 
+/** A second pending proposal of the same workspace, action and target: the store holds one at a time. */
+export class PendingExists extends Error {}
+
+/** What a proposal acts on: the deployment its parameters name. */
+export const targetOf = (r: Pick<ApprovalRecord, 'params'>) => String(r.params.service ?? '');
+
 /** Where approvals live, beside the conversations; status changes are compare-and-set, so one decision wins. */
 export interface ApprovalStore {
+  /** Records a proposal; PendingExists when one of its workspace, action and target is pending already. */
   create(r: ApprovalRecord): Promise<void>;
+  /** The pending proposal of a workspace's action on a target, if any. */
+  pending(workspace: string, action: string, target: string): Promise<ApprovalRecord | undefined>;
   get(id: string): Promise<ApprovalRecord | undefined>;
   byThread(threadId: string): Promise<ApprovalRecord[]>;
   byStatus(statuses: ApprovalStatus[]): Promise<ApprovalRecord[]>;
@@ -29,8 +38,20 @@ export class FileApprovalStore implements ApprovalStore {
 
   async create(r: ApprovalRecord) {
     if (this.records.has(r.approval_id)) throw new Error(`approval ${r.approval_id} exists`);
+    // Check and insert without an await between them: one pending proposal per workspace, action and target.
+    if (r.status === 'pending' && this.find(r.workspace, r.action, targetOf(r)))
+      throw new PendingExists(`a ${r.action} of ${targetOf(r)} is pending in ${r.workspace}`);
     this.records.set(r.approval_id, structuredClone(r));
     await this.save();
+  }
+  async pending(workspace: string, action: string, target: string) {
+    const r = this.find(workspace, action, target);
+    return r ? structuredClone(r) : undefined;
+  }
+  private find(workspace: string, action: string, target: string) {
+    return [...this.records.values()].find(
+      (r) => r.status === 'pending' && r.workspace === workspace && r.action === action && targetOf(r) === target,
+    );
   }
   async get(id: string) {
     const r = this.records.get(id);
@@ -91,11 +112,35 @@ export class PostgresApprovalStore implements ApprovalStore {
       'CREATE INDEX IF NOT EXISTS aiops_approvals_by_thread ON aiops_approvals (thread_id, created_at)',
       'CREATE INDEX IF NOT EXISTS aiops_approvals_by_status ON aiops_approvals (status)',
       "CREATE INDEX IF NOT EXISTS aiops_approvals_due ON aiops_approvals (verify_at) WHERE verify_state = 'scheduled'",
+      // One pending proposal per workspace, action and target: older duplicates (from before this rule) expire, the newest stays.
+      `UPDATE aiops_approvals a SET status = 'expired', record = a.record || '{"status":"expired"}'::jsonb
+       WHERE a.status = 'pending' AND EXISTS (SELECT 1 FROM aiops_approvals b WHERE b.status = 'pending' AND b.workspace = a.workspace
+         AND b.record->>'action' = a.record->>'action' AND b.record->'params'->>'service' IS NOT DISTINCT FROM a.record->'params'->>'service'
+         AND (b.created_at, b.approval_id) > (a.created_at, a.approval_id))`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS aiops_approvals_one_pending ON aiops_approvals
+       (workspace, (record->>'action'), (COALESCE(record->'params'->>'service', ''))) WHERE status = 'pending'`,
     ]);
     return new PostgresApprovalStore(pool);
   }
 
   async create(r: ApprovalRecord) {
+    try {
+      await this.insert(r);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'aiops_approvals_one_pending')
+        throw new PendingExists(`a ${r.action} of ${targetOf(r)} is pending in ${r.workspace}`);
+      throw err;
+    }
+  }
+  async pending(workspace: string, action: string, target: string) {
+    const res = await this.pool.query(
+      `SELECT record FROM aiops_approvals WHERE status = 'pending' AND workspace = $1 AND record->>'action' = $2
+         AND COALESCE(record->'params'->>'service', '') = $3`,
+      [workspace, action, target],
+    );
+    return res.rows[0]?.record as ApprovalRecord | undefined;
+  }
+  private async insert(r: ApprovalRecord) {
     await this.pool.query(
       'INSERT INTO aiops_approvals (approval_id, thread_id, workspace, status, created_at, verify_at, verify_state, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
       [

@@ -99,6 +99,8 @@ export interface AnswerMeta {
 export interface ThreadMessage {
   role: 'user' | 'assistant';
   content: string;
+  /** Who asked (a user message's principal). */
+  by?: string;
   at: string;
   turn: number;
   meta?: AnswerMeta;

@@ -63,6 +63,6 @@ export function intake(state: ChatStateType, config: AgentConfig): ChatUpdate {
     fallback: null,
     grounding: null,
     answer: null,
-    messages: [{ role: 'user', content: question, at: new Date(rc.now).toISOString(), turn }],
+    messages: [{ role: 'user', content: question, by: rc.sub, at: new Date(rc.now).toISOString(), turn }],
   };
 }

@@ -1,7 +1,7 @@
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
 import { gapsLine, knowledgeRefs, lookedAtLine, narrate, skippedLine, subjectAbsent, timesLine } from '../../narrator.ts';
-import { actionLines } from './propose.ts';
+import { actionLines, refusedActions } from './propose.ts';
 import type { AnswerMeta, ChatStateType, ChatUpdate, Chart } from '../state.ts';
 import { shapedAnswer, SHAPED, type EarlierAnswer } from '../../answers.ts';
 import type { Evidence } from '../../../core/evidence.ts';
@@ -150,7 +150,7 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
       evidence_ids: p.evidence_ids,
       status: 'pending',
     })),
-    refused_actions: state.dropped.filter((d) => d.requested).map((d) => d.reason),
+    refused_actions: refusedActions(state.dropped),
     citations: refs.runbooks.map((e) => ({
       evidence_id: e.id,
       title: e.attributes.title!,
