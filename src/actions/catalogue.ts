@@ -66,6 +66,48 @@ export function describeAction(action: ActionName, p: Record<string, unknown>): 
 }
 
 /**
+ * Why values fall outside the policy's limits (replicas, CPU and memory
+ * ranges, the largest change at once), or undefined when they are within.
+ * A person's request is checked against them first: a value no approver
+ * could accept is refused whatever the evidence says.
+ */
+export function outsideLimits(
+  policy: Policies['remediate'],
+  action: ActionName,
+  params: Record<string, unknown>,
+  current?: ProposalDraft['current'],
+): string | undefined {
+  if (action === 'scale') {
+    const { min_replicas, max_replicas } = policy.actions.scale!.limits;
+    const n = params.replicas as number;
+    if (n < min_replicas || n > max_replicas) return `${n} replicas is outside the policy's range (${min_replicas} to ${max_replicas})`;
+  }
+  if (action === 'set_resources') {
+    const l = policy.actions.set_resources!.limits;
+    for (const key of ['cpu_request', 'cpu_limit'] as const) {
+      const v = params[key] as string | undefined;
+      if (v === undefined) continue;
+      const cores = cpuCores(v);
+      if (cores < l.min_cpu || cores > l.max_cpu) return `${key} ${v} is outside the policy's range (${l.min_cpu} to ${l.max_cpu} cores)`;
+      const now = current?.[key];
+      if (now && Math.max(cores / now, now / cores) > l.max_change_factor)
+        return `${key} ${v} changes the current ${now} cores by more than ${l.max_change_factor} times`;
+    }
+    for (const key of ['memory_request', 'memory_limit'] as const) {
+      const v = params[key] as string | undefined;
+      if (v === undefined) continue;
+      const mib = memoryMiB(v);
+      if (mib < l.min_memory_mib || mib > l.max_memory_mib)
+        return `${key} ${v} is outside the policy's range (${l.min_memory_mib} to ${l.max_memory_mib} MiB)`;
+      const now = current?.[key];
+      if (now && Math.max(mib / now, now / mib) > l.max_change_factor)
+        return `${key} ${v} changes the current ${Math.round(now)} MiB by more than ${l.max_change_factor} times`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Checks a draft against the catalogue: the action exists and this agent may
  * propose it, the parameters are well-typed, the service is the workspace's,
  * the values are within the policy's limits, and it rests on evidence. The
@@ -89,35 +131,8 @@ export function checkProposal(
   const params = parsed.data as Record<string, unknown> & { service: string };
   if (!services.includes(params.service)) return { ok: false, reason: `${params.service} is not a service of this workspace` };
   if (draft.evidence_ids.length === 0) return { ok: false, reason: `${action} of ${params.service} rests on no evidence` };
-  if (action === 'scale') {
-    const { min_replicas, max_replicas } = policy.actions.scale!.limits;
-    const n = params.replicas as number;
-    if (n < min_replicas || n > max_replicas)
-      return { ok: false, reason: `${n} replicas is outside the policy's range (${min_replicas} to ${max_replicas})` };
-  }
-  if (action === 'set_resources') {
-    const l = policy.actions.set_resources!.limits;
-    for (const key of ['cpu_request', 'cpu_limit'] as const) {
-      const v = params[key] as string | undefined;
-      if (v === undefined) continue;
-      const cores = cpuCores(v);
-      if (cores < l.min_cpu || cores > l.max_cpu)
-        return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_cpu} to ${l.max_cpu} cores)` };
-      const now = draft.current?.[key];
-      if (now && Math.max(cores / now, now / cores) > l.max_change_factor)
-        return { ok: false, reason: `${key} ${v} changes the current ${now} cores by more than ${l.max_change_factor} times` };
-    }
-    for (const key of ['memory_request', 'memory_limit'] as const) {
-      const v = params[key] as string | undefined;
-      if (v === undefined) continue;
-      const mib = memoryMiB(v);
-      if (mib < l.min_memory_mib || mib > l.max_memory_mib)
-        return { ok: false, reason: `${key} ${v} is outside the policy's range (${l.min_memory_mib} to ${l.max_memory_mib} MiB)` };
-      const now = draft.current?.[key];
-      if (now && Math.max(mib / now, now / mib) > l.max_change_factor)
-        return { ok: false, reason: `${key} ${v} changes the current ${Math.round(now)} MiB by more than ${l.max_change_factor} times` };
-    }
-  }
+  const outside = outsideLimits(policy, action, params, draft.current);
+  if (outside) return { ok: false, reason: outside };
   return {
     ok: true,
     proposal: {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { runContext, type AgentConfig } from '../../context.ts';
 import { byScore } from '../../../core/hypothesis.ts';
-import { checkProposal, describeAction } from '../../../actions/catalogue.ts';
+import { checkProposal, describeAction, outsideLimits } from '../../../actions/catalogue.ts';
 import { draftForRequest } from '../../../actions/drafts.ts';
 import { parseActionRequests, type ActionRequest } from '../../../actions/intent.ts';
 import type { ChatStateType, ChatUpdate } from '../state.ts';
@@ -47,6 +47,15 @@ export async function propose(state: ChatStateType, config: AgentConfig): Promis
   if (!state.alert) {
     const { requests, others } = parseActionRequests(state.question, rc.services);
     for (const request of requests) {
+      const outside = outsideLimits(policy, request.action, requestParams(request));
+      if (outside) {
+        rc.deps.logger.warn(
+          { tracking_id: rc.trackingId, action: request.action, agent: 'sre', requested: true, reason: outside },
+          'proposal dropped',
+        );
+        dropped.push({ action: request.action, params: requestParams(request), agent: 'sre', requested: true, reason: outside });
+        continue;
+      }
       const r = draftForRequest(request, evidence, hypotheses);
       if ('draft' in r) requested.push(r.draft);
       else dropped.push({ action: request.action, params: requestParams(request), agent: 'sre', requested: true, reason: r.refusal });
