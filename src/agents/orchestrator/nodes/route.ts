@@ -15,6 +15,7 @@ import { CONFIDENCE, INTENTS, type Intent } from '../../understand/index.ts';
 import { z } from 'zod';
 import { structuredCall } from '../../llm.ts';
 import { planWithModel } from '../../planner.ts';
+import { parseActionRequests } from '../../../actions/intent.ts';
 
 const MIN = 60_000;
 
@@ -129,7 +130,14 @@ export async function route(state: ChatStateType, config: AgentConfig): Promise<
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'route', status: 'started' } });
   const facts = state.facts!;
   const alert = state.alert;
-  const intent: Intent = alert ? 'root_cause' : await refineIntent(state, rc);
+  // Asking for an action needs the evidence that would justify it: the root-cause playbook gathers it.
+  const asksForAction =
+    !alert &&
+    (() => {
+      const parsed = parseActionRequests(state.question, rc.services);
+      return parsed.requests.length + parsed.others.length > 0;
+    })();
+  const intent: Intent = alert || asksForAction ? 'root_cause' : await refineIntent(state, rc);
   let decision = await decide(state, rc, intent);
   // An alert looks from a little before it started; a follow-up that names no time keeps the previous turn's window.
   const times = windowsFor(state, rc);
