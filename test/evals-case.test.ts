@@ -99,6 +99,7 @@ describe('eval scoring', () => {
       statedNumbers('payment 2.5.0 fails 34% of charges since 14:32 [sre-3, sre-4]; pod cart-7d9f restarted 12 times on 2026-11-22'),
     ).toEqual(['34', '12']);
     expect(statedNumbers('p95 rose to 1,250 ms (0.41 s before)')).toEqual(['1,250', '0.41']);
+    expect(statedNumbers('approval 54a207c9-4618-4e9a-8796-1d51a450c960 in eval-00e7f51a52; 250ms')).toEqual(['250']);
   });
 
   it('a number is supported by the evidence as a value, a percentage, or rounded as written', () => {

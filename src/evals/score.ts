@@ -101,6 +101,8 @@ export function statedNumbers(text: string): string[] {
     .replace(/\b\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?\b/g, ' ')
     .replace(/\b\d{1,2}:\d{2}(:\d{2})?\b/g, ' ')
     .replace(/\bv?\d+\.\d+\.\d+[\w.-]*\b/g, ' ')
+    .replace(/\b[0-9a-f]{4,}(?:-[0-9a-f]{2,})+\b/gi, ' ')
+    .replace(/\b\d+[A-Za-z]+\d\w*/g, ' ')
     .replace(/\b[A-Za-z]+[\w]*[-_/:][\w./:-]*\d[\w./:-]*/g, ' ')
     .replace(/\b[A-Za-z]+\d[\w]*\b/g, ' ');
   return [...t.matchAll(/(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)/g)].map((m) => m[1]!);
