@@ -27,6 +27,8 @@ export interface RunOptions {
   variants: Variant[];
   repeat?: number;
   price: Price;
+  /** The knowledge policy's match threshold: what an answer would cite (knowledge suite). */
+  matchThreshold?: number;
   /** Service names a check of unsupported names looks for in answers. */
   knownServices: string[];
   commit?: string;
@@ -248,7 +250,7 @@ class CaseRunner {
           latencyMs: performance.now() - started,
         };
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 1000));
     }
     throw new Error('no answer on the alert thread in time');
   }
@@ -283,7 +285,8 @@ async function runKnowledgeCase(
   const latency = performance.now() - started;
   const docs = [...new Set(ranked.map((h) => h.path.replace(/^.*\//, '')))];
   const m = matchCase(k.spec, graded);
-  const cited = m.docs.find((d) => d.exact || graded.some((h) => h.path.endsWith(d.name) && h.match !== 'weak'))?.name ?? null;
+  // What an answer would cite: the first document that is an exact match, or whose score reaches the policy's threshold.
+  const cited = m.docs.find((d) => d.exact || d.score >= (opts.matchThreshold ?? 0.32))?.name ?? null;
   const checks = covered(k.spec)
     ? [
         {

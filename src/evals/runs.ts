@@ -45,6 +45,7 @@ export class EvalRuns {
       root: string;
       mint: (workspace: string, roles: string[]) => Promise<string>;
       knownServices: string[];
+      matchThreshold: number;
       price: Price;
       commit: string;
     },
@@ -80,6 +81,7 @@ export class EvalRuns {
           concurrency: req.concurrency,
           price: this.deps.price,
           knownServices: this.deps.knownServices,
+          matchThreshold: this.deps.matchThreshold,
           commit: this.deps.commit,
           signal: controller.signal,
           onProgress: (p) => {

@@ -108,6 +108,15 @@ export function statedNumbers(text: string): string[] {
   return [...t.matchAll(/(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)/g)].map((m) => m[1]!);
 }
 
+/**
+ * What an answer claims about the telemetry: its text up to its advice ("Next steps", a proposed
+ * action), whose numbers are suggestions and action parameters rather than findings.
+ */
+export function claims(answer: string): string {
+  const cut = /^(Next steps|Proposed action|Suggested next steps)\b/im.exec(answer);
+  return cut ? answer.slice(0, cut.index) : answer;
+}
+
 const toNumber = (s: string) => Number(s.replace(/,/g, ''));
 
 /** Every number the evidence holds: its numbers, and the numbers written in its summaries, examples and attributes. */
@@ -240,9 +249,9 @@ export function scoreCase(
   // Unsupported claims: the verifier's own count, and an independent check of numbers and service names.
   const g = a.grounding;
   const verifier = g ? g.unsupported_numbers.length + g.unsupported_entities.length + g.unknown_citations.length : 0;
-  const numbers = statedNumbers(a.answer).filter((n) => !supportedNumber(n, pool));
+  const numbers = statedNumbers(claims(a.answer)).filter((n) => !supportedNumber(n, pool));
   const evidenceText = o.evidence.map((x) => `${x.service ?? ''} ${x.summary} ${(x.examples ?? []).join(' ')}`).join('\n');
-  const services = mentioned(a.answer, ctx.knownServices).filter(
+  const services = mentioned(claims(a.answer), ctx.knownServices).filter(
     (s) =>
       !o.evidence.some((x) => x.service === s) &&
       mentioned(evidenceText, [s]).length === 0 &&

@@ -308,6 +308,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
             workspacesClaim: config.AUTH_WORKSPACES_CLAIM,
           }),
         knownServices: [...new Set(Object.values(WORKSPACES).flatMap((w) => w.services.map((s) => s.name)))],
+        matchThreshold: policies.knowledge.match_threshold,
         price: policies.llm.price_per_million_tokens,
         commit: currentCommit(),
       })

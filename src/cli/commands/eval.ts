@@ -50,9 +50,19 @@ export async function followRun(
   const tty = err.isTTY === true;
   if (opts.progress !== false) err.write(`eval run ${started.run_id}\n`);
   let lastDone = -1;
+  let failures = 0;
   for (;;) {
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
-    const run = await c.json<RunView>('GET', `/v1/evals/runs/${started.run_id}`, undefined, { 'X-Workspace': RUNNER_WORKSPACE });
+    let run: RunView;
+    try {
+      run = await c.json<RunView>('GET', `/v1/evals/runs/${started.run_id}`, undefined, { 'X-Workspace': RUNNER_WORKSPACE });
+      failures = 0;
+    } catch (e) {
+      // A busy service may drop a poll; the run goes on without us. Give up after a minute of failures.
+      if (++failures > 30) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+      continue;
+    }
     if (opts.progress !== false && run.progress && run.progress.done !== lastDone) {
       lastDone = run.progress.done;
       err.write(tty ? `\r\x1b[2K${bar(run.progress)}` : `${bar(run.progress)}\n`);
