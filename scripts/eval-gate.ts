@@ -58,7 +58,8 @@ function startService(env: NodeJS.ProcessEnv): Promise<{ stop(): Promise<void>; 
     let ready = false;
     child.stderr.on('data', (d: Buffer) => (log += d));
     child.stdout.on('data', (d: Buffer) => {
-      log += d;
+      // Every request is a log line: keep the tail, enough to show why a start failed.
+      log = (log + d).slice(-65_536);
       if (!ready && log.includes('"msg":"ready"')) {
         ready = true;
         clearTimeout(timer);
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(AIOPS_|AUTH_|CLICKHOUSE_|OLLAMA_|QDRANT_|POSTGRES_|CONTROL_PLANE_|SLACK_)/.test(k)),
   );
-  Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', AIOPS_DATA_DIR: dataDir, AIOPS_DEMO: 'off', LOG_LEVEL: 'warn' });
+  Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', AIOPS_DATA_DIR: dataDir, AIOPS_DEMO: 'off', LOG_LEVEL: 'info' });
   const out = process.env.EVAL_GATE_OUT ?? path.join('evals', 'results');
   let service: Awaited<ReturnType<typeof startService>> | undefined;
   let report: EvalReport;

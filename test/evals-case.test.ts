@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaseError, loadCases, windowEnd } from '../src/evals/case.ts';
 import { parseVariants, shiftOtlp } from '../src/evals/engine.ts';
-import { type AnswerLike, scoreCase, statedNumbers, supportedNumber } from '../src/evals/score.ts';
+import { type AnswerLike, claims, scoreCase, statedNumbers, supportedNumber } from '../src/evals/score.ts';
 
 function suite(files: Record<string, string>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'evals-'));
@@ -100,6 +100,13 @@ describe('eval scoring', () => {
     ).toEqual(['34', '12']);
     expect(statedNumbers('p95 rose to 1,250 ms (0.41 s before)')).toEqual(['1,250', '0.41']);
     expect(statedNumbers('approval 54a207c9-4618-4e9a-8796-1d51a450c960 in eval-00e7f51a52; 250ms')).toEqual(['250']);
+  });
+
+  it('claims are what the answer states before its advice and proposed actions', () => {
+    const text = 'payment fails 34% [so2].\n\nNext steps:\n- Lower requests to 0.25 CPU.\n\nProposed action: set cpu to 1000m.';
+    expect(claims(text)).toBe('payment fails 34% [so2].\n\n');
+    expect(statedNumbers(claims(text))).toEqual(['34']);
+    expect(claims('no advice here')).toBe('no advice here');
   });
 
   it('a number is supported by the evidence as a value, a percentage, or rounded as written', () => {

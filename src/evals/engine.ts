@@ -224,7 +224,7 @@ class CaseRunner {
   private async alert(headers: Record<string, string>): Promise<Observed> {
     const alert = this.c.input.alert!;
     const started = performance.now();
-    const sent = await this.client(['alerts']).json<{ thread_id: string | null; outcome: string }>(
+    const sent = await this.client(['alerts', 'eval']).json<{ thread_id: string | null; outcome: string }>(
       'POST',
       '/v1/alerts',
       { ...alert, id: `${this.workspace}-alert` },
