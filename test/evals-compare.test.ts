@@ -168,6 +168,9 @@ describe('eval runs compare prompt versions', () => {
     const bad = await api<{ errors: { field: string }[] }>('POST', '/v1/evals/runs', { repeat: 0 });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e) => e.field)).toContain('repeat');
+    const none = await api<{ errors: { field: string }[] }>('POST', '/v1/evals/runs', { filter: { suite: 'nothing-here' } });
+    expect(none.status).toBe(400);
+    expect(none.body.errors[0]!.field).toBe('filter');
     const chatToken = await signDevToken(await loadOrCreateDevKeys(running.service.deps.config.dataDir), {
       sub: 'bob',
       workspaces: ['shop'],

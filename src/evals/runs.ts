@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../clients/clickhouse.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { CaseFilter } from './case.ts';
-import { type Progress, runEval } from './engine.ts';
+import { problems } from '../core/problem.ts';
+import { type CaseFilter, CaseError, loadCases } from './case.ts';
+import { knowledgeCases, type Progress, runEval } from './engine.ts';
 import { compareResults, type EvalReport, type Variant } from './report.ts';
 import type { Price } from './score.ts';
 import { listRuns, loadRun, saveResult, saveRun, type StoredRun } from './store.ts';
@@ -53,6 +54,19 @@ export class EvalRuns {
 
   /** Starts a run against the service at baseUrl; resolves once it is recorded (not when it ends). */
   async start(req: RunRequest, createdBy: string, baseUrl: string): Promise<RunView> {
+    // Cases are checked before anything starts: a broken file, or a filter nothing matches, is the caller's error.
+    let count: number;
+    try {
+      count = loadCases(this.deps.root, req.filter).length + knowledgeCases(this.deps.root, req.filter).length;
+    } catch (err) {
+      if (err instanceof CaseError)
+        throw problems.validation(`a case file is broken: ${err.message}`, [{ field: err.field || 'case.yaml', message: err.message }]);
+      throw err;
+    }
+    if (count === 0)
+      throw problems.validation('no case matches the filter', [
+        { field: 'filter', message: `no case matches ${JSON.stringify(req.filter)}` },
+      ]);
     const runId = `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 6)}`;
     const createdAt = Date.now();
     const options = { ...req, base_url: baseUrl, commit: this.deps.commit };
