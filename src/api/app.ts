@@ -15,6 +15,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { knowledgeRoutes, runbookRoutes } from './routes/knowledge.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { slackRoutes } from './routes/slack.ts';
+import { evalRoutes } from './routes/evals.ts';
+import { evalChoice } from './middleware/eval-choice.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
@@ -32,6 +34,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/slack', slackRoutes(deps, deps.slack, deps.config.SLACK_SIGNING_SECRET));
 
   app.use('/v1/*', authenticate(deps.verifier, { webhookSecrets: deps.config.AIOPS_ALERT_WEBHOOK_SECRETS }));
+  // Eval runs choose prompt versions and the model of a turn with headers (role eval only).
+  app.use('/v1/*', evalChoice(deps.prompts, deps.modelAvailable));
   app.route('/v1/whoami', whoamiRoutes());
   app.route('/v1', otlpRoutes(deps)); // OTLP/HTTP fixes the paths: /v1/logs, /v1/metrics, /v1/traces
   app.route('/v1/demo', demoRoutes(deps));
@@ -43,6 +47,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/runbooks', runbookRoutes(deps));
   app.route('/v1/knowledge', knowledgeRoutes(deps));
   app.route('/v1/alerts', alertRoutes(deps, deps.alerts));
+  app.route('/v1/evals', evalRoutes(deps, deps.evals));
 
   handleErrors(app, deps);
   return app;

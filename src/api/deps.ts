@@ -13,6 +13,8 @@ import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ApprovalService } from '../actions/approvals.ts';
 import type { AlertIntake } from '../alerts/intake.ts';
 import type { SlackAdapter } from '../slack/adapter.ts';
+import type { EvalRuns } from '../evals/runs.ts';
+import type { PromptRegistry } from '../prompts/registry.ts';
 
 /** Everything the routes use, built once at start (src/runtime/service.ts). */
 export interface AppDeps {
@@ -32,4 +34,9 @@ export interface AppDeps {
   alerts: AlertIntake;
   /** Present when Slack is enabled and configured. */
   slack?: SlackAdapter;
+  prompts: PromptRegistry;
+  /** Whether a model answers (X-Eval-Model needs one). */
+  modelAvailable: boolean;
+  /** Eval runs (dev mode: the runner signs a token per case workspace). */
+  evals?: EvalRuns;
 }

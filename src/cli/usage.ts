@@ -68,6 +68,21 @@ Asks the agents through the running service: progress on stderr, the answer on s
   list     the workspace's documents
 
 In dev mode the CLI signs its own token; elsewhere set AIOPS_TOKEN.`,
+
+  eval: `usage: aiops eval run [--suite S] [--case ID] [--tag T] [--prompt ID=V1,V2] [--model A,B] [--repeat N] [--json]
+       aiops eval compare RUN_A RUN_B [--json] [--variant-a NAME] [--variant-b NAME]
+       aiops eval list
+
+  run       runs eval cases (evals/<suite>/<case>/case.yaml) on the running service, each case in a
+            workspace of its own; progress on stderr, the report on stdout (markdown, or JSON with
+            --json) and in evals/results/ (--out DIR) as JSON and markdown. --prompt and --model
+            make variants (their cross); with two, the paired comparison follows
+  compare   run B compared with run A (stored runs by id, or two report files): cases won and lost,
+            McNemar's exact p, a bootstrap interval on the pass-rate difference, the changed cases
+  list      stored runs, newest first
+
+  --concurrency N   cases at once (default 2)
+In dev mode the CLI signs its own eval token; elsewhere set AIOPS_TOKEN (role eval).`,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;
@@ -85,6 +100,7 @@ const SUMMARY: Record<CommandName, string> = {
   anomalies: 'score a timestamp,value series for anomalies, row by row',
   chat: 'ask the agents; progress on stderr, the answer on stdout',
   knowledge: 'index, search and list runbooks and documents',
+  eval: 'run eval suites on the service, compare runs',
 };
 
 /** Every command's synopsis with a line on what it does. */

@@ -88,6 +88,8 @@ export const EnvSchema = z.object({
   AIOPS_POLICIES_DIR: z.string().min(1).default('./policies'),
   AIOPS_PROMPTS_DIR: z.string().min(1).default('./prompts'),
   AIOPS_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
+  /** Eval cases (evals/<suite>/<case>/case.yaml) that POST /v1/evals/runs runs. */
+  AIOPS_EVALS_DIR: z.string().min(1).default('./evals'),
 
   AIOPS_DEMO: z.enum(['live', 'seed', 'off']).optional(),
   AIOPS_DEMO_SCENARIO: z.string().default('payment-bad-deploy'),

@@ -15,6 +15,7 @@ export const ROLES = {
   approver: 'approve or reject proposed actions; the audit trail',
   auditor: 'read the audit trail',
   'knowledge-admin': "add, replace and delete the workspace's knowledge documents",
+  eval: "run eval suites and read their runs; load simulated telemetry into the token's eval workspace; choose prompt versions and the model of a turn",
 } as const satisfies Record<string, string>;
 
 export type Role = keyof typeof ROLES;

@@ -173,6 +173,23 @@ const LlmPolicy = z
     route_with_llm: z.boolean().default(true),
     /** Active version of each prompt. */
     prompts: z.record(z.string(), z.number().int().positive()).default({}),
+    /**
+     * Live traffic split between versions of a prompt: version → weight. A thread keeps the version
+     * it drew (a hash of the thread id), so a conversation never changes prompt halfway.
+     */
+    prompt_splits: z
+      .record(
+        z.string(),
+        z
+          .record(z.string().regex(/^[1-9]\d*$/, 'expected a prompt version (1, 2, ...)'), z.number().min(0))
+          .refine((w) => Object.values(w).some((x) => x > 0), 'at least one version needs a weight above 0'),
+      )
+      .default({}),
+    /** What a model's tokens cost, per million (evals report the cost of a run with it; a local model costs 0). */
+    price_per_million_tokens: z
+      .object({ prompt: z.number().min(0).default(0), completion: z.number().min(0).default(0) })
+      .strict()
+      .prefault({}),
     grounding: z
       .object({
         /** Above this share of unsupported sentences the draft is dropped for the narrator. */

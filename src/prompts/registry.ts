@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +39,46 @@ export class PromptError extends Error {
   }
 }
 
+/** What the current turn chose: its thread (for a sticky split) and versions an eval run asked for. */
+export interface PromptChoice {
+  threadId?: string;
+  /** Prompt id → version, overriding policy and split (eval runs). */
+  versions?: Record<string, number>;
+  /** A model name chosen for the turn (eval runs). */
+  model?: string;
+}
+
+const choices = new AsyncLocalStorage<PromptChoice>();
+
+/** Runs fn with a prompt choice in effect (merged over any outer one): every `get` inside sees it. */
+export function withPromptChoice<T>(choice: PromptChoice, fn: () => T): T {
+  const outer = choices.getStore();
+  return choices.run({ ...outer, ...choice, versions: { ...outer?.versions, ...choice.versions } }, fn);
+}
+
+/** The choice in effect, if any. */
+export const currentPromptChoice = (): PromptChoice | undefined => choices.getStore();
+
+/**
+ * The version a thread draws from weighted versions: the first 32 bits of sha256(prompt id and
+ * thread id) as a point in [0, 1), against the cumulative weights in version order. Same thread, same
+ * version; over many threads, shares follow the weights.
+ */
+export function splitVersion(promptId: string, threadId: string, weights: Record<string, number>): number {
+  const entries = Object.entries(weights)
+    .map(([v, w]) => [Number(v), w] as const)
+    .filter(([, w]) => w > 0)
+    .sort((a, b) => a[0] - b[0]);
+  const total = entries.reduce((s, [, w]) => s + w, 0);
+  const point = (parseInt(createHash('sha256').update(`${promptId}\u0000${threadId}`).digest('hex').slice(0, 8), 16) / 2 ** 32) * total;
+  let acc = 0;
+  for (const [v, w] of entries) {
+    acc += w;
+    if (point < acc) return v;
+  }
+  return entries.at(-1)![0];
+}
+
 /**
  * Prompts live in prompts/<id>.v<version>.md: YAML front matter, then a
  * "# System" and a "# User" part with {{variable}} placeholders. All are
@@ -49,6 +90,7 @@ export class PromptRegistry {
   constructor(
     dir: string,
     private readonly active: Record<string, number>,
+    private readonly splits: Record<string, Record<string, number>> = {},
   ) {
     for (const name of fs
       .readdirSync(dir)
@@ -65,11 +107,33 @@ export class PromptRegistry {
         throw new PromptError(dir, `policies/llm.yaml makes ${id} version ${version} active, but there is no such prompt file`);
       }
     }
+    for (const [id, weights] of Object.entries(splits)) {
+      for (const version of Object.keys(weights)) {
+        if (!this.prompts.has(`${id}@${version}`)) {
+          throw new PromptError(dir, `policies/llm.yaml splits traffic of ${id} to version ${version}, but there is no such prompt file`);
+        }
+      }
+    }
   }
 
-  /** The active version of a prompt (policy), else its highest version. */
+  /** Whether a prompt has this version. */
+  has(id: string, version: number): boolean {
+    return this.prompts.has(`${id}@${version}`);
+  }
+
+  /**
+   * The version to use now: one an eval run chose for the turn; else the policy's split, drawn by
+   * the turn's thread; else the active version (policy), else the highest.
+   */
   get(id: string): Prompt {
-    const version = this.active[id] ?? Math.max(0, ...[...this.prompts.values()].filter((p) => p.id === id).map((p) => p.version));
+    const choice = choices.getStore();
+    const chosen = choice?.versions?.[id];
+    const split = this.splits[id];
+    const version =
+      chosen ??
+      (split && choice?.threadId ? splitVersion(id, choice.threadId, split) : undefined) ??
+      this.active[id] ??
+      Math.max(0, ...[...this.prompts.values()].filter((p) => p.id === id).map((p) => p.version));
     const p = this.prompts.get(`${id}@${version}`);
     if (!p) throw new Error(`no prompt ${id}`);
     return p;

@@ -24,7 +24,12 @@ import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { openPostgres } from '../clients/postgres.ts';
 import path from 'node:path';
-import { PromptRegistry } from '../prompts/registry.ts';
+import { currentPromptChoice, PromptRegistry, withPromptChoice } from '../prompts/registry.ts';
+import { EvalRuns, currentCommit } from '../evals/runs.ts';
+import { signDevToken } from '../auth/dev-keys.ts';
+import { WORKSPACES } from '../demo/topology.ts';
+import type { Scope } from '../core/scope.ts';
+import type { ThreadRecord } from '../storage/threads.ts';
 import { buildChatGraph } from '../agents/orchestrator/graph.ts';
 import { ChatService } from '../conversations/chat.ts';
 import { FileCheckpointSaver } from '../storage/file-checkpointer.ts';
@@ -43,6 +48,20 @@ import { AlertIntake } from '../alerts/intake.ts';
 import { SlackAdapter } from '../slack/adapter.ts';
 import { SlackClient } from '../clients/slack.ts';
 import { ConfigError } from '../config/env.ts';
+
+/**
+ * Every turn runs with its thread as the prompt choice, so a traffic split in policies/llm.yaml
+ * (prompt_splits) keeps a thread on the version it drew; an eval run's choice (headers) wins.
+ */
+class ThreadPromptChat extends ChatService {
+  override turn(
+    scope: Scope,
+    thread: ThreadRecord,
+    ...rest: Parameters<ChatService['turn']> extends [Scope, ThreadRecord, ...infer R] ? R : never
+  ) {
+    return withPromptChoice({ threadId: thread.id }, () => super.turn(scope, thread, ...rest));
+  }
+}
 
 export interface Service {
   deps: AppDeps;
@@ -123,7 +142,7 @@ export interface BuildOptions {
 /** Builds every part of the service without listening (tests call `app.request()` on it). */
 export async function buildService(config: Config, logger: Logger, opts: BuildOptions = {}): Promise<Service> {
   const policies = loadPolicies(config.AIOPS_POLICIES_DIR);
-  const prompts = new PromptRegistry(config.AIOPS_PROMPTS_DIR, policies.llm.prompts);
+  const prompts = new PromptRegistry(config.AIOPS_PROMPTS_DIR, policies.llm.prompts, policies.llm.prompt_splits);
   const model = opts.model ?? ollamaChatModel(config, policies.llm);
   const devKeys = config.devAuth ? await loadOrCreateDevKeys(config.dataDir) : undefined;
   const verifier = createTokenVerifier(config, devKeys);
@@ -220,13 +239,25 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     tenantAttribute: config.TENANT_ATTRIBUTE,
     checkpointer: conversations.checkpointer,
   });
-  const chat = new ChatService(
+  // An eval run may name another model for a turn (X-Eval-Model): one client per name, made when first asked for.
+  const models = new Map<string, BaseChatModel | undefined>();
+  const modelFor = (name: string) => {
+    if (!models.has(name)) models.set(name, ollamaChatModel(config, { ...policies.llm, model: name }));
+    return models.get(name);
+  };
+  const evalModel = () => (opts.model ? undefined : currentPromptChoice()?.model);
+  const chat = new ThreadPromptChat(
     {
       store,
       policies,
       prompts,
-      model,
-      modelName: model ? (opts.modelName ?? policies.llm.model) : undefined,
+      get model() {
+        const name = evalModel();
+        return name ? modelFor(name) : model;
+      },
+      get modelName() {
+        return model ? (evalModel() ?? opts.modelName ?? policies.llm.model) : undefined;
+      },
       tenantAttribute: config.TENANT_ATTRIBUTE,
       logger,
       knowledge,
@@ -260,7 +291,32 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       logger,
     );
   }
+  const evals = devKeys
+    ? new EvalRuns({
+        store,
+        logger,
+        root: config.AIOPS_EVALS_DIR,
+        mint: (workspace, roles) =>
+          signDevToken(devKeys, {
+            sub: 'eval-runner',
+            workspaces: [workspace],
+            roles,
+            ttlSeconds: 900,
+            issuer: config.AUTH_ISSUER,
+            audience: config.AUTH_AUDIENCE,
+            rolesClaim: config.AUTH_ROLES_CLAIM,
+            workspacesClaim: config.AUTH_WORKSPACES_CLAIM,
+          }),
+        knownServices: [...new Set(Object.values(WORKSPACES).flatMap((w) => w.services.map((s) => s.name)))],
+        matchThreshold: policies.knowledge.match_threshold,
+        price: policies.llm.price_per_million_tokens,
+        commit: currentCommit(),
+      })
+    : undefined;
   const deps: AppDeps = {
+    prompts,
+    modelAvailable: model !== undefined,
+    ...(evals ? { evals } : {}),
     config,
     logger,
     policies,
@@ -287,6 +343,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       await demo?.start();
     },
     async close() {
+      await evals?.stop();
       await demo?.stop();
       await wideEvents.stop();
       await alerts.settled();

@@ -155,6 +155,59 @@ ORDER BY (key, table_name)
 TTL toDateTime(at) + toIntervalSecond(3600)`,
     ],
   },
+  {
+    version: 8,
+    name: 'eval runs and results',
+    statements: [
+      // One row per case, variant and repeat of an eval run: what was scored, and which prompts
+      // (ids, versions, hashes), model and commit produced the answer. Kept without a TTL, like the audit trail.
+      `CREATE TABLE IF NOT EXISTS aiops_eval_results (
+    run_id String,
+    created_at DateTime64(3),
+    suite LowCardinality(String),
+    case_id String,
+    variant String,
+    repeat UInt16,
+    pass UInt8,
+    missed Array(String),
+    checks String CODEC(ZSTD(1)),
+    rca_rank Int16,
+    abstained UInt8,
+    unsupported_verifier UInt32,
+    unsupported_independent UInt32,
+    tools Array(String),
+    latency_ms Float64,
+    llm_calls UInt32,
+    prompt_tokens UInt32,
+    completion_tokens UInt32,
+    cost Float64,
+    path LowCardinality(String),
+    model String,
+    prompt_ids Array(String),
+    prompt_versions Array(UInt32),
+    prompt_hashes Array(String),
+    commit String,
+    tracking_id String,
+    thread_id String,
+    workspace String,
+    tags Array(String)
+)
+ENGINE = MergeTree
+ORDER BY (run_id, suite, case_id, variant, repeat)`,
+      // A run's options and, once done, its report (JSON); the latest row of a run wins.
+      `CREATE TABLE IF NOT EXISTS aiops_eval_runs (
+    run_id String,
+    updated_at DateTime64(3),
+    created_at DateTime64(3),
+    status LowCardinality(String),
+    created_by String,
+    options String CODEC(ZSTD(1)),
+    report String CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY run_id`,
+    ],
+  },
 ];
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);
