@@ -55,7 +55,9 @@ describe('answers by intent', () => {
   it('answers a status question with a verdict, its numbers, the window and a chart', async () => {
     const a = await ask('is payment healthy in the last 2 hours?');
     expect(a.intent).toBe('status');
-    expect(tools(a)).toEqual(['service_overview', 'service_series']);
+    // RED against the baseline, the series, and the named service's saturation.
+    expect(tools(a)).toEqual(expect.arrayContaining(['service_overview', 'service_series']));
+    expect(a.answer).toMatch(/checked with service_overview, service_series, metric_deviation\.\)/);
     expect(a.answer).toMatch(
       /payment is (failing more requests|slower)[^.]*: \d+ requests .*error ratio [\d.]+% \(baseline [\d.]+%\).*\[so\d+\]/,
     );
@@ -95,7 +97,10 @@ describe('answers by intent', () => {
     expect(first.charts.every((c) => c.service === 'payment')).toBe(true);
     const todo = await ask('what should I do about it?', first.thread_id);
     expect(todo.intent).toBe('followup_action');
-    expect(todo.evidence).toEqual([]);
+    // Nothing new ran: the evidence it cites is the first answer's.
+    const firstIds = new Set(first.evidence.map((e) => e.id));
+    expect(todo.evidence.length).toBeGreaterThan(0);
+    expect(todo.evidence.every((e) => firstIds.has(e.id))).toBe(true);
     expect(todo.approvals).toEqual([]);
     expect(todo.answer).toMatch(/For the cause found in the earlier answer \(turn 1\): .*payment/);
     expect(todo.answer).toMatch(/What to do:\n- /);

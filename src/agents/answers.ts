@@ -91,6 +91,36 @@ function verdict(e: Evidence): { bad: boolean; text: string; traffic?: string } 
     : { bad: false, text: `${e.service} looks healthy: ${figures} ${cite(e.id)}.`, ...(trafficText ? { traffic: trafficText } : {}) };
 }
 
+/** A service's metrics that depart strongly from the baseline (5 robust deviations or more), strongest first. */
+function strongMetrics(evidence: Evidence[], service: string): Evidence[] {
+  return evidence
+    .filter((e) => e.kind === 'metric_deviation' && e.service === service && Math.abs(e.numbers.score ?? 0) >= 5)
+    .sort((a, b) => Math.abs(b.numbers.score ?? 0) - Math.abs(a.numbers.score ?? 0))
+    .slice(0, 3);
+}
+
+const RESTART_KINDS: Record<string, string> = {
+  oom_kill: 'out-of-memory kills',
+  crash_loop: 'back-off restarts (crash loop)',
+  restart: 'restarts',
+  probe_failure: 'failed probes',
+};
+
+/** Restarts as Kubernetes events counted them, per service. */
+function restartLines(evidence: Evidence[], focus: string[]): string[] {
+  const events = evidence.filter(
+    (e) => e.tool === 'recent_changes' && RESTART_KINDS[e.kind] && (!focus.length || focus.includes(e.service!)),
+  );
+  const services = [...new Set(events.map((e) => e.service!))];
+  return services.map(
+    (s) =>
+      `Restarts of ${s} in Kubernetes events: ${events
+        .filter((e) => e.service === s)
+        .map((e) => `${num(e.numbers.events)} ${RESTART_KINDS[e.kind]} ${cite(e.id)}`)
+        .join(', ')}.`,
+  );
+}
+
 function seriesLines(evidence: Evidence[]): string[] {
   return evidence.filter((e) => e.kind === 'service_series').map((e) => `${e.summary} ${cite(e.id)}.`);
 }
@@ -101,9 +131,19 @@ function statusAnswer(input: ShapedInput): string[] {
   if (input.focus.length) {
     for (const service of input.focus) {
       const e = red.find((x) => x.service === service);
-      lines.push(
-        e ? verdict(e).text : `No server spans of ${service} in the window, so its errors and latency cannot be judged from traces.`,
-      );
+      const v = e ? verdict(e) : undefined;
+      lines.push(v ? v.text : `No server spans of ${service} in the window, so its errors and latency cannot be judged from traces.`);
+      if (v?.traffic) lines.push(`Traffic: ${v.traffic}.`);
+      const metrics = strongMetrics(input.evidence, service);
+      if (metrics.length)
+        lines.push(
+          `${v && !v.bad ? 'Its requests look normal, but its resources depart from the baseline' : 'Its resources against the baseline'}: ${metrics
+            .map(
+              (m) =>
+                `${m.attributes.signal} is ${num(m.numbers.median)}${m.attributes.unit ? ` ${m.attributes.unit}` : ''} against ${num(m.numbers.baseline_median)} ${cite(m.id)}`,
+            )
+            .join('; ')}.`,
+        );
     }
   } else if (red.length) {
     const verdicts = red.map(verdict);
@@ -134,6 +174,14 @@ function figuresAnswer(input: ShapedInput): string[] {
   for (const service of input.focus.filter((s) => !red.some((e) => e.service === s)))
     lines.push(`No server spans of ${service} in the window: no request, latency or error figures for it.`);
   if (!lines.length) lines.push(`No server spans in ${input.workspace} in the window: no request, latency or error figures.`);
+  if (input.runs.some((r) => r.tool === 'recent_changes')) {
+    const restarts = restartLines(input.evidence, input.focus);
+    lines.unshift(
+      ...(restarts.length
+        ? restarts
+        : [`No restarts${input.focus.length ? ` of ${input.focus.join(', ')}` : ''} in the Kubernetes events of the window.`]),
+    );
+  }
   lines.push(...seriesLines(input.evidence));
   return lines;
 }
@@ -209,6 +257,10 @@ function logsAnswer(input: ShapedInput): string[] {
         .map((e) => `${input.redact(e.summary)} ${cite(e.id)}`)
         .join('; ')}.`,
     );
+  for (const r of input.runs.filter((x) => x.tool === 'log_search' && !x.error && x.evidence_ids.length === 0)) {
+    const sev = typeof r.args.severity === 'string' ? `${r.args.severity} or worse ` : '';
+    lines.push(`No ${sev}log lines of ${typeof r.args.service === 'string' ? r.args.service : 'any service'} in the window.`);
+  }
   if (!lines.length) lines.push('No log lines could be read for this question.');
   return lines;
 }

@@ -38,9 +38,11 @@ export function whenText(at: number, now: number): string {
 export function windowText(w: TimeWindow, now: number): string {
   const from = dayOf(w.from);
   const to = dayOf(w.to - 1);
-  if (from === dayOf(now) && to === from) return `${hhmm(w.from)}–${hhmm(w.to)} UTC`;
-  if (from === to) return `${hhmm(w.from)}–${hhmm(w.to)} UTC on ${from}`;
-  return `${from} ${hhmm(w.from)} – ${to} ${hhmm(w.to)} UTC`;
+  // A window that ends at midnight ends at 24:00 of its last day, not 00:00.
+  const end = dayOf(w.to) === to ? hhmm(w.to) : '24:00';
+  if (from === dayOf(now) && to === from) return `${hhmm(w.from)}–${end} UTC`;
+  if (from === to) return `${hhmm(w.from)}–${end} UTC on ${from}`;
+  return `${from} ${hhmm(w.from)} – ${to} ${end} UTC`;
 }
 
 /** The default baseline's length for a window (what the tools use too): four times it, between one hour and a day. */

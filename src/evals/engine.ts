@@ -215,7 +215,8 @@ class CaseRunner {
       }
       if (!answer) throw new Error('the stream ended without an answer');
       threadId = answer.thread_id;
-      last = { answer, evidence, tools, asked, latencyMs: performance.now() - started };
+      // What the answer rests on: its own evidence list (a follow-up cites the earlier turn's), else what streamed.
+      last = { answer, evidence: answer.evidence ?? evidence, tools, asked, latencyMs: performance.now() - started };
     }
     return last!;
   }

@@ -29,6 +29,8 @@ export interface AnswerLike {
   usage: { llm_calls: number; prompt_tokens: number; completion_tokens: number };
   approvals: { action: string }[];
   refused_actions: string[];
+  /** The answer's evidence (a follow-up's includes the earlier turn's items it cites). */
+  evidence?: Evidence[];
 }
 
 export interface Check {
@@ -155,7 +157,7 @@ function mentioned(text: string, names: string[]): string[] {
 
 function factCheck(f: Fact, answer: string, pool: number[]): Check {
   if ('text' in f) return { name: `fact "${f.text}"`, pass: answer.toLowerCase().includes(f.text.toLowerCase()) };
-  if ('regex' in f) return { name: `fact /${f.regex}/`, pass: new RegExp(f.regex, 'i').test(answer) };
+  if ('regex' in f) return { name: `fact /${f.regex}/`, pass: new RegExp(f.regex, 'im').test(answer) };
   // A number near its words: the closest number within 80 characters of the words, which the evidence must hold.
   const text = withoutCitations(answer);
   const near = new RegExp(f.near, 'gi');
@@ -208,7 +210,7 @@ export function scoreCase(
   const pool = evidenceNumbers(o.evidence, o.asked);
   for (const f of e.facts) checks.push(factCheck(f, a.answer, pool));
   for (const cl of e.forbidden.claims) {
-    const hit = typeof cl === 'string' ? a.answer.toLowerCase().includes(cl.toLowerCase()) : new RegExp(cl.regex, 'i').test(a.answer);
+    const hit = typeof cl === 'string' ? a.answer.toLowerCase().includes(cl.toLowerCase()) : new RegExp(cl.regex, 'im').test(a.answer);
     checks.push({ name: `must not say ${typeof cl === 'string' ? `"${cl}"` : `/${cl.regex}/`}`, pass: !hit });
   }
   for (const s of e.forbidden.services) {

@@ -181,6 +181,13 @@ export const CUES: Cue[] = [
     re: /\bwast(?:e|es|ed|ing|eful)\b|\bover[\s-]?provision\w*|\bunder[\s-]?utili[sz]\w*|\bidle\b|\bright[\s-]?siz\w*|\bcosts?\b|\bcostly\b|\bsave\s+money\b|\bcheaper\b|\bspend(?:ing)?\b|\bunused\b|\boversized\b|\befficien(?:t|cy)\b|\bbill(?:ing)?\b|\bscale\s+down\b|\btoo\s+(?:much|many)\s+(?:cpu|memory|replicas|resources)\b/,
     why: 'asks about waste or cost',
   },
+  {
+    intent: 'efficiency',
+    strength: 'strong',
+    // CPU or memory set aside against what is used: "how much CPU do we request compared with what we use?"
+    re: /^(?=.*\b(?:cpu|memory|resources?)\b)(?=.*\b(?:request(?:s|ed)?|limits?|reserv\w*|allocat\w*)\b)(?=.*\b(?:use|uses|used|using|usage|consum\w*|need(?:s|ed)?)\b)/,
+    why: 'compares resources set aside with their use',
+  },
 
   // compare
   {

@@ -5,7 +5,7 @@ import { IN_WORKSPACE } from '../run.ts';
 const caches = new WeakMap<Store, Map<string, { at: number; services: string[] }>>();
 const TTL_MS = 60_000;
 
-/** Services seen in a workspace's telemetry over the last day (cached for a minute). */
+/** Services seen in a workspace's telemetry over the last week, the longest window a question may name (cached for a minute). */
 export async function knownServices(store: Store, workspace: string, tenantAttribute: string, now = Date.now()): Promise<string[]> {
   let cache = caches.get(store);
   if (!cache) {
@@ -20,7 +20,7 @@ export async function knownServices(store: Store, workspace: string, tenantAttri
             UNION DISTINCT
             SELECT DISTINCT ServiceName AS s FROM otel_metrics_gauge
             WHERE ${IN_WORKSPACE} AND TimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND ServiceName != ''`,
-    params: { tenant_attribute: tenantAttribute, workspace, from: now - 24 * 3600_000 },
+    params: { tenant_attribute: tenantAttribute, workspace, from: now - 7 * 24 * 3600_000 },
   });
   const services = rows.map((r) => r.s).sort();
   cache.set(workspace, { at: Date.now(), services });

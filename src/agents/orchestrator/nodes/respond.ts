@@ -24,6 +24,9 @@ function chartsOf(evidence: Evidence[], top: Hypothesis | undefined, workspace: 
   }));
 }
 
+/** The evidence ids a text cites, as [id]. */
+const citedIds = (text: string) => new Set([...text.matchAll(/\[([a-z]{2,3}\d+)\]/g)].map((m) => m[1]!));
+
 /**
  * The earlier answer a follow-up refers to: the latest that found a cause,
  * else the latest that was not itself a follow-up (asking "why?" after
@@ -98,6 +101,9 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
           redact: (t) => rc.redactor.redact(t),
         })
       : undefined;
+  // A follow-up answered from the earlier turn cites that turn's evidence: it is part of this answer's evidence.
+  const cited = shaped && (plan.intent === 'followup_action' || plan.intent === 'followup_explain') ? citedIds(shaped) : new Set<string>();
+  const earlierCited = state.evidence.filter((e) => cited.has(e.id) && !turnIds.has(e.id));
   const body = llm
     ? `${state.draft!.text}${runbookLine}${gaps ? `\n\n${gaps}` : ''}\n\n(Written by ${state.draft!.model} from the evidence; checked against it.)`
     : (shaped ??
@@ -128,7 +134,7 @@ export function respond(state: ChatStateType, config: AgentConfig): ChatUpdate {
     hypotheses: absent ? [] : ranked,
     ...(absent ? { other_problems: ranked } : {}),
     ...(plan.subject ? { subject: plan.subject } : {}),
-    evidence_ids: evidence.map((e) => e.id),
+    evidence_ids: [...evidence, ...earlierCited].map((e) => e.id),
     agents: plan.agents,
     path: llm ? 'llm' : 'deterministic',
     ...(llm ? {} : { fallback_reason: rc.deps.model ? (state.fallback ?? 'no draft') : 'no language model is configured' }),

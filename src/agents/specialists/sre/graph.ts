@@ -95,16 +95,33 @@ export function questionPlan(a: Assignment): PlaybookStep[] {
   switch (a.intent) {
     case 'status':
     case 'figures':
-    case 'compare':
-      return [
+    case 'compare': {
+      const steps: PlaybookStep[] = [
         call('service_overview', { ...vsBaseline, top: 20 }),
         ...(focus.length ? focus.map((service) => call('service_series', { ...w, service })) : [call('service_series', { ...w })]),
       ];
+      // The status of a named service includes its saturation: resource metrics against the baseline.
+      if (a.intent === 'status') for (const service of focus) steps.push(call('metric_deviation', { ...vsBaseline, service }));
+      // Restarts are counted from Kubernetes events (out-of-memory kills, back-off restarts).
+      if (a.facts.measure?.kind === 'restarts')
+        steps.push(
+          ...(focus.length ? focus.map((service) => call('recent_changes', { ...w, service })) : [call('recent_changes', { ...w })]),
+        );
+      return steps;
+    }
     case 'ranking':
       return rankingSteps(a);
     case 'logs':
     case 'followup_logs': {
-      const severity = /\b(warn|warning|warnings)\b/i.test(a.question) ? 'WARN' : /\ball\b|\bany\b/i.test(a.question) ? undefined : 'ERROR';
+      // Error lines when the question says errors, warnings when it says so; a named service's logs are
+      // all its lines (newest first), the whole workspace's only warnings and worse (else it is noise).
+      const severity = /\berrors?\b|\bfail\w*|\bexceptions?\b/i.test(a.question)
+        ? 'ERROR'
+        : /\bwarn(?:ing)?s?\b/i.test(a.question)
+          ? 'WARN'
+          : focus.length || /\ball\b|\bevery\b|\binfo\b/i.test(a.question)
+            ? undefined
+            : 'WARN';
       const sev = severity ? { severity: severity as 'WARN' | 'ERROR' } : {};
       return focus.length
         ? focus.map((service) => call('log_search', { ...w, service, ...sev, limit: 20 }))
