@@ -6,13 +6,15 @@
  * ends a few minutes before now. Then, per fault, a new chat thread asks
  * "An incident started at HH:MM UTC. What is the root cause?" and the ranked
  * hypotheses are checked against the injected service. Beside it: a naive
- * baseline (largest robust z-score of any metric, per service) and a
- * prototype ranking (bench/rca-rank.ts), both from the same tables.
+ * baseline (largest robust z-score of any metric, per service, in
+ * bench/rca-rank.ts) and the ranking of the change_onset tool alone (the
+ * onset scores the chat path weighs with its other evidence), both from the
+ * same tables.
  *
  *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--quick]
  *
  * Data: --data, else $RCA_DATA_DIR, else ../shared/data/nezha-dev beside the repository.
- * RCA_EXPLAIN=1 prints the prototype's six leading services and their signals per fault.
+ * RCA_EXPLAIN=1 prints change_onset's six leading services and their signals per fault.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +26,7 @@ import { findTool } from '../src/tools/registry.ts';
 import type { Evidence } from '../src/core/evidence.ts';
 import { benchService, options, report, round } from './lib.ts';
 import { csvFiles, logRequests, metricRequests, readCsv, readFaults, type Shift, spanRequests } from './rca-convert.ts';
-import { naiveRanking, prototypeRanking, type Ranked } from './rca-rank.ts';
+import { naiveRanking, type Ranked } from './rca-rank.ts';
 
 const MIN = 60_000;
 const opts = options({
@@ -176,6 +178,25 @@ async function diagnose(workspace: string, question: string, answer: ChatAnswerJ
   return out;
 }
 
+/** The change_onset tool's ranking at T, called as the SRE playbook calls it (five minutes from T, the hour before). */
+async function onsetRanking(workspace: string, t: number): Promise<Ranked[]> {
+  const ctx = {
+    store: service.deps.store,
+    workspace,
+    tenantAttribute,
+    trackingId: `rca-${workspace}`,
+    policy: service.deps.policies.tools,
+  };
+  const args = { from: new Date(t).toISOString(), to: new Date(t + 5 * MIN).toISOString(), baseline_last: '1h', top: 30 };
+  const r = await runTool(findTool('change_onset')!, ctx, args);
+  return r.evidence.map((e) => ({
+    service: e.service!,
+    score: e.numbers.score ?? 0,
+    kind: e.attributes.fault_kind,
+    signal: `${e.attributes.source} ${e.attributes.signal} z=${e.numbers.z} peers=${e.numbers.peers}${e.attributes.explained_by ? ` explained by ${e.attributes.explained_by}` : ''}`,
+  }));
+}
+
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const hit = (ranked: string[], truth: string, k: number) => ranked.slice(0, k).includes(truth);
 
@@ -187,11 +208,11 @@ interface FaultResult {
   type: string;
   chat: { top1?: string; top3: string[]; hit1: boolean; hit3: boolean; none: boolean; kind?: string; window: string; ms: number };
   naive: ReturnType<typeof rankedView>;
-  prototype: ReturnType<typeof rankedView>;
+  onset: ReturnType<typeof rankedView>;
   tools?: Record<string, { evidence: number; notes: string[]; top: string[] }>;
 }
 
-const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'prototype') => ({
+const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'onset') => ({
   rca_at_1: rs.length ? round(rs.filter((r) => r[key].hit1).length / rs.length, 3) : 0,
   rca_at_3: rs.length ? round(rs.filter((r) => r[key].hit3).length / rs.length, 3) : 0,
 });
@@ -242,7 +263,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     const chatServices = answer.hypotheses.map((h) => h.service);
     const ctx = { store: service.deps.store, tenantAttribute, workspace };
     const naive = await naiveRanking(ctx, Math.floor(at / MIN) * MIN);
-    const proto = await prototypeRanking(ctx, Math.floor(at / MIN) * MIN);
+    const proto = await onsetRanking(workspace, Math.floor(at / MIN) * MIN);
     if (process.env.RCA_EXPLAIN)
       process.stderr.write(
         `  ${proto
@@ -267,12 +288,12 @@ for (const [dayIndex, day] of chosenDays.entries()) {
         ms,
       },
       naive: rankedView(naive, f.service),
-      prototype: rankedView(proto, f.service),
+      onset: rankedView(proto, f.service),
       ...(withChat ? { tools: await diagnose(workspace, question, answer, services) } : {}),
     };
     results.push(r);
     process.stderr.write(
-      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} proto ${r.prototype.hit1 ? '✓' : r.prototype.hit3 ? '3' : '✗'} ${r.prototype.top1 ?? '-'} (${r.prototype.kind ?? ''}: ${r.prototype.signal ?? ''}; truth #${r.prototype.truth_rank ?? '-'})\n`,
+      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} onset ${r.onset.hit1 ? '✓' : r.onset.hit3 ? '3' : '✗'} ${r.onset.top1 ?? '-'} (${r.onset.kind ?? ''}: ${r.onset.signal ?? ''}; truth #${r.onset.truth_rank ?? '-'})\n`,
     );
   }
   all.push(...results);
@@ -286,7 +307,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     chat: { ...score(results, 'chat'), no_hypothesis: results.filter((r) => r.chat.none).length },
     naive: score(results, 'naive'),
     ...(naiveIssue && !opts.quick ? { naive_reported_in_issue: naiveIssue } : {}),
-    prototype: score(results, 'prototype'),
+    onset: score(results, 'onset'),
     per_fault: results,
   });
 }
@@ -305,7 +326,7 @@ report('rca-real', {
     faults: all.length,
     chat: { ...score(all, 'chat'), no_hypothesis: all.filter((r) => r.chat.none).length },
     naive: score(all, 'naive'),
-    prototype: score(all, 'prototype'),
+    onset: score(all, 'onset'),
   },
   published_reference: PUBLISHED,
   days: dayResults,

@@ -58,6 +58,7 @@ describe('workspace isolation', () => {
     resource_efficiency: [{}],
     ranking: [{ by: 'latency', of: 'operation' }, { by: 'log_volume' }, { by: 'cpu' }, { by: 'errors', service: "payment' OR '1'='1" }],
     service_series: [{}, { service: 'payment' }, { service: "payment' OR 1=1 --" }],
+    change_onset: [{}, { last: '10m', baseline_last: '2h' }],
   };
 
   it('with an analytics token, no tool returns anything of shop, whatever the arguments', async () => {
