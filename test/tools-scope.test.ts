@@ -212,7 +212,7 @@ describe('the tools over HTTP and as LangChain tools', () => {
       await svc.request('/v1/tools', { token }),
     );
     expect(list.tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
-    expect(list.tools).toHaveLength(13);
+    expect(list.tools).toHaveLength(14);
     expect(list.tools.find((t) => t.name === 'auth_failures')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'search_runbooks')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'similar_incidents')!.allowed).toBe(true);
