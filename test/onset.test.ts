@@ -212,6 +212,26 @@ describe('onset scores on one-minute series', () => {
     expect(rankOnsets(logSignals(logs), T)[0]).toMatchObject({ service: 'worker', kind: 'errors' });
   });
 
+  it('says cpu when CPU rose with the latency it causes, and not when CPU fell', () => {
+    const latency = metric(
+      'a',
+      'server latency p95',
+      around(T, (t) => (t >= T ? 800 : 200), 40, 4),
+    );
+    const cpuUp = metric(
+      'a',
+      'cpu usage',
+      around(T, (t) => (t >= T ? 90 : 30), 41),
+    );
+    const cpuDown = metric(
+      'a',
+      'cpu usage',
+      around(T, (t) => (t >= T ? 5 : 30), 42),
+    );
+    expect(rankOnsets([latency, cpuUp], T)[0]!.kind).toBe('cpu');
+    expect(rankOnsets([latency, cpuDown], T)[0]!.kind).toBe('latency/network');
+  });
+
   it('names the kind from common words, and says anomaly for names it does not know', () => {
     expect(kindOfSignal('container_cpu_usage_seconds_total')).toBe('cpu');
     expect(kindOfSignal('jvm heap used')).toBe('memory');

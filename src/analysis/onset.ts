@@ -166,6 +166,22 @@ export interface RankedService {
   explainedBy?: string;
 }
 
+/**
+ * The kind of a service's change, from its signals that moved at least half
+ * as much as its strongest: a rise of CPU or memory is a cause that latency
+ * and errors follow, so it names the kind when it is among them; else the
+ * strongest of latency/network or errors; a fall of CPU or memory (less
+ * work reaching the service) names nothing.
+ */
+function kindOf(signals: ScoredSignal[], p: OnsetSettings): FaultKind {
+  const best = signals[0]!;
+  const strong = signals.filter((s) => s.score >= Math.max(0.5 * best.score, Math.min(best.score, p.changed)));
+  const resource = strong.find((s) => (s.kind === 'cpu' || s.kind === 'memory') && s.z > 0);
+  if (resource) return resource.kind;
+  const symptom = strong.find((s) => s.kind === 'latency/network' || s.kind === 'errors');
+  return symptom?.kind ?? 'anomaly';
+}
+
 /** caller → callees, from traces. */
 export type CallGraph = Map<string, Set<string>>;
 
@@ -186,8 +202,8 @@ function downstreamOf(graph: CallGraph, service: string): Set<string> {
  * A signal on which many services move at once (a node's signal seen by its
  * pods, latency felt by every caller) says less about any one of them, so a
  * score is divided by the number of services that moved at least
- * `peerShare` as much on it. The kind is that of the strongest signal with a
- * known kind scoring at least half the best. With a call graph, a changed
+ * `peerShare` as much on it. The kind comes from the signals that moved
+ * with the strongest (see kindOf). With a call graph, a changed
  * service whose change is of a kind that spreads to callers (latency,
  * errors, an unknown signal) and that calls, directly or not, a changed
  * service that moved at least `peerShare` as much is weighted down: a fault
@@ -228,8 +244,7 @@ export function rankOnsets(signals: Signal[], t: number, graph?: CallGraph, p: O
     const seen = new Set<string>();
     const distinct = list.filter((s) => !seen.has(`${s.modality}|${s.name}`) && seen.add(`${s.modality}|${s.name}`));
     const best = distinct[0]!;
-    const known = distinct.find((s) => s.kind !== 'anomaly' && s.score >= 0.5 * best.score);
-    ranked.push({ service, score: best.score, own: best.score, kind: known?.kind ?? best.kind, signals: distinct.slice(0, 5) });
+    ranked.push({ service, score: best.score, own: best.score, kind: kindOf(distinct, p), signals: distinct.slice(0, 5) });
   }
   if (graph?.size) {
     const own = new Map(ranked.map((r) => [r.service, r.own]));
