@@ -11,7 +11,11 @@
  * onset scores the chat path weighs with its other evidence), both from the
  * same tables.
  *
- *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--quick]
+ *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--grid on] [--quick]
+ *
+ * --grid on: each fault's signals are also ranked with a small grid of onset
+ * settings (level floor, weight of a caller a callee explains); per day, the
+ * setting that scores best on the other days is reported on this one.
  *
  * Data: --data, else $RCA_DATA_DIR, else ../shared/data/nezha-dev beside the repository.
  * RCA_EXPLAIN=1 prints change_onset's six leading services and their signals per fault.
@@ -22,6 +26,9 @@ import { readRows } from '../src/clients/clickhouse.ts';
 import { readQuestion } from '../src/agents/orchestrator/nodes/intake.ts';
 import { srePlan } from '../src/agents/specialists/sre/graph.ts';
 import { runTool } from '../src/tools/definition.ts';
+import { ToolRun } from '../src/tools/run.ts';
+import { onsetSignals } from '../src/tools/telemetry/change-onset.ts';
+import { ONSET, type OnsetSettings, rankOnsets } from '../src/analysis/onset.ts';
 import { findTool } from '../src/tools/registry.ts';
 import type { Evidence } from '../src/core/evidence.ts';
 import { benchService, options, report, round } from './lib.ts';
@@ -34,7 +41,10 @@ const opts = options({
   data: { type: 'string', default: '' },
   // --chat off measures only the rankings computed from the tables (for working on them).
   chat: { type: 'string', default: 'on' },
+  // --grid on also ranks each fault's signals with other onset settings, and picks them leave-one-day-out.
+  grid: { type: 'string', default: 'off' },
 });
+const withGrid = opts.grid === 'on';
 const withChat = opts.chat !== 'off';
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataRoot = opts.data || process.env.RCA_DATA_DIR || path.resolve(repo, '../shared/data/nezha-dev');
@@ -197,6 +207,29 @@ async function onsetRanking(workspace: string, t: number): Promise<Ranked[]> {
   }));
 }
 
+/** The settings the grid tries: the defaults first (they win ties). */
+const GRID: { name: string; settings: OnsetSettings }[] = [];
+for (const victimWeight of [ONSET.victimWeight, 0.3, 1])
+  for (const levelFloor of [ONSET.levelFloor, 0.02, 0.1])
+    GRID.push({ name: `floor=${levelFloor} victim=${victimWeight}`, settings: { ...ONSET, levelFloor, victimWeight } });
+
+/** Per grid setting, whether the truth is at rank 1 and within rank 3 for one fault. */
+async function gridHits(workspace: string, t: number, truth: string): Promise<{ hit1: boolean; hit3: boolean }[]> {
+  const ctx = {
+    store: service.deps.store,
+    workspace,
+    tenantAttribute,
+    trackingId: `rca-${workspace}`,
+    policy: service.deps.policies.tools,
+  };
+  const args = { from: new Date(t).toISOString(), to: new Date(t + 5 * MIN).toISOString(), baseline_last: '1h' };
+  const { t: onset, signals, graph } = await onsetSignals(new ToolRun(ctx, 'change_onset', 'co', args, '5m', '1h'));
+  return GRID.map((g) => {
+    const ranked = rankOnsets(signals, onset, graph, g.settings).map((r) => r.service);
+    return { hit1: ranked[0] === truth, hit3: ranked.slice(0, 3).includes(truth) };
+  });
+}
+
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const hit = (ranked: string[], truth: string, k: number) => ranked.slice(0, k).includes(truth);
 
@@ -210,6 +243,7 @@ interface FaultResult {
   naive: ReturnType<typeof rankedView>;
   onset: ReturnType<typeof rankedView>;
   tools?: Record<string, { evidence: number; notes: string[]; top: string[] }>;
+  grid?: { hit1: boolean; hit3: boolean }[];
 }
 
 const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'onset') => ({
@@ -290,6 +324,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
       naive: rankedView(naive, f.service),
       onset: rankedView(proto, f.service),
       ...(withChat ? { tools: await diagnose(workspace, question, answer, services) } : {}),
+      ...(withGrid ? { grid: await gridHits(workspace, Math.floor(at / MIN) * MIN, f.service) } : {}),
     };
     results.push(r);
     process.stderr.write(
@@ -313,6 +348,28 @@ for (const [dayIndex, day] of chosenDays.entries()) {
 }
 await service.close();
 
+/** Per grid setting and day: RCA@1 and @3; per day, the setting best on the other days, scored on this one. */
+function gridReport() {
+  const byDay = dayResults.map((d) => d.per_fault as FaultResult[]);
+  const at = (rs: FaultResult[], i: number) => ({
+    rca_at_1: round(rs.filter((r) => r.grid![i]!.hit1).length / rs.length, 3),
+    rca_at_3: round(rs.filter((r) => r.grid![i]!.hit3).length / rs.length, 3),
+  });
+  const settings = GRID.map((g, i) => ({ setting: g.name, days: byDay.map((rs) => at(rs, i)) }));
+  const leaveOneDayOut = dayResults.map((d, k) => {
+    const others = byDay.filter((_, j) => j !== k).flat();
+    if (others.length === 0) return { day: d.day, chosen: GRID[0]!.name, note: 'one day only: the defaults' };
+    let best = 0;
+    for (let i = 1; i < GRID.length; i++) {
+      const a = at(others, i);
+      const b = at(others, best);
+      if (a.rca_at_1 > b.rca_at_1 || (a.rca_at_1 === b.rca_at_1 && a.rca_at_3 > b.rca_at_3)) best = i;
+    }
+    return { day: d.day, chosen_on_other_days: GRID[best]!.name, scored_here: at(byDay[k]!, best) };
+  });
+  return { settings, leave_one_day_out: leaveOneDayOut };
+}
+
 const table = all.map(
   (r) =>
     `${r.time.replace('T', ' ')}  ${r.type.padEnd(15)} ${r.service.padEnd(30)} chat@1 ${(r.chat.top1 ?? '(none)').padEnd(30)} @3 [${r.chat.top3.join(', ')}] ${r.chat.hit1 ? 'hit@1' : r.chat.hit3 ? 'hit@3' : 'miss'}`,
@@ -328,6 +385,7 @@ report('rca-real', {
     naive: score(all, 'naive'),
     onset: score(all, 'onset'),
   },
+  ...(withGrid ? { grid: gridReport() } : {}),
   published_reference: PUBLISHED,
   days: dayResults,
 });

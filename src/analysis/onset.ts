@@ -5,7 +5,7 @@
  *
  * Every modality becomes signals of a service: a metric of one of its pods
  * (whatever the metric is called), its span self time and the gap of calls
- * into it (from traces), its server spans and span errors per minute, its
+ * into it (from traces), its server spans and the span errors that start in it per minute, its
  * warning-or-worse log lines per minute. Each signal is scored the same way;
  * a service takes its strongest signal, discounted when many services move
  * together on the same signal; a service whose change is better explained by
@@ -205,8 +205,8 @@ function downstreamOf(graph: CallGraph, service: string): Set<string> {
  * `peerShare` as much on it. The kind comes from the signals that moved
  * with the strongest (see kindOf). With a call graph, a changed
  * service whose change is of a kind that spreads to callers (latency,
- * errors, an unknown signal) and that calls, directly or not, a changed
- * service that moved at least `peerShare` as much is weighted down: a fault
+ * errors, an unknown signal) and that calls, directly or not, a service
+ * that moved at least `peerShare` as much is weighted down: a fault
  * spreads to callers, not to callees. CPU or memory of its own is not.
  */
 export function rankOnsets(signals: Signal[], t: number, graph?: CallGraph, p: OnsetSettings = ONSET): RankedService[] {
@@ -251,7 +251,7 @@ export function rankOnsets(signals: Signal[], t: number, graph?: CallGraph, p: O
     for (const r of ranked) {
       if (r.own < p.changed || r.kind === 'cpu' || r.kind === 'memory') continue;
       const culprit = [...downstreamOf(graph, r.service)]
-        .filter((d) => (own.get(d) ?? 0) >= Math.max(p.changed, p.peerShare * r.own))
+        .filter((d) => (own.get(d) ?? 0) >= p.peerShare * r.own)
         .sort((a, b) => own.get(b)! - own.get(a)!)[0];
       if (culprit) {
         r.score = r.own * p.victimWeight;
@@ -269,6 +269,7 @@ export interface SpanMinute {
   minute: number;
   /** Spans that start a request in the service (no parent, or a parent in another service). */
   server: number;
+  /** Failed spans none of whose children failed: errors that start in the service. */
   errors: number;
   /** A sample of the minute's span self times (time not spent in child spans), ms. */
   selfMs: number[];
@@ -296,7 +297,7 @@ export function traceSignals(rows: SpanMinute[]): Signal[] {
     out.push({ ...base, name: 'span self time', points: obs((r) => r.selfMs), samples: true });
     out.push({ ...base, name: 'call gap', points: obs((r) => r.gapMs), samples: true });
     out.push({ ...base, name: 'server spans', points: perMinute((r) => r.server), count: true });
-    if (anyError) out.push({ ...base, name: 'span errors', points: perMinute((r) => r.errors), count: true });
+    if (anyError) out.push({ ...base, name: 'span errors starting here', points: perMinute((r) => r.errors), count: true });
   }
   return out;
 }

@@ -70,7 +70,9 @@ async function metricSignals(run: ToolRun): Promise<Signal[]> {
 }
 
 /**
- * Per service and minute: server spans, errors, and a sample of span self
+ * Per service and minute: server spans, errors that start there (a failed
+ * span none of whose child spans failed: a caller's error that only passes a
+ * callee's on is the callee's), and a sample of span self
  * times and of the gaps of calls into the service; and who calls whom.
  */
 async function spanMinutes(run: ToolRun): Promise<{ rows: SpanMinute[]; graph: CallGraph }> {
@@ -87,13 +89,13 @@ async function spanMinutes(run: ToolRun): Promise<{ rows: SpanMinute[]; graph: C
     callers: string[];
   }>(
     `SELECT c.service AS service, intDiv(c.t, 60000) * 60000 AS minute,
-            countIf(p.service = '' OR p.service != c.service) AS server, countIf(c.err) AS errors,
+            countIf(p.service = '' OR p.service != c.service) AS server, countIf(c.err AND NOT k.child_err) AS errors,
             groupArraySample({k:UInt32}, 1)(greatest(0, c.d - k.child)) AS self,
             groupArraySampleIf({k:UInt32}, 1)(greatest(0, p.d - c.d), p.service != '' AND p.service != c.service) AS gap,
             groupUniqArrayIf(p.service, p.service != '' AND p.service != c.service) AS callers
      FROM (${spans}) AS c
      LEFT JOIN (${spans}) AS p ON c.trace = p.trace AND c.parent = p.span
-     LEFT JOIN (SELECT trace, parent, sum(d) AS child FROM (${spans}) WHERE parent != '' GROUP BY trace, parent) AS k
+     LEFT JOIN (SELECT trace, parent, sum(d) AS child, max(err) AS child_err FROM (${spans}) WHERE parent != '' GROUP BY trace, parent) AS k
        ON c.trace = k.trace AND c.span = k.parent
      GROUP BY service, minute`,
     { ...run.timeParams, k: SAMPLES_PER_MINUTE },
@@ -122,6 +124,20 @@ async function logMinutes(run: ToolRun): Promise<LogMinute[]> {
     run.timeParams,
   );
   return rows.map((r) => ({ service: r.service, minute: Number(r.minute), bad: Number(r.bad) }));
+}
+
+/**
+ * Every signal of the run's workspace over its baseline and window, the
+ * onset (the window's start, to the minute) and the call graph when there
+ * are traces: what change_onset ranks (benchmarks rank it with other settings).
+ */
+export async function onsetSignals(run: ToolRun): Promise<{ t: number; signals: Signal[]; graph?: CallGraph; modalities: string[] }> {
+  const t = Math.floor(run.window.from / MIN) * MIN;
+  const [metrics, traces, logs] = await Promise.all([metricSignals(run), spanMinutes(run), logMinutes(run)]);
+  // Telemetry without a service name cannot be a candidate.
+  const signals = [...metrics, ...traceSignals(traces.rows), ...logSignals(logs)].filter((s) => s.service !== '');
+  const modalities = [metrics.length ? 'metrics' : '', traces.rows.length ? 'traces' : '', logs.length ? 'logs' : ''].filter(Boolean);
+  return { t, signals, ...(traces.graph.size ? { graph: traces.graph } : {}), modalities };
 }
 
 const KIND_TEXT: Record<string, string> = {
@@ -157,12 +173,9 @@ export const changeOnset = defineTool({
   defaultWindow: '5m',
   defaultBaseline: '1h',
   async run(run, args) {
-    const t = Math.floor(run.window.from / MIN) * MIN;
-    const [metrics, traces, logs] = await Promise.all([metricSignals(run), spanMinutes(run), logMinutes(run)]);
-    const signals = [...metrics, ...traceSignals(traces.rows), ...logSignals(logs)];
-    const modalities = [metrics.length && 'metrics', traces.rows.length && 'traces', logs.length && 'logs'].filter(Boolean);
+    const { t, signals, graph, modalities } = await onsetSignals(run);
     if (signals.length === 0) return { evidence: [], usesBaseline: true, notes: ['no metrics, spans or logs in the window and baseline'] };
-    const ranked = rankOnsets(signals, t, traces.graph.size ? traces.graph : undefined);
+    const ranked = rankOnsets(signals, t, graph);
     const changed = ranked.filter((r) => r.own >= ONSET.changed);
     const evidence: Evidence[] = ranked.slice(0, args.top).map((r: RankedService, i) => {
       const best = r.signals[0]!;
