@@ -204,13 +204,16 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
   let anomalous = [...signals.values()].filter((s) =>
     byOnset ? s.onset?.changed || s.errorOrigin >= 0.2 || s.oomOrCrash : ownScore(s) >= 1.2 || s.errorOrigin >= 0.2,
   );
-  // Nothing changed clearly at the onset: the three services that changed most are weak candidates, not none.
+  // The three services that changed most at the onset are candidates too; when none of them (nor anything
+  // else) changed clearly, they are weak ones, not none.
   const weak = byOnset && anomalous.length === 0;
-  if (weak)
-    anomalous = [...signals.values()]
+  if (byOnset) {
+    const most = [...signals.values()]
       .filter((s) => (s.onset?.own ?? 0) > 0)
       .sort((a, b) => b.onset!.score - a.onset!.score)
       .slice(0, 3);
+    anomalous = [...new Set([...anomalous, ...most])];
+  }
   const raw = new Map(anomalous.map((s) => [s.service, own(s)]));
   const entries = entryPoints(graph);
   const out: { h: Hypothesis; raw: number }[] = [];
