@@ -81,7 +81,9 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
             family = k as keyof ServiceSignals['resource'];
             break;
           }
-        if (family && !/duration|latency/.test(signal)) s.resource[family] = Math.max(s.resource[family], score);
+        // A resource that fell (less work reaching the service, a restart) is no resource pressure.
+        if (family && !/duration|latency/.test(signal) && e.attributes.direction !== 'down')
+          s.resource[family] = Math.max(s.resource[family], score);
         else s.serverMetric = Math.max(s.serverMetric, score);
         s.evidence.add(e.id);
         break;
