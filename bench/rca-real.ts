@@ -6,13 +6,19 @@
  * ends a few minutes before now. Then, per fault, a new chat thread asks
  * "An incident started at HH:MM UTC. What is the root cause?" and the ranked
  * hypotheses are checked against the injected service. Beside it: a naive
- * baseline (largest robust z-score of any metric, per service) and a
- * prototype ranking (bench/rca-rank.ts), both from the same tables.
+ * baseline (largest robust z-score of any metric, per service, in
+ * bench/rca-rank.ts) and the ranking of the change_onset tool alone (the
+ * onset scores the chat path weighs with its other evidence), both from the
+ * same tables.
  *
- *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--quick]
+ *   npm run bench:rca-real -- [--day <folder>] [--data <dir>] [--chat off] [--grid on] [--quick]
+ *
+ * --grid on: each fault's signals are also ranked with a small grid of onset
+ * settings (level floor, weight of a caller a callee explains); per day, the
+ * setting that scores best on the other days is reported on this one.
  *
  * Data: --data, else $RCA_DATA_DIR, else ../shared/data/nezha-dev beside the repository.
- * RCA_EXPLAIN=1 prints the prototype's six leading services and their signals per fault.
+ * RCA_EXPLAIN=1 prints change_onset's six leading services and their signals per fault.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,11 +26,14 @@ import { readRows } from '../src/clients/clickhouse.ts';
 import { readQuestion } from '../src/agents/orchestrator/nodes/intake.ts';
 import { srePlan } from '../src/agents/specialists/sre/graph.ts';
 import { runTool } from '../src/tools/definition.ts';
+import { ToolRun } from '../src/tools/run.ts';
+import { onsetSignals } from '../src/tools/telemetry/change-onset.ts';
+import { ONSET, type OnsetSettings, rankOnsets } from '../src/analysis/onset.ts';
 import { findTool } from '../src/tools/registry.ts';
 import type { Evidence } from '../src/core/evidence.ts';
 import { benchService, options, report, round } from './lib.ts';
 import { csvFiles, logRequests, metricRequests, readCsv, readFaults, type Shift, spanRequests } from './rca-convert.ts';
-import { naiveRanking, prototypeRanking, type Ranked } from './rca-rank.ts';
+import { naiveRanking, type Ranked } from './rca-rank.ts';
 
 const MIN = 60_000;
 const opts = options({
@@ -32,7 +41,10 @@ const opts = options({
   data: { type: 'string', default: '' },
   // --chat off measures only the rankings computed from the tables (for working on them).
   chat: { type: 'string', default: 'on' },
+  // --grid on also ranks each fault's signals with other onset settings, and picks them leave-one-day-out.
+  grid: { type: 'string', default: 'off' },
 });
+const withGrid = opts.grid === 'on';
 const withChat = opts.chat !== 'off';
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataRoot = opts.data || process.env.RCA_DATA_DIR || path.resolve(repo, '../shared/data/nezha-dev');
@@ -176,6 +188,48 @@ async function diagnose(workspace: string, question: string, answer: ChatAnswerJ
   return out;
 }
 
+/** The change_onset tool's ranking at T, called as the SRE playbook calls it (five minutes from T, the hour before). */
+async function onsetRanking(workspace: string, t: number): Promise<Ranked[]> {
+  const ctx = {
+    store: service.deps.store,
+    workspace,
+    tenantAttribute,
+    trackingId: `rca-${workspace}`,
+    policy: service.deps.policies.tools,
+  };
+  const args = { from: new Date(t).toISOString(), to: new Date(t + 5 * MIN).toISOString(), baseline_last: '1h', top: 30 };
+  const r = await runTool(findTool('change_onset')!, ctx, args);
+  return r.evidence.map((e) => ({
+    service: e.service!,
+    score: e.numbers.score ?? 0,
+    kind: e.attributes.fault_kind,
+    signal: `${e.attributes.source} ${e.attributes.signal} z=${e.numbers.z} peers=${e.numbers.peers}${e.attributes.explained_by ? ` explained by ${e.attributes.explained_by}` : ''}`,
+  }));
+}
+
+/** The settings the grid tries: the defaults first (they win ties). */
+const GRID: { name: string; settings: OnsetSettings }[] = [];
+for (const victimWeight of [ONSET.victimWeight, 0.3, 1])
+  for (const levelFloor of [ONSET.levelFloor, 0.02, 0.1])
+    GRID.push({ name: `floor=${levelFloor} victim=${victimWeight}`, settings: { ...ONSET, levelFloor, victimWeight } });
+
+/** Per grid setting, whether the truth is at rank 1 and within rank 3 for one fault. */
+async function gridHits(workspace: string, t: number, truth: string): Promise<{ hit1: boolean; hit3: boolean }[]> {
+  const ctx = {
+    store: service.deps.store,
+    workspace,
+    tenantAttribute,
+    trackingId: `rca-${workspace}`,
+    policy: service.deps.policies.tools,
+  };
+  const args = { from: new Date(t).toISOString(), to: new Date(t + 5 * MIN).toISOString(), baseline_last: '1h' };
+  const { t: onset, signals, graph } = await onsetSignals(new ToolRun(ctx, 'change_onset', 'co', args, '5m', '1h'));
+  return GRID.map((g) => {
+    const ranked = rankOnsets(signals, onset, graph, g.settings).map((r) => r.service);
+    return { hit1: ranked[0] === truth, hit3: ranked.slice(0, 3).includes(truth) };
+  });
+}
+
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const hit = (ranked: string[], truth: string, k: number) => ranked.slice(0, k).includes(truth);
 
@@ -187,11 +241,12 @@ interface FaultResult {
   type: string;
   chat: { top1?: string; top3: string[]; hit1: boolean; hit3: boolean; none: boolean; kind?: string; window: string; ms: number };
   naive: ReturnType<typeof rankedView>;
-  prototype: ReturnType<typeof rankedView>;
+  onset: ReturnType<typeof rankedView>;
   tools?: Record<string, { evidence: number; notes: string[]; top: string[] }>;
+  grid?: { hit1: boolean; hit3: boolean }[];
 }
 
-const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'prototype') => ({
+const score = (rs: FaultResult[], key: 'chat' | 'naive' | 'onset') => ({
   rca_at_1: rs.length ? round(rs.filter((r) => r[key].hit1).length / rs.length, 3) : 0,
   rca_at_3: rs.length ? round(rs.filter((r) => r[key].hit3).length / rs.length, 3) : 0,
 });
@@ -242,7 +297,7 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     const chatServices = answer.hypotheses.map((h) => h.service);
     const ctx = { store: service.deps.store, tenantAttribute, workspace };
     const naive = await naiveRanking(ctx, Math.floor(at / MIN) * MIN);
-    const proto = await prototypeRanking(ctx, Math.floor(at / MIN) * MIN);
+    const proto = await onsetRanking(workspace, Math.floor(at / MIN) * MIN);
     if (process.env.RCA_EXPLAIN)
       process.stderr.write(
         `  ${proto
@@ -267,12 +322,13 @@ for (const [dayIndex, day] of chosenDays.entries()) {
         ms,
       },
       naive: rankedView(naive, f.service),
-      prototype: rankedView(proto, f.service),
+      onset: rankedView(proto, f.service),
       ...(withChat ? { tools: await diagnose(workspace, question, answer, services) } : {}),
+      ...(withGrid ? { grid: await gridHits(workspace, Math.floor(at / MIN) * MIN, f.service) } : {}),
     };
     results.push(r);
     process.stderr.write(
-      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} proto ${r.prototype.hit1 ? '✓' : r.prototype.hit3 ? '3' : '✗'} ${r.prototype.top1 ?? '-'} (${r.prototype.kind ?? ''}: ${r.prototype.signal ?? ''}; truth #${r.prototype.truth_rank ?? '-'})\n`,
+      `${r.time.slice(11, 16)} ${f.type.padEnd(15)} ${f.service.padEnd(28)} chat ${r.chat.hit1 ? '✓' : r.chat.hit3 ? '3' : '✗'} ${(r.chat.top1 ?? '(none)').padEnd(28)} naive ${r.naive.hit1 ? '✓' : r.naive.hit3 ? '3' : '✗'} ${(r.naive.top1 ?? '-').padEnd(28)} onset ${r.onset.hit1 ? '✓' : r.onset.hit3 ? '3' : '✗'} ${r.onset.top1 ?? '-'} (${r.onset.kind ?? ''}: ${r.onset.signal ?? ''}; truth #${r.onset.truth_rank ?? '-'})\n`,
     );
   }
   all.push(...results);
@@ -286,11 +342,33 @@ for (const [dayIndex, day] of chosenDays.entries()) {
     chat: { ...score(results, 'chat'), no_hypothesis: results.filter((r) => r.chat.none).length },
     naive: score(results, 'naive'),
     ...(naiveIssue && !opts.quick ? { naive_reported_in_issue: naiveIssue } : {}),
-    prototype: score(results, 'prototype'),
+    onset: score(results, 'onset'),
     per_fault: results,
   });
 }
 await service.close();
+
+/** Per grid setting and day: RCA@1 and @3; per day, the setting best on the other days, scored on this one. */
+function gridReport() {
+  const byDay = dayResults.map((d) => d.per_fault as FaultResult[]);
+  const at = (rs: FaultResult[], i: number) => ({
+    rca_at_1: round(rs.filter((r) => r.grid![i]!.hit1).length / rs.length, 3),
+    rca_at_3: round(rs.filter((r) => r.grid![i]!.hit3).length / rs.length, 3),
+  });
+  const settings = GRID.map((g, i) => ({ setting: g.name, days: byDay.map((rs) => at(rs, i)) }));
+  const leaveOneDayOut = dayResults.map((d, k) => {
+    const others = byDay.filter((_, j) => j !== k).flat();
+    if (others.length === 0) return { day: d.day, chosen: GRID[0]!.name, note: 'one day only: the defaults' };
+    let best = 0;
+    for (let i = 1; i < GRID.length; i++) {
+      const a = at(others, i);
+      const b = at(others, best);
+      if (a.rca_at_1 > b.rca_at_1 || (a.rca_at_1 === b.rca_at_1 && a.rca_at_3 > b.rca_at_3)) best = i;
+    }
+    return { day: d.day, chosen_on_other_days: GRID[best]!.name, scored_here: at(byDay[k]!, best) };
+  });
+  return { settings, leave_one_day_out: leaveOneDayOut };
+}
 
 const table = all.map(
   (r) =>
@@ -305,8 +383,9 @@ report('rca-real', {
     faults: all.length,
     chat: { ...score(all, 'chat'), no_hypothesis: all.filter((r) => r.chat.none).length },
     naive: score(all, 'naive'),
-    prototype: score(all, 'prototype'),
+    onset: score(all, 'onset'),
   },
+  ...(withGrid ? { grid: gridReport() } : {}),
   published_reference: PUBLISHED,
   days: dayResults,
 });

@@ -39,6 +39,7 @@ const ARGS: { [N in Exclude<ToolName, 'search_runbooks' | 'similar_incidents'>]:
   resource_efficiency: { last: '1h' },
   ranking: { by: 'latency', of: 'operation' },
   service_series: { service: 'payment' },
+  change_onset: {},
 };
 
 const median = (xs: number[]) =>

@@ -4,7 +4,7 @@ import { openTelemetry } from '../src/runtime/service.ts';
 import type { Store } from '../src/clients/clickhouse.ts';
 import type { TelemetryIngest } from '../src/otlp/ingest.ts';
 import { tempDir } from './helpers/service.ts';
-import { seedScenario, tool } from './helpers/scenario.ts';
+import { SCENARIO_END, seedScenario, tool } from './helpers/scenario.ts';
 
 let store: Store;
 let ingest: TelemetryIngest;
@@ -20,6 +20,22 @@ describe('tools when nothing is wrong (scenario none)', () => {
     const r = await tool(store, 'service_overview');
     expect(r.evidence.filter((e) => e.kind !== 'service_red')).toEqual([]);
     expect(r.notes[0]).toMatch(/^no service changed/);
+  });
+
+  it('change_onset: at any of several moments, no service changed', async () => {
+    for (const minutesAgo of [20, 45, 70, 95]) {
+      const start = SCENARIO_END - minutesAgo * 60_000;
+      const r = await tool(store, 'change_onset', {
+        from: new Date(start).toISOString(),
+        to: new Date(start + 5 * 60_000).toISOString(),
+        baseline_last: '1h',
+      });
+      expect(r.evidence.length, `${minutesAgo} minutes ago`).toBeGreaterThan(0);
+      expect(
+        r.evidence.filter((e) => e.attributes.changed === 'true').map((e) => e.summary),
+        `${minutesAgo} minutes ago`,
+      ).toEqual([]);
+    }
   });
 
   it('metric_deviation: no signal is anomalous', async () => {

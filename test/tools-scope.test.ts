@@ -58,6 +58,7 @@ describe('workspace isolation', () => {
     resource_efficiency: [{}],
     ranking: [{ by: 'latency', of: 'operation' }, { by: 'log_volume' }, { by: 'cpu' }, { by: 'errors', service: "payment' OR '1'='1" }],
     service_series: [{}, { service: 'payment' }, { service: "payment' OR 1=1 --" }],
+    change_onset: [{}, { last: '10m', baseline_last: '2h' }],
   };
 
   it('with an analytics token, no tool returns anything of shop, whatever the arguments', async () => {
@@ -211,7 +212,7 @@ describe('the tools over HTTP and as LangChain tools', () => {
       await svc.request('/v1/tools', { token }),
     );
     expect(list.tools.map((t) => t.name)).toEqual(ALL_TOOLS.map((t) => t.name));
-    expect(list.tools).toHaveLength(13);
+    expect(list.tools).toHaveLength(14);
     expect(list.tools.find((t) => t.name === 'auth_failures')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'search_runbooks')!.allowed).toBe(true);
     expect(list.tools.find((t) => t.name === 'similar_incidents')!.allowed).toBe(true);

@@ -6,6 +6,17 @@ import type { TelemetryIngest } from '../src/otlp/ingest.ts';
 import { tempDir } from './helpers/service.ts';
 import { SCENARIO_END, seedScenario, tool } from './helpers/scenario.ts';
 import { classify, riseZ } from '../src/tools/telemetry/service-overview.ts';
+import { SCENARIOS } from '../src/demo/scenarios.ts';
+
+/** change_onset as the SRE playbook calls it: the first five minutes of the scenario's fault against the hour before. */
+async function onsetAtFault(scenario: string) {
+  const start = SCENARIO_END - SCENARIOS[scenario]!.faultOffsetMinutes * 60_000;
+  return tool(store, 'change_onset', {
+    from: new Date(start).toISOString(),
+    to: new Date(start + 5 * 60_000).toISOString(),
+    baseline_last: '1h',
+  });
+}
 
 let store: Store;
 let ingest: TelemetryIngest;
@@ -72,6 +83,12 @@ describe('tools on currency-cpu-starvation', () => {
     expect(r.notes[0]).toMatch(/^services by strongest deviation: currency/);
   });
 
+  it('change_onset at the starvation ranks currency first, by the self time of its own spans', async () => {
+    const r = await onsetAtFault('currency-cpu-starvation');
+    expect(r.evidence[0]).toMatchObject({ service: 'currency', attributes: { fault_kind: 'latency/network', changed: 'true' } });
+    expect(r.evidence[0]!.attributes.signal).toBe('span self time');
+  });
+
   it('metric_series shows the throttling rise', async () => {
     const r = await tool(store, 'metric_series', {
       service: 'currency',
@@ -97,6 +114,11 @@ describe('tools on currency-cpu-starvation', () => {
 
 describe('tools on cart-oom-crashloop', () => {
   beforeAll(() => seedScenario(store, ingest, 'cart-oom-crashloop'));
+
+  it('change_onset at the crash loop ranks cart first', async () => {
+    const r = await onsetAtFault('cart-oom-crashloop');
+    expect(r.evidence[0]).toMatchObject({ service: 'cart', attributes: { changed: 'true' } });
+  });
 
   it('recent_changes shows the OOM kills and the crash loop of cart', async () => {
     const r = await tool(store, 'recent_changes', { last: '2h' });

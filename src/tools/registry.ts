@@ -16,6 +16,7 @@ import { searchRunbooks } from './knowledge/search-runbooks.ts';
 import { similarIncidents } from './knowledge/similar-incidents.ts';
 import { ranking } from './telemetry/ranking.ts';
 import { serviceSeries } from './telemetry/service-series.ts';
+import { changeOnset } from './telemetry/change-onset.ts';
 
 type Keyed<T extends readonly TelemetryTool[]> = { [K in T[number] as K['name']]: K };
 const byName = <const T extends readonly TelemetryTool[]>(tools: T) => Object.fromEntries(tools.map((t) => [t.name, t])) as Keyed<T>;
@@ -37,6 +38,7 @@ export const TOOLS = byName([
   resourceEfficiency,
   ranking,
   serviceSeries,
+  changeOnset,
   searchRunbooks,
   similarIncidents,
 ]);

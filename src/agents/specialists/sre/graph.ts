@@ -14,6 +14,8 @@ const HOUR = 3600_000;
  * SRE playbook (after the lead, what changed): RED per service against the
  * baseline, every metric's deviation, where time goes and errors start in
  * traces, new log templates; plus error lines of the service the question names.
+ * When the incident start is known (an alert, "it started at 05:18"): what
+ * changed at that moment, the first five minutes against the hour before.
  */
 export function srePlan(a: Assignment): PlaybookStep[] {
   const w = toolWindow(a.window, a.baseline);
@@ -23,6 +25,12 @@ export function srePlan(a: Assignment): PlaybookStep[] {
     call('trace_hotspots', toolWindow(a.window)),
     call('log_patterns', { ...w, severity: 'WARN' }),
   ];
+  const start = a.incidentStart;
+  if (start !== undefined && start < a.window.to) {
+    // The first five minutes of the incident (five one-minute scrapes) against the hour before it.
+    const onset = { from: start, to: Math.min(start + 5 * 60_000, a.window.to) };
+    steps.push(call('change_onset', { ...toolWindow(onset, { from: start - HOUR, to: start }) }));
+  }
   for (const service of a.focus.slice(0, 2)) {
     steps.push(call('log_search', { ...toolWindow(a.window), service, severity: 'ERROR', limit: 5 }));
   }

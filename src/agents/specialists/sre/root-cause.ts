@@ -21,6 +21,8 @@ interface ServiceSignals {
   oomOrCrash: boolean;
   newErrorLogs: number;
   latencyShare: number;
+  /** From change_onset: how sharply the service changed at the incident start. */
+  onset?: { score: number; own: number; changed: boolean; kind: string; explainedBy?: string; id: string; text: string };
 }
 
 const RESOURCE = { throttling: /throttl/i, restarts: /restart/i, memory: /memory|working_set|rss|heap/i, cpu: /cpu/i };
@@ -79,7 +81,9 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
             family = k as keyof ServiceSignals['resource'];
             break;
           }
-        if (family && !/duration|latency/.test(signal)) s.resource[family] = Math.max(s.resource[family], score);
+        // A resource that fell (less work reaching the service, a restart) is no resource pressure.
+        if (family && !/duration|latency/.test(signal) && e.attributes.direction !== 'down')
+          s.resource[family] = Math.max(s.resource[family], score);
         else s.serverMetric = Math.max(s.serverMetric, score);
         s.evidence.add(e.id);
         break;
@@ -93,6 +97,20 @@ function signalsOf(evidence: Evidence[]): Map<string, ServiceSignals> {
       case 'rollout': {
         const at = e.numbers.first_ms ?? 0;
         if (!s.rollout || at > s.rollout.at) s.rollout = { at, id: e.id };
+        break;
+      }
+      case 'change_onset': {
+        const own = e.numbers.own_score ?? 0;
+        if (!s.onset || own > s.onset.own)
+          s.onset = {
+            score: e.numbers.score ?? 0,
+            own,
+            changed: e.attributes.changed === 'true',
+            kind: e.attributes.fault_kind ?? 'anomaly',
+            ...(e.attributes.explained_by ? { explainedBy: e.attributes.explained_by } : {}),
+            id: e.id,
+            text: e.summary.replace(/^#\d+ \S+ /, ''),
+          };
         break;
       }
       case 'oom_kill':
@@ -135,12 +153,21 @@ function kindOf(s: ServiceSignals, windowFrom: number): string {
   const recentChange = (s.deploy && s.deploy.at >= windowFrom - 3 * 3600_000) || (s.rollout && s.rollout.at >= windowFrom - 3 * 3600_000);
   if (recentChange && (s.errorsUp || s.errorsHigh || s.errorOrigin > 0)) return 'bad_deploy';
   if (s.unreachable) return 'unavailable';
+  if (s.onset?.changed && ONSET_KIND[s.onset.kind]) return ONSET_KIND[s.onset.kind]!;
   if (s.resource.memory >= 5) return 'memory_pressure';
   if (s.resource.cpu >= 5) return 'cpu_saturation';
   if (s.errorsUp || s.errorsHigh || s.errorOrigin > 0) return 'errors';
   if (s.latencyUp) return 'latency';
   return 'anomaly';
 }
+
+/** The hypothesis kind for the kind of signal that changed at the onset. */
+const ONSET_KIND: Record<string, string> = {
+  cpu: 'cpu_saturation',
+  memory: 'memory_pressure',
+  'latency/network': 'latency',
+  errors: 'errors',
+};
 
 const KIND_TEXT: Record<string, string> = {
   bad_deploy: 'errors after a rollout',
@@ -150,20 +177,46 @@ const KIND_TEXT: Record<string, string> = {
   memory_pressure: 'memory pressure',
   cpu_saturation: 'CPU saturation',
   errors: 'errors',
-  latency: 'latency',
+  latency: 'latency or network delay',
   anomaly: 'anomalous metrics',
 };
+
+/** Evidence of a fault in the service itself when the onset is known: its change at the onset leads. */
+function onsetOwnScore(s: ServiceSignals): number {
+  return (s.onset?.score ?? 0) + 4 * s.errorOrigin + (s.oomOrCrash ? 2.5 : 0);
+}
 
 /**
  * Ranks root-cause candidates. Faults spread to callers, so the loudest
  * service is often a victim: a service whose anomaly is explained by an
  * anomalous dependency is marked and weighted down; its own resource signals,
  * where errors start, and a change that precedes the anomaly weigh up.
+ *
+ * When the incident start is known (change_onset ran), the change of each
+ * service at the onset leads instead of the window-level comparisons (which
+ * take in whatever else happens in the window): candidates are the services
+ * that changed, scored by their onset score, plus where errors start, a
+ * crash, and a recent rollout; a callee explains a caller as change_onset
+ * found from the trace graph, or by starting the errors or crashing.
  */
 export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, windowFrom: number): Hypothesis[] {
   const signals = signalsOf(evidence);
-  const anomalous = [...signals.values()].filter((s) => ownScore(s) >= 1.2 || s.errorOrigin >= 0.2);
-  const raw = new Map(anomalous.map((s) => [s.service, ownScore(s)]));
+  const byOnset = [...signals.values()].some((s) => s.onset);
+  const own = byOnset ? onsetOwnScore : ownScore;
+  let anomalous = [...signals.values()].filter((s) =>
+    byOnset ? s.onset?.changed || s.errorOrigin >= 0.2 || s.oomOrCrash : ownScore(s) >= 1.2 || s.errorOrigin >= 0.2,
+  );
+  // The three services that changed most at the onset are candidates too; when none of them (nor anything
+  // else) changed clearly, they are weak ones, not none.
+  const weak = byOnset && anomalous.length === 0;
+  if (byOnset) {
+    const most = [...signals.values()]
+      .filter((s) => (s.onset?.own ?? 0) > 0)
+      .sort((a, b) => b.onset!.score - a.onset!.score)
+      .slice(0, 3);
+    anomalous = [...new Set([...anomalous, ...most])];
+  }
+  const raw = new Map(anomalous.map((s) => [s.service, own(s)]));
   const entries = entryPoints(graph);
   const out: { h: Hypothesis; raw: number }[] = [];
   for (const s of anomalous) {
@@ -172,14 +225,21 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
     const deps = downstream(graph, s.service);
     const explainer = anomalous
       .filter((d) => d.service !== s.service && deps.has(d.service))
-      .filter((d) => d.errorOrigin > s.errorOrigin || resourceScore(d) >= 5 || d.oomOrCrash || (d.deploy && !s.deploy))
+      .filter((d) =>
+        byOnset
+          ? d.service === s.onset?.explainedBy || d.errorOrigin > s.errorOrigin || d.oomOrCrash
+          : d.errorOrigin > s.errorOrigin || resourceScore(d) >= 5 || d.oomOrCrash || (d.deploy && !s.deploy),
+      )
       .sort((a, b) => raw.get(b.service)! - raw.get(a.service)!)[0];
-    if (explainer) score *= 0.3;
+    // change_onset already weighted down the callers its graph explains.
+    if (explainer && !(byOnset && explainer.service === s.onset?.explainedBy)) score *= 0.3;
     const changed = s.deploy ?? s.rollout;
     if (changed && changed.at >= windowFrom - 3 * 3600_000 && !explainer) score += 1.5;
-    if (s.errorOrigin === 0 && s.unreachable === false && resourceScore(s) < 5 && !s.oomOrCrash && !changed && explainer) score *= 0.8;
+    if (!byOnset && s.errorOrigin === 0 && s.unreachable === false && resourceScore(s) < 5 && !s.oomOrCrash && !changed && explainer)
+      score *= 0.8;
     const kind = kindOf(s, windowFrom);
     const ids = [...s.evidence];
+    if (s.onset) ids.unshift(s.onset.id);
     if (changed) ids.push(changed.id);
     const entry = entries.find((e) => e !== s.service && pathBetween(graph, e, s.service));
     const path = entry ? pathBetween(graph, entry, s.service) : undefined;
@@ -188,6 +248,7 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
       : s.rollout
         ? `; ${s.service} was rolled out at ${hhmm(s.rollout.at)} UTC`
         : '';
+    const onsetText = byOnset && s.onset ? `; ${s.onset.text}` : '';
     out.push({
       raw: score,
       h: {
@@ -197,7 +258,7 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
         evidence_ids: [...new Set(ids)],
         summary: explainer
           ? `${s.service} shows ${KIND_TEXT[kind]}, explained by its dependency ${explainer.service}`
-          : `${s.service}: ${KIND_TEXT[kind]}${change}`,
+          : `${s.service}: ${KIND_TEXT[kind]}${change}${onsetText}`,
         agent: 'sre',
         ...(path && path.length > 1 ? { path } : {}),
         ...(explainer ? { explained_by: explainer.service } : {}),
@@ -206,7 +267,8 @@ export function rankRootCauses(evidence: Evidence[], graph: DependencyGraph, win
   }
   const max = Math.max(1, ...out.map((x) => x.raw));
   // Confidence: relative to the strongest candidate, damped when even that is weak.
+  const damp = weak ? 0.25 : 1;
   return out
-    .map(({ h, raw }) => ({ ...h, score: Math.round(1000 * (raw / max) * Math.min(1, max / 4)) / 1000 }))
+    .map(({ h, raw }) => ({ ...h, score: Math.round(1000 * damp * (raw / max) * Math.min(1, max / 4)) / 1000 }))
     .sort((a, b) => b.score - a.score);
 }
