@@ -8,8 +8,7 @@ import { sharedDir } from './helpers/shared.ts';
  * The root-cause code must work on systems it has never seen, so no source
  * file may name the services, pods or metrics of the real data sets it is
  * measured on. The names are read from the data at test time; names the
- * simulator's own topology also uses (it is ours) are exempt, as is one
- * comment listed below, which shows how people write a simulator service.
+ * simulator's own topology also uses (it is ours) are exempt.
  */
 const dataRoot = sharedDir('data', 'nezha-dev');
 
@@ -51,13 +50,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/**
- * Known uses that are about the simulator, not the data: file → names. The
- * question reader's comment spells the simulator's "checkout" the way people
- * write it, which happens to be a data-set service name too (that file
- * belongs to the question reader's owners; rewording the comment ends this).
- */
-const ALLOWED: Record<string, string[]> = { 'src/agents/understand/subject.ts': ['checkoutservice'] };
+/** Known uses that are about the simulator, not the data: file → names (none today). */
+const ALLOWED: Record<string, string[]> = {};
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

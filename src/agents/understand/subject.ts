@@ -7,8 +7,8 @@
  * Services match on words, case-insensitively, with the forms people write:
  * plurals and possessives ("payments", "checkout's"), separators or none
  * ("product catalog", "product_catalog", "productcatalog" for
- * product-catalog), and a trailing "service" ("checkout service",
- * "checkoutservice"). A service is only found as whole words: "cart" is not
+ * product-catalog), and a trailing "service" ("ledger service",
+ * "ledgerservice"). A service is only found as whole words: "cart" is not
  * mentioned by the pod name "cart-7d9f-abcde" (the pod records it as its
  * owner instead).
  *
