@@ -77,10 +77,17 @@ function verdict(e: Evidence): { bad: boolean; text: string; traffic?: string } 
   const n = e.numbers;
   const signals = (e.attributes.signals ?? '').split(',').filter(Boolean);
   const slow = signals.includes('latency_up');
-  const failing = signals.includes('errors_up') || signals.includes('errors_high');
+  // Failing: more than its baseline, or at least 5% of its requests (and 3 or more) whatever the
+  // baseline says; a baseline that already holds the problem does not make it healthy.
+  const failing =
+    signals.includes('errors_up') || signals.includes('errors_high') || ((n.error_ratio ?? 0) >= 0.05 && (n.errors ?? 0) >= 3);
   const traffic = signals.find((s) => s.startsWith('traffic'));
   const figures = `${num(n.requests)} requests (${num(n.rate_per_min)}/min, baseline ${num(n.baseline_rate_per_min)}/min), error ratio ${pct(n.error_ratio)} (baseline ${pct(n.baseline_error_ratio)}), p95 ${ms(n.p95_ms)} (baseline ${ms(n.baseline_p95_ms)})`;
-  const problems = [slow ? 'slower than its baseline' : '', failing ? 'failing more requests than its baseline' : '']
+  const failsMore = signals.includes('errors_up');
+  const problems = [
+    slow ? 'slower than its baseline' : '',
+    failing ? (failsMore ? 'failing more requests than its baseline' : `failing ${pct(n.error_ratio)} of its requests`) : '',
+  ]
     .filter(Boolean)
     .join(', and ');
   const trafficText = traffic
@@ -137,7 +144,7 @@ function statusAnswer(input: ShapedInput): string[] {
       const metrics = strongMetrics(input.evidence, service);
       if (metrics.length)
         lines.push(
-          `${v && !v.bad ? 'Its requests look normal, but its resources depart from the baseline' : 'Its resources against the baseline'}: ${metrics
+          `${v && !v.bad ? 'Its requests look normal, but its metrics depart from the baseline' : 'Its metrics against the baseline'}: ${metrics
             .map(
               (m) =>
                 `${m.attributes.signal} is ${num(m.numbers.median)}${m.attributes.unit ? ` ${m.attributes.unit}` : ''} against ${num(m.numbers.baseline_median)} ${cite(m.id)}`,
@@ -150,7 +157,7 @@ function statusAnswer(input: ShapedInput): string[] {
     const bad = verdicts.filter((v) => v.bad);
     lines.push(
       bad.length
-        ? `${plural(bad.length, 'service')} of ${red.length} ${bad.length === 1 ? 'is' : 'are'} slower or failing more than ${bad.length === 1 ? 'its' : 'their'} baseline:`
+        ? `${plural(bad.length, 'service')} of ${red.length} ${bad.length === 1 ? 'is' : 'are'} slow or failing:`
         : `Nothing looks wrong in ${input.workspace}: errors and latency of ${plural(red.length, 'service')} match their baseline ${cite(red[0]!.id)}.`,
     );
     lines.push(...bad.map((v) => `- ${v.text}`));
@@ -159,8 +166,7 @@ function statusAnswer(input: ShapedInput): string[] {
   } else lines.push(`No server spans in ${input.workspace} in the window: the traces cannot say how the services are doing.`);
   const series = seriesLines(input.evidence);
   if (series.length) lines.push(`Over the window: ${series.join(' ')}`);
-  if (lines.some((l) => / is (slower|failing)|slower or failing/.test(l)))
-    lines.push('Ask "why" about a service to investigate the cause.');
+  if (lines.some((l) => / is (slower|failing)|slow or failing/.test(l))) lines.push('Ask "why" about a service to investigate the cause.');
   return lines;
 }
 
