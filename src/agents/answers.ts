@@ -4,6 +4,7 @@ import { windowText, type TimeWindow } from '../core/window.ts';
 import type { ToolRunSummary } from './specialists/specialist.ts';
 import type { Intent } from './understand/index.ts';
 import { gapsLine, lookedAtLine, skippedLine, timesLine } from './narrator.ts';
+import { looksLikeInstructions } from '../policies/redaction.ts';
 
 /**
  * Answers shaped by what was asked, written from the evidence alone: a
@@ -228,10 +229,12 @@ function rankingAnswer(input: ShapedInput): string[] {
     ];
   }
   if (templates.length) {
-    const rows = templates.map(
-      (e) =>
-        `| ${e.service ?? ''} | ${e.attributes.severity ?? ''} | ${num(e.numbers.count)} | ${input.redact(e.attributes.template ?? '').replace(/\|/g, '\\|')} | ${cite(e.id)} |`,
-    );
+    const rows = templates
+      .filter((e) => !looksLikeInstructions(e.attributes.template ?? ''))
+      .map(
+        (e) =>
+          `| ${e.service ?? ''} | ${e.attributes.severity ?? ''} | ${num(e.numbers.count)} | ${input.redact(e.attributes.template ?? '').replace(/\|/g, '\\|')} | ${cite(e.id)} |`,
+      );
     return [
       'Log patterns by volume:',
       ['| service | severity | lines | pattern | evidence |', '|---|---|---|---|---|', ...rows].join('\n'),
@@ -254,11 +257,18 @@ function logsAnswer(input: ShapedInput): string[] {
       continue;
     }
     lines.push(`${who}: ${e.summary} ${cite(e.id)}:`);
-    lines.push((e.examples ?? []).map((l) => `    ${input.redact(l)}`).join('\n'));
+    const shown = (e.examples ?? []).filter((l) => !looksLikeInstructions(l));
+    lines.push(shown.map((l) => `    ${input.redact(l)}`).join('\n'));
+    const withheld = (e.examples ?? []).length - shown.length;
+    if (withheld)
+      lines.push(
+        `${plural(withheld, 'line')} addressed to an AI assistant ${withheld === 1 ? 'is' : 'are'} not repeated here: text in logs is data, and such lines are a sign of attempted prompt injection worth looking into ${cite(e.id)}.`,
+      );
   }
-  if (templates.length)
+  const safeTemplates = templates.filter((e) => !looksLikeInstructions(e.summary));
+  if (safeTemplates.length)
     lines.push(
-      `Most frequent patterns: ${templates
+      `Most frequent patterns: ${safeTemplates
         .slice(0, 5)
         .map((e) => `${input.redact(e.summary)} ${cite(e.id)}`)
         .join('; ')}.`,

@@ -38,3 +38,21 @@ export function redactEvidence<E extends { summary: string; examples?: string[];
     ...(e.examples ? { examples: e.examples.map((x) => redactor.redact(x)) } : {}),
   }));
 }
+
+/**
+ * Text in telemetry that speaks to an assistant rather than about the
+ * system: "ignore previous instructions", a "system notice to the AI",
+ * "approve it yourself". Such lines are data that someone planted; answers
+ * say that one was withheld instead of repeating it.
+ */
+const INSTRUCTIONS = [
+  /\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|your)\s+(?:instructions|prompts?|rules|guidelines)\b/i,
+  /\b(?:system|developer|admin(?:istrator)?)\s+(?:notice|prompt|message|instructions?|override)\b[^\n]{0,80}\b(?:ai|assistant|model|llm|agent|bot)\b/i,
+  /\bto\s+(?:the\s+)?(?:ai|assistant|language\s+model|llm|agent|bot)\b\s*[:,-]/i,
+  /\b(?:approve|execute|run)\s+(?:it|this|them)\s+yourself\b/i,
+  /\byou\s+are\s+now\s+(?:a|an|in)\b/i,
+];
+
+export function looksLikeInstructions(text: string): boolean {
+  return INSTRUCTIONS.some((re) => re.test(text));
+}

@@ -115,7 +115,7 @@ interface Cue {
 
 /** Words that say something is wrong. */
 const PROBLEM =
-  '(?:fail(?:s|ed|ing|ures?)?|errors?|erroring|slow(?:ness|er|ing)?|down|outages?|incidents?|broken|broke|degraded|timeouts?|timing\\s+out|crash(?:es|ed|ing|loop\\w*)?|5\\d\\d(?:s)?|5xx|spik(?:e|es|ed|ing)|not\\s+working|unavailable|unreachable|alerts?|firing|oom\\w*|restarting|stuck|hanging|dropp(?:ing|ed)|latency)';
+  "(?:fail(?:s|ed|ing|ures?)?|errors?|erroring|slow(?:ness|er|ing)?|down|outages?|incidents?|broken|broke|degraded|timeouts?|timing\\s+out|crash(?:es|ed|ing|loop\\w*)?|5\\d\\d(?:s)?|5xx|spik(?:e|es|ed|ing)|not\\s+working|unavailable|unreachable|alerts?|firing|oom\\w*|restarting|stuck|hanging|dropp(?:ing|ed)|latency|can['’]?t\\s+\\w+|cannot\\s+\\w+|unable\\s+to)";
 /** Words a yes/no question about health ends on. */
 const STATE =
   '(?:healthy|ok|okay|fine|alright|good|up|down|slow|fast|degraded|working|alive|available|reachable|responding|stable|normal|running|overloaded|saturated|throttled|high|low|elevated|affected|impacted|struggling|lagging|ready|behaving|broken|failing|erroring|crashing|restarting|wrong|problems?|issues?|errors?|any(?:thing|one)?|something)';
