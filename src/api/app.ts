@@ -15,6 +15,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { knowledgeRoutes, runbookRoutes } from './routes/knowledge.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { slackRoutes } from './routes/slack.ts';
+import { briefingRoutes } from './routes/briefings.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/runbooks', runbookRoutes(deps));
   app.route('/v1/knowledge', knowledgeRoutes(deps));
   app.route('/v1/alerts', alertRoutes(deps, deps.alerts));
+  app.route('/v1/briefings', briefingRoutes(deps, deps.briefings));
 
   handleErrors(app, deps);
   return app;

@@ -13,6 +13,7 @@ import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ApprovalService } from '../actions/approvals.ts';
 import type { AlertIntake } from '../alerts/intake.ts';
 import type { SlackAdapter } from '../slack/adapter.ts';
+import type { BriefingService } from '../briefings/service.ts';
 
 /** Everything the routes use, built once at start (src/runtime/service.ts). */
 export interface AppDeps {
@@ -32,4 +33,6 @@ export interface AppDeps {
   alerts: AlertIntake;
   /** Present when Slack is enabled and configured. */
   slack?: SlackAdapter;
+  /** Scheduled and requested briefings. */
+  briefings: BriefingService;
 }
