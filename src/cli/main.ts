@@ -11,6 +11,7 @@ import { patternsCommand } from './commands/patterns.ts';
 import { anomaliesCommand } from './commands/anomalies.ts';
 import { chatCommand } from './commands/chat.ts';
 import { knowledgeCommand } from './commands/knowledge.ts';
+import { briefingCommand } from './commands/briefing.ts';
 import { DocumentError } from '../knowledge/markdown.ts';
 import { COMMAND_USAGE, isCommand, overview, wantsHelp } from './usage.ts';
 
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<void> {
       return chatCommand(config, rest);
     case 'knowledge':
       return knowledgeCommand(config, rest);
+    case 'briefing':
+      return briefingCommand(config, rest);
   }
 }
 
