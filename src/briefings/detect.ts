@@ -95,7 +95,8 @@ export function detect(evidence: Evidence[], period: TimeWindow): Detected[] {
           severity: /ERROR|FATAL|CRIT/i.test(sev) ? 'major' : 'minor',
           summary: e.summary,
           evidence_ids: [e.id],
-          ...(at(e.numbers.first_seen_ms) ? { start: at(e.numbers.first_seen_ms) } : {}),
+          // A new template starts when first seen; a grown one was there before, so its first sighting says nothing.
+          ...(status === 'new' && at(e.numbers.first_seen_ms) ? { start: at(e.numbers.first_seen_ms) } : {}),
           ...(at(e.numbers.last_seen_ms) ? { end: at(e.numbers.last_seen_ms) } : {}),
           value: e.numbers.count,
         });

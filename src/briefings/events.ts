@@ -95,7 +95,7 @@ export function synthesize(
       .map((e) => e.numbers.at_ms ?? e.numbers.first_ms ?? 0)
       .filter((t) => t >= period.from - (period.to - period.from) && t < period.to);
     const starts = [...changeAt, ...g.findings.map((f) => timeOf(f.start)).filter((t): t is number => t !== undefined)];
-    const start = Math.max(Math.min(...starts, period.from), period.from - (period.to - period.from));
+    const start = Math.max(starts.length ? Math.min(...starts) : period.from, period.from - (period.to - period.from));
     const open = g.findings.some((f) => SYMPTOMS.has(f.kind) && !f.end) || g.findings.length === 0;
     const ends = g.findings.map((f) => timeOf(f.end)).filter((t): t is number => t !== undefined);
     const end = open || !ends.length ? period.to : Math.min(period.to, Math.max(...ends));
