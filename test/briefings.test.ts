@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { SCENARIO_END } from './helpers/scenario.ts';
 import { logRecord, logsPayload } from './helpers/otlp.ts';
+import { slackServer } from './helpers/slack-server.ts';
 import { json, startTestService, type TestService } from './helpers/service.ts';
 import { scenarioOrThrow, seedDemo, writeRange } from '../src/demo/seed.ts';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/briefings/delivery.ts';
@@ -46,6 +47,7 @@ function receiver(failFirst: number) {
 
 let svc: TestService;
 let sre: string;
+let slack: Awaited<ReturnType<typeof slackServer>>;
 const hook = receiver(1);
 const failing = receiver(1000);
 
@@ -65,12 +67,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => hook.server.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => failing.server.listen(0, '127.0.0.1', r));
   const port = (s: http.Server) => (s.address() as AddressInfo).port;
+  slack = await slackServer('xoxb-briefing-test');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiops-briefing-policies-'));
   for (const f of fs.readdirSync('policies')) fs.copyFileSync(path.join('policies', f), path.join(dir, f));
   fs.writeFileSync(
     path.join(dir, 'briefings.yaml'),
     stringify({
       scheduler: false,
+      link_base: 'https://platform.example.com/aiops',
       delivery: { attempts: 3, backoff: '50ms', timeout: '2s' },
       workspaces: {
         shop: [
@@ -86,12 +90,19 @@ beforeAll(async () => {
             skip_quiet: false,
             delivery: { webhook: { url: `http://127.0.0.1:${port(failing.server)}/hook`, secret_env: 'BRIEFING_TEST_SECRET' } },
           },
+          {
+            name: 'to-slack',
+            schedule: { cron: '0 * * * *' },
+            period: '20m',
+            skip_quiet: true,
+            delivery: { slack: { channel: 'C0BRIEF01' } },
+          },
         ],
       },
     }),
   );
   process.env.BRIEFING_TEST_SECRET = SECRET;
-  svc = await startTestService({ AIOPS_POLICIES_DIR: dir });
+  svc = await startTestService({ AIOPS_POLICIES_DIR: dir, SLACK_BOT_TOKEN: 'xoxb-briefing-test', SLACK_API_URL: slack.url });
   const { store, ingest } = svc.service.deps;
   // Two hours of the payment fault scenario, then half an hour of the same shop without the fault.
   const seeded = await seedDemo(store, ingest, 'k8s.namespace.name', {
@@ -124,6 +135,7 @@ afterAll(async () => {
   await svc?.close();
   hook.server.close();
   failing.server.close();
+  await slack?.close();
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -193,6 +205,22 @@ describe('briefings of an injected fault', () => {
     const stored = await json<Briefing>(await svc.request(`/v1/briefings/${b.id}`, { token: sre }));
     expect(stored.delivery).toEqual([expect.objectContaining({ channel: 'webhook', status: 'failed', attempts: 3, error: 'HTTP 503' })]);
     expect(stored.incidents.length).toBeGreaterThan(0);
+  });
+
+  it('posts a Block Kit summary with a link to Slack, and does not deliver a quiet period when the policy says so', async () => {
+    const { b } = await run({ name: 'to-slack', end: iso(FAULT_START + 22 * MIN) });
+    const quiet = await run({ name: 'to-slack', end: iso(FAULT_START - 5 * MIN) });
+    await svc.service.deps.briefings.settled();
+    expect(slack.posted).toHaveLength(1);
+    const m = slack.posted[0]!;
+    expect(m.channel).toBe('C0BRIEF01');
+    expect(m.text).toMatch(/1 incident\(s\): shop to-slack briefing/);
+    expect(JSON.stringify(m.blocks)).toContain(`https://platform.example.com/aiops/v1/briefings/${b.id}.html`);
+    expect(JSON.stringify(m.blocks)).toContain('payment');
+    const stored = await json<Briefing>(await svc.request(`/v1/briefings/${b.id}`, { token: sre }));
+    expect(stored.delivery).toEqual([expect.objectContaining({ channel: 'slack', target: 'C0BRIEF01', status: 'delivered' })]);
+    expect(quiet.b.quiet).toBe(true);
+    expect(quiet.b.delivery).toEqual([expect.objectContaining({ channel: 'slack', status: 'skipped' })]);
   });
 
   it('renders HTML with inline SVG charts and escapes telemetry text', async () => {
