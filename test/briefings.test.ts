@@ -174,7 +174,11 @@ describe('briefings of an injected fault', () => {
     expect(b.incidents).toEqual([]);
     expect(b.quiet).toBe(true);
     expect(b.summary).toMatch(/^All quiet in shop/);
-    expect(b.key_metrics.length).toBeGreaterThan(0);
+    expect(new Set(b.key_metrics.map((m) => m.name))).toEqual(new Set(['traffic', 'error_ratio', 'p95_latency', 'saturation']));
+    const sat = b.key_metrics.find((m) => m.name === 'saturation' && m.service === 'payment')!;
+    expect(sat.value).toBeGreaterThan(0);
+    expect(sat.value).toBeLessThan(1.5);
+    expect(['up', 'down', 'stable']).toContain(sat.trend);
   });
 
   it('is idempotent per workspace, name and period', async () => {

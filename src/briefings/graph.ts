@@ -48,7 +48,7 @@ export interface BriefingInput {
 
 /** A labelled tool call: the label says what the briefing uses its evidence for. */
 interface Labelled {
-  label: 'vs_previous' | 'vs_day' | 'detect' | 'consult' | 'chart';
+  label: 'vs_previous' | 'vs_day' | 'saturation' | 'detect' | 'consult' | 'chart';
   step: ToolCall;
   /** For consult and chart calls: the incident they are for. */
   incident?: string;
@@ -97,11 +97,22 @@ async function runStep(l: Labelled, rc: RunContext): Promise<Run> {
   }
 }
 
+/** The CPU usage and limit metric names the policy lists (resource_efficiency reads the same). */
+const cpuNames = (rc: RunContext) => ({
+  cpuUsage: rc.deps.policies.tools.resource_metrics.cpu_usage,
+  cpuLimit: rc.deps.policies.tools.resource_metrics.cpu_limit,
+});
+
 /** The calls of the gathering step for a period. */
-export function gatherSteps(period: TimeWindow): Labelled[] {
+export function gatherSteps(period: TimeWindow, cpu: { cpuUsage: string[]; cpuLimit: string[] }): Labelled[] {
   const len = period.to - period.from;
   const w = toolWindow(period);
+  const vsPrevious = toolWindow(period, { from: period.from - len, to: period.from });
   const steps: Labelled[] = [
+    // Saturation: each CPU usage and limit metric the policy names, per service, against the previous period.
+    ...[...new Set([...cpu.cpuUsage, ...cpu.cpuLimit])].map(
+      (metric): Labelled => ({ label: 'saturation', step: call('metric_deviation', { ...vsPrevious, metric, top: 50 }) }),
+    ),
     {
       label: 'vs_previous',
       step: call('service_overview', { ...toolWindow(period, { from: period.from - len, to: period.from }), top: 50 }),
@@ -195,12 +206,17 @@ export function buildBriefingGraph() {
   return new StateGraph(State, RunContextSchema)
     .addNode('gather', async (s, config: AgentConfig) => {
       const rc = runContext(config);
-      return { runs: await Promise.all(gatherSteps(s.input.period).map((l) => runStep(l, rc))) };
+      return { runs: await Promise.all(gatherSteps(s.input.period, cpuNames(rc)).map((l) => runStep(l, rc))) };
     })
     .addNode('assess', async (s, config: AgentConfig) => {
       const rc = runContext(config);
       const { period, previous } = s.input;
-      const keyMetrics = keyFigures(evidenceOf(s.runs, 'vs_previous'), evidenceOf(s.runs, 'vs_day'));
+      const keyMetrics = keyFigures(
+        evidenceOf(s.runs, 'vs_previous'),
+        evidenceOf(s.runs, 'vs_day'),
+        evidenceOf(s.runs, 'saturation'),
+        cpuNames(rc),
+      );
       const detectEvidence = evidenceOf(s.runs, 'detect');
       const detected: Detected[] = detect(detectEvidence, period);
       const graph = await dependencyGraph(toolContext(rc), period.to);

@@ -26,7 +26,9 @@ function figuresLine(keyMetrics: KeyMetric[]): string {
   const parts = [`${traffic.length} services served ${num(total)} req/min in all`];
   parts.push(worst ? `the highest error ratio was ${worst.service}'s ${pct(worst.value)} (${worst.trend})` : 'no request failed');
   if (slow) parts.push(`the slowest p95 was ${slow.service}'s ${num(slow.value)} ms (${slow.trend})`);
-  const ids = [...new Set([...traffic, worst, slow].flatMap((m) => m?.evidence_ids.slice(0, 1) ?? []))].slice(0, 3);
+  const busy = keyMetrics.filter((m) => m.name === 'saturation').sort((a, b) => b.value - a.value)[0];
+  if (busy) parts.push(`the most saturated was ${busy.service} at ${pct(busy.value)} of its CPU limit (${busy.trend})`);
+  const ids = [...new Set([...traffic, worst, slow, busy].flatMap((m) => m?.evidence_ids.slice(0, 1) ?? []))].slice(0, 4);
   return `${parts.join('; ')} [${ids.join('][')}].`;
 }
 

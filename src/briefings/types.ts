@@ -13,13 +13,13 @@ export const Trend = z.enum(['up', 'down', 'stable']);
 export type Trend = z.infer<typeof Trend>;
 
 export const KeyMetric = z.object({
-  name: z.enum(['traffic', 'error_ratio', 'p95_latency']),
+  name: z.enum(['traffic', 'error_ratio', 'p95_latency', 'saturation']),
   service: z.string(),
   value: z.number(),
   unit: z.string(),
   /** The previous period of the same length. */
   previous: z.number().nullable(),
-  /** The same period a day earlier (null when there is no data then). */
+  /** The same period a day earlier (null when there is no data then, and for saturation). */
   previous_day: z.number().nullable(),
   /** Against the previous period, by the rule in `trend_rule`. */
   trend: Trend,
