@@ -13,6 +13,7 @@ import { json, startTestService, type TestService } from './helpers/service.ts';
 import { scenarioOrThrow, seedDemo, writeRange } from '../src/demo/seed.ts';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../src/briefings/delivery.ts';
 import type { Briefing } from '../src/briefings/types.ts';
+import { checkGrounding } from '../src/agents/grounding.ts';
 
 const MIN = 60_000;
 const SECRET = 'briefing-webhook-secret-for-tests';
@@ -164,6 +165,13 @@ describe('briefings of an injected fault', () => {
     expect(second.incidents[0]).toMatchObject({ id: first.incidents[0]!.id, origin: 'payment' });
     expect(['ongoing', 'worse']).toContain(second.incidents[0]!.status);
 
+    // Every number, time and name the narrator wrote is in the evidence.
+    for (const b of results) {
+      const services = [...new Set(b.key_metrics.map((m) => m.service))];
+      const windowTimes = [b.period.start.slice(11, 16), b.period.end.slice(11, 16)];
+      const { report } = checkGrounding(b.summary, b.evidence, services, { tolerance: 0.02, maxUnsupportedShare: 0, windowTimes });
+      expect(report, b.summary).toMatchObject({ unsupported_numbers: [], unsupported_entities: [], unknown_citations: [] });
+    }
     expect(third.previous_id).toBe(second.id);
     expect(open(third)).toHaveLength(0);
     expect(third.incidents).toEqual([expect.objectContaining({ id: first.incidents[0]!.id, status: 'resolved' })]);
