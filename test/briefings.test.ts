@@ -151,8 +151,9 @@ describe('briefings of an injected fault', () => {
     }
     const [first, second, third] = results as [Briefing, Briefing, Briefing];
     const open = (b: Briefing) => b.incidents.filter((i) => i.status !== 'resolved');
+    const said = results.map((b) => `${b.summary}\ngaps: ${b.gaps.join('; ')}`).join('\n---\n');
 
-    expect(open(first)).toHaveLength(1);
+    expect(open(first), said).toHaveLength(1);
     expect(first.incidents[0]).toMatchObject({ origin: 'payment', status: 'new' });
     expect(first.incidents[0]!.services).toContain('checkout');
     expect(first.incidents[0]!.evidence_ids.length).toBeGreaterThan(0);
@@ -161,10 +162,13 @@ describe('briefings of an injected fault', () => {
     for (const id of first.incidents[0]!.evidence_ids) expect(ids).toContain(id);
 
     expect(second.previous_id).toBe(first.id);
-    expect(open(second)).toHaveLength(1);
+    expect(open(second), said).toHaveLength(1);
     expect(second.incidents[0]).toMatchObject({ id: first.incidents[0]!.id, origin: 'payment' });
     expect(['ongoing', 'worse']).toContain(second.incidents[0]!.status);
 
+    expect(third.previous_id).toBe(second.id);
+    expect(open(third), said).toHaveLength(0);
+    expect(third.incidents).toEqual([expect.objectContaining({ id: first.incidents[0]!.id, status: 'resolved' })]);
     // Every number, time and name the narrator wrote is in the evidence.
     for (const b of results) {
       const services = [...new Set(b.key_metrics.map((m) => m.service))];
@@ -172,9 +176,6 @@ describe('briefings of an injected fault', () => {
       const { report } = checkGrounding(b.summary, b.evidence, services, { tolerance: 0.02, maxUnsupportedShare: 0, windowTimes });
       expect(report, b.summary).toMatchObject({ unsupported_numbers: [], unsupported_entities: [], unknown_citations: [] });
     }
-    expect(third.previous_id).toBe(second.id);
-    expect(open(third)).toHaveLength(0);
-    expect(third.incidents).toEqual([expect.objectContaining({ id: first.incidents[0]!.id, status: 'resolved' })]);
   });
 
   it('gives no incident for a fault-free period, and an all-quiet summary', async () => {
@@ -205,7 +206,11 @@ describe('briefings of an injected fault', () => {
     const ts = String(got.headers[TIMESTAMP_HEADER.toLowerCase()]);
     const expected = `sha256=${createHmac('sha256', SECRET).update(`${ts}.${got.body}`).digest('hex')}`;
     expect(got.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(expected);
-    expect(JSON.parse(got.body)).toMatchObject({ id: results[0]!.id, workspace: 'shop' });
+    expect(JSON.parse(got.body)).toMatchObject({
+      id: results[0]!.id,
+      workspace: 'shop',
+      link: `https://platform.example.com/aiops/v1/briefings/${results[0]!.id}.html`,
+    });
     const stored = await json<Briefing>(await svc.request(`/v1/briefings/${results[0]!.id}`, { token: sre }));
     expect(stored.delivery).toEqual([expect.objectContaining({ channel: 'webhook', status: 'delivered' })]);
   });

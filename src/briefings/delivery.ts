@@ -21,7 +21,7 @@ export interface RetryPolicy {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Posts the briefing as JSON, signed, with the briefing id as idempotency key
+ * Posts the briefing as JSON (without its evidence items, with a link to the page), signed, with the briefing id as idempotency key
  * (a receiver that saw it already can ignore a retry). A 5xx, 408, 429 or a
  * network failure is retried with doubling pauses; a 4xx is not. The result,
  * failure included, is recorded on the briefing.
@@ -30,11 +30,12 @@ export async function deliverWebhook(
   briefing: Briefing,
   target: { url: string; secret: string | undefined; secretEnv: string },
   retry: RetryPolicy,
+  link: string,
 ): Promise<Delivery> {
   const base: Delivery = { channel: 'webhook', target: target.url, status: 'failed', attempts: 0, at: null };
   if (!target.secret) return { ...base, error: `the environment variable ${target.secretEnv} holding the webhook secret is not set` };
   const { evidence: _e, ...rest } = briefing;
-  const body = JSON.stringify({ ...rest, evidence_count: briefing.evidence.length });
+  const body = JSON.stringify({ ...rest, link, evidence_count: briefing.evidence.length });
   let error = '';
   for (let attempt = 1; attempt <= retry.attempts; attempt++) {
     if (attempt > 1) await sleep(retry.backoffMs * 2 ** (attempt - 2));

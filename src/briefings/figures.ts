@@ -91,6 +91,8 @@ function saturationOf(service: string, items: Evidence[], names: { cpuUsage: str
     previous_day: null,
     trend: trendOf('saturation', value, previous),
     trend_vs_day: null,
+    used: usage.numbers.median!,
+    limit: limit.numbers.median!,
     evidence_ids: [usage.id, limit.id],
   };
 }

@@ -3,6 +3,7 @@ import type { Evidence } from '../core/evidence.ts';
 import { renderEvidence } from '../core/evidence.ts';
 import type { Hypothesis } from '../core/hypothesis.ts';
 import { Problem } from '../core/problem.ts';
+import { parseDuration } from '../core/duration.ts';
 import { hhmm, iso, toolWindow, type TimeWindow } from '../core/window.ts';
 import { scoreSeries } from '../analysis/anomaly.ts';
 import { redactEvidence } from '../policies/redaction.ts';
@@ -104,7 +105,7 @@ const cpuNames = (rc: RunContext) => ({
 });
 
 /** The calls of the gathering step for a period. */
-export function gatherSteps(period: TimeWindow, cpu: { cpuUsage: string[]; cpuLimit: string[] }): Labelled[] {
+export function gatherSteps(period: TimeWindow, cpu: { cpuUsage: string[]; cpuLimit: string[] }, maxWindowMs: number): Labelled[] {
   const len = period.to - period.from;
   const w = toolWindow(period);
   const vsPrevious = toolWindow(period, { from: period.from - len, to: period.from });
@@ -123,7 +124,13 @@ export function gatherSteps(period: TimeWindow, cpu: { cpuUsage: string[]; cpuLi
     { label: 'detect', step: call('trace_hotspots', w) },
     { label: 'detect', step: call('log_patterns', { ...w, severity: 'WARN', top: 20 }) },
     // Changes over a longer lookback: a rollout just before the period explains what happens in it.
-    { label: 'detect', step: call('recent_changes', toolWindow({ from: period.from - Math.max(3 * HOUR, len), to: period.to })) },
+    {
+      label: 'detect',
+      step: call(
+        'recent_changes',
+        toolWindow({ from: Math.max(period.to - maxWindowMs, period.from - Math.max(3 * HOUR, len)), to: period.to }),
+      ),
+    },
     { label: 'detect', step: call('auth_failures', w) },
     { label: 'detect', step: call('resource_efficiency', w) },
   ];
@@ -206,7 +213,8 @@ export function buildBriefingGraph() {
   return new StateGraph(State, RunContextSchema)
     .addNode('gather', async (s, config: AgentConfig) => {
       const rc = runContext(config);
-      return { runs: await Promise.all(gatherSteps(s.input.period, cpuNames(rc)).map((l) => runStep(l, rc))) };
+      const maxWindow = parseDuration(rc.deps.policies.tools.max_window) ?? 7 * DAY;
+      return { runs: await Promise.all(gatherSteps(s.input.period, cpuNames(rc), maxWindow).map((l) => runStep(l, rc))) };
     })
     .addNode('assess', async (s, config: AgentConfig) => {
       const rc = runContext(config);
@@ -261,7 +269,8 @@ export function buildBriefingGraph() {
         }
       }
       // The charted series: the workspace, then each open incident's origin, with context before the period.
-      const chartFrom = Math.max(period.to - 7 * DAY, period.to - Math.max(6 * HOUR, 6 * (period.to - period.from)));
+      const maxWindow = parseDuration(rc.deps.policies.tools.max_window) ?? 7 * DAY;
+      const chartFrom = Math.max(period.to - maxWindow, period.to - Math.max(6 * HOUR, 6 * (period.to - period.from)));
       const chartWindow = toolWindow({ from: chartFrom, to: period.to });
       steps.push({ label: 'chart', step: call('service_series', { ...chartWindow, points: 120 }) });
       for (const inc of active.slice(0, MAX_CHARTS - 1)) {

@@ -2,6 +2,8 @@ import { hhmm } from '../core/window.ts';
 import type { Finding, Incident, KeyMetric, Recommendation } from './types.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.001 ? 2 : 1)}%`;
+/** Two significant digits, as the grounding check can match them against the evidence. */
+const sig = (v: number) => (Math.abs(v) >= 10 ? v.toFixed(0) : v.toPrecision(2));
 const num = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 
 export interface NarratorInput {
@@ -27,7 +29,9 @@ function figuresLine(keyMetrics: KeyMetric[]): string {
   parts.push(worst ? `the highest error ratio was ${worst.service}'s ${pct(worst.value)} (${worst.trend})` : 'no request failed');
   if (slow) parts.push(`the slowest p95 was ${slow.service}'s ${num(slow.value)} ms (${slow.trend})`);
   const busy = keyMetrics.filter((m) => m.name === 'saturation').sort((a, b) => b.value - a.value)[0];
-  if (busy) parts.push(`the most saturated was ${busy.service} at ${pct(busy.value)} of its CPU limit (${busy.trend})`);
+  // The ratio is derived; the sentence states the measured figures it comes from, which the evidence holds.
+  if (busy?.used !== undefined && busy.limit !== undefined)
+    parts.push(`the most saturated was ${busy.service}, using ${sig(busy.used)} of its ${sig(busy.limit)} CPU limit (${busy.trend})`);
   const ids = [...new Set([...traffic, worst, slow, busy].flatMap((m) => m?.evidence_ids.slice(0, 1) ?? []))].slice(0, 4);
   return `${parts.join('; ')} [${ids.join('][')}].`;
 }

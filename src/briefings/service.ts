@@ -191,6 +191,7 @@ export class BriefingService {
             b,
             { url: w.url, secret: (this.o.env ?? process.env)[w.secret_env], secretEnv: w.secret_env },
             { attempts: p.attempts, backoffMs: parseDuration(p.backoff)!, timeoutMs: parseDuration(p.timeout)! },
+            link,
           ),
         );
       } else if (d.channel === 'slack' && s.delivery.slack) {

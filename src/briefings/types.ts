@@ -24,6 +24,9 @@ export const KeyMetric = z.object({
   /** Against the previous period, by the rule in `trend_rule`. */
   trend: Trend,
   trend_vs_day: Trend.nullable(),
+  /** For saturation: the CPU used and the CPU limit it is the ratio of. */
+  used: z.number().optional(),
+  limit: z.number().optional(),
   evidence_ids: z.array(z.string()),
 });
 export type KeyMetric = z.infer<typeof KeyMetric>;
