@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anomalyWindows, gatherSteps } from '../src/briefings/graph.ts';
 import { trendOf } from '../src/briefings/figures.ts';
@@ -87,5 +90,36 @@ describe('charts, pages and signatures', () => {
     // Computed independently: printf '1700000000.{}' | openssl dgst -sha256 -hmac secret
     expect(signBody('secret', '1700000000', '{}')).toBe('sha256=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163');
     expect(signBody('secret', '1700000001', '{}')).not.toBe(signBody('secret', '1700000000', '{}'));
+  });
+});
+
+describe('briefings.yaml', () => {
+  const withBriefings = (yaml: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiops-policies-'));
+    for (const f of fs.readdirSync('policies')) fs.copyFileSync(path.join('policies', f), path.join(dir, f));
+    fs.writeFileSync(path.join(dir, 'briefings.yaml'), yaml);
+    return () => loadPolicies(dir);
+  };
+
+  it('stops the start on a broken schedule, naming the file and the field', () => {
+    const cases: [string, RegExp][] = [
+      [
+        'workspaces:\n  shop:\n    - { name: hourly, schedule: { cron: "61 * * * *" } }\n',
+        /briefings\.yaml: workspaces\.shop\[0\]\.schedule\.cron: not a cron expression/,
+      ],
+      [
+        'workspaces:\n  shop:\n    - { name: hourly, schedule: { cron: "0 * * * *", every: 1h } }\n',
+        /workspaces\.shop\[0\]\.schedule: give exactly one of cron and every/,
+      ],
+      [
+        'workspaces:\n  shop:\n    - { name: a, schedule: { every: 1h } }\n    - { name: a, schedule: { every: 2h } }\n',
+        /workspaces\.shop\[1\]\.name: the name a appears twice/,
+      ],
+      [
+        'workspaces:\n  shop:\n    - { name: a, schedule: { every: 1h }, delivery: { webhook: { url: "https://x.example", secret_env: "lower" } } }\n',
+        /workspaces\.shop\[0\]\.delivery\.webhook\.secret_env: expected an environment variable name/,
+      ],
+    ];
+    for (const [yaml, detail] of cases) expect(withBriefings(yaml)).toThrow(detail);
   });
 });
