@@ -53,7 +53,7 @@ for (const size of sizes) {
   if (last?.incidents[0]?.origin !== 'payment')
     throw new Error('the benchmark data lost its fault: the briefing names no payment incident');
   const sorted = [...ms].sort((a, b) => a - b);
-  results.push({
+  const result = {
     target_log_records: size,
     ...(await data.volume()),
     briefing_ms: { p50: round(percentile(sorted, 50)), max: round(sorted[sorted.length - 1]!) },
@@ -61,7 +61,9 @@ for (const size of sizes) {
     evidence_items: last.evidence.length,
     key_metrics: last.key_metrics.length,
     gaps: last.gaps,
-  });
+  };
+  process.stderr.write(`${JSON.stringify(result)}\n`);
+  results.push(result);
 }
 await service.close();
 report('briefings', { quick: opts.quick, runs, period: '1h', sizes: results });

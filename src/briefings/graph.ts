@@ -10,7 +10,7 @@ import { redactEvidence } from '../policies/redaction.ts';
 import { refOf, render, type PromptRef } from '../prompts/registry.ts';
 import { runTool, type TelemetryTool } from '../tools/definition.ts';
 import { call, TOOLS, type ToolCall } from '../tools/registry.ts';
-import { dependencyGraph } from '../tools/telemetry/dependencies.ts';
+import { dependencyGraph, type DependencyGraph } from '../tools/telemetry/dependencies.ts';
 import { runContext, RunContextSchema, toolContext, type AgentConfig, type RunContext } from '../agents/context.ts';
 import { rankRootCauses } from '../agents/specialists/sre/root-cause.ts';
 import { consultSteps } from '../agents/specialists/specialist.ts';
@@ -227,7 +227,13 @@ export function buildBriefingGraph() {
       );
       const detectEvidence = evidenceOf(s.runs, 'detect');
       const detected: Detected[] = detect(detectEvidence, period);
-      const graph = await dependencyGraph(toolContext(rc), period.to);
+      // Without the dependency graph (a timeout at scale), every service stands alone: no explanation, no merging.
+      let graphGap: string | undefined;
+      const graph = await dependencyGraph(toolContext(rc), period.to).catch((err: unknown): DependencyGraph => {
+        graphGap = `dependency graph: ${err instanceof Problem ? err.detail : (err as Error).message}`;
+        rc.deps.logger.warn({ tracking_id: rc.trackingId, err: graphGap }, 'briefing without the dependency graph');
+        return { calls: new Map(), edges: [] };
+      });
       const hypotheses = rankRootCauses(detectEvidence, graph, period.from);
       const drafts: EventDraft[] = synthesize(rc.workspace, hypotheses, detected, detectEvidence, graph, period);
       const f = compare(detected, previous?.findings);
@@ -248,7 +254,14 @@ export function buildBriefingGraph() {
         active.length === 0 &&
         i.resolved.length === 0 &&
         !findings.some((x) => (x.status === 'new' || x.status === 'worse') && SEVERITY_RANK[x.severity] >= SEVERITY_RANK.major);
-      return { keyMetrics, findings, incidents, hypotheses, quiet };
+      return {
+        keyMetrics,
+        findings,
+        incidents,
+        hypotheses,
+        quiet,
+        ...(graphGap ? { runs: [{ label: 'detect' as const, tool: 'dependency_graph', evidence: [], error: graphGap }] } : {}),
+      };
     })
     .addNode('consult', async (s, config: AgentConfig) => {
       const rc = runContext(config);
