@@ -24,6 +24,7 @@ interface Out {
   evidence: unknown[];
   key_metrics: unknown[];
   gaps: string[];
+  tool_runs: { tool: string; purpose: string; elapsed_ms: number }[];
 }
 
 let n = 0;
@@ -61,6 +62,8 @@ for (const size of sizes) {
     evidence_items: last.evidence.length,
     key_metrics: last.key_metrics.length,
     gaps: last.gaps,
+    // The slowest calls of the last run (they run in parallel within a step).
+    slowest_calls: [...last.tool_runs].sort((a, b) => b.elapsed_ms - a.elapsed_ms).slice(0, 5),
   };
   process.stderr.write(`${JSON.stringify(result)}\n`);
   results.push(result);

@@ -61,6 +61,7 @@ interface Run {
   tool: string;
   evidence: Evidence[];
   error?: string;
+  elapsed_ms?: number;
 }
 
 const State = Annotation.Root({
@@ -82,10 +83,17 @@ const State = Annotation.Root({
 export type BriefingState = typeof State.State;
 
 async function runStep(l: Labelled, rc: RunContext): Promise<Run> {
+  const started = performance.now();
   try {
     const tool: TelemetryTool = TOOLS[l.step.tool];
     const result = await runTool(tool, toolContext(rc), l.step.args);
-    return { label: l.label, incident: l.incident, tool: l.step.tool, evidence: redactEvidence(result.evidence, rc.redactor) };
+    return {
+      label: l.label,
+      incident: l.incident,
+      tool: l.step.tool,
+      evidence: redactEvidence(result.evidence, rc.redactor),
+      elapsed_ms: Math.round(performance.now() - started),
+    };
   } catch (err) {
     if (rc.signal?.aborted) throw err;
     const detail =
@@ -94,7 +102,14 @@ async function runStep(l: Labelled, rc: RunContext): Promise<Run> {
         : (err as Error).message;
     rc.deps.logger.warn({ tracking_id: rc.trackingId, tool: l.step.tool, err: detail }, 'briefing tool call failed');
     rc.deps.metrics?.toolFailures.inc({ tool: l.step.tool, reason: err instanceof Problem ? err.type : 'error' });
-    return { label: l.label, incident: l.incident, tool: l.step.tool, evidence: [], error: `${l.step.tool}: ${detail}` };
+    return {
+      label: l.label,
+      incident: l.incident,
+      tool: l.step.tool,
+      evidence: [],
+      error: `${l.step.tool}: ${detail}`,
+      elapsed_ms: Math.round(performance.now() - started),
+    };
   }
 }
 

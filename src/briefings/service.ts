@@ -154,6 +154,7 @@ export class BriefingService {
       previous_id: previous?.id ?? null,
       delivery: this.plannedDelivery(req.workspace, req.name, state.quiet),
       gaps: state.runs.filter((r) => r.error).map((r) => r.error!),
+      tool_runs: state.runs.map((r) => ({ tool: r.tool, purpose: r.label, elapsed_ms: r.elapsed_ms ?? 0, evidence: r.evidence.length })),
     };
   }
 

@@ -131,5 +131,7 @@ export const Briefing = z.object({
   delivery: z.array(Delivery),
   /** Tool calls that failed (named, with the failing fields): the briefing says what it could not read. */
   gaps: z.array(z.string()),
+  /** Each tool call: what it was for, how long it took (ms), how many evidence items it gave. */
+  tool_runs: z.array(z.object({ tool: z.string(), purpose: z.string(), elapsed_ms: z.number(), evidence: z.number().int() })).default([]),
 });
 export type Briefing = z.infer<typeof Briefing>;
