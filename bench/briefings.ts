@@ -20,7 +20,7 @@ const sre = await token(['sre']);
 
 interface Out {
   id: string;
-  incidents: { origin: string; status: string }[];
+  incidents: { origin: string; status: string; kind: string; severity: string; summary: string }[];
   evidence: unknown[];
   key_metrics: unknown[];
   gaps: string[];
@@ -58,7 +58,7 @@ for (const size of sizes) {
     target_log_records: size,
     ...(await data.volume()),
     briefing_ms: { p50: round(percentile(sorted, 50)), max: round(sorted[sorted.length - 1]!) },
-    incidents: last.incidents.length,
+    incidents: last.incidents.map((i) => `${i.severity} ${i.origin} (${i.kind}): ${i.summary.slice(0, 160)}`),
     evidence_items: last.evidence.length,
     key_metrics: last.key_metrics.length,
     gaps: last.gaps,

@@ -64,14 +64,7 @@ describe('briefings of injected faults', () => {
     });
   }
 
-  it('reports provisioning far from use as a finding with a recommendation, not as an incident', async () => {
-    await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'recommendation-overprovisioned', 2);
-    const b = await briefing('overprovisioned');
-    expect(b.findings).toContainEqual(expect.objectContaining({ kind: 'provisioning', service: 'recommendation', status: 'new' }));
-    expect(b.recommendations.map((r) => r.text)).toContainEqual(expect.stringMatching(/^Right-size recommendation/));
-    expect(b.incidents.filter((i) => i.origin === 'recommendation')).toEqual([]);
-  });
-
+  // Runs on the auth-bruteforce data the test before left: a period with an incident, so the model is asked.
   it('falls back to the narrator when the draft states what the evidence does not', async () => {
     draftMode = 'invented';
     try {
@@ -84,5 +77,13 @@ describe('briefings of injected faults', () => {
     } finally {
       draftMode = 'grounded';
     }
+  });
+
+  it('reports provisioning far from use as a finding with a recommendation, not as an incident', async () => {
+    await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'recommendation-overprovisioned', 2);
+    const b = await briefing('overprovisioned');
+    expect(b.findings).toContainEqual(expect.objectContaining({ kind: 'provisioning', service: 'recommendation', status: 'new' }));
+    expect(b.recommendations.map((r) => r.text)).toContainEqual(expect.stringMatching(/^Right-size recommendation/));
+    expect(b.incidents.filter((i) => i.origin === 'recommendation')).toEqual([]);
   });
 });

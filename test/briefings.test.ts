@@ -174,7 +174,11 @@ describe('briefings of an injected fault', () => {
       const services = [...new Set(b.key_metrics.map((m) => m.service))];
       const windowTimes = [b.period.start.slice(11, 16), b.period.end.slice(11, 16)];
       const { report } = checkGrounding(b.summary, b.evidence, services, { tolerance: 0.02, maxUnsupportedShare: 0, windowTimes });
-      expect(report, b.summary).toMatchObject({ unsupported_numbers: [], unsupported_entities: [], unknown_citations: [] });
+      expect(report, `${b.summary}\n${JSON.stringify(report)}`).toMatchObject({
+        unsupported_numbers: [],
+        unsupported_entities: [],
+        unknown_citations: [],
+      });
     }
   });
 

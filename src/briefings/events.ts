@@ -120,22 +120,36 @@ export function synthesize(
       value: errorRatio,
     };
   });
+  // Authentication bursts: one incident per attacked service, however many sources take part.
+  const bursts = new Map<string, Detected[]>();
   for (const f of findings.filter((x) => x.kind === 'auth')) {
-    const fingerprint = `incident:auth:${f.fingerprint.slice(5)}`;
-    if (out.some((o) => o.fingerprint === fingerprint)) continue;
+    const key = f.service ?? 'unknown';
+    bursts.set(key, [...(bursts.get(key) ?? []), f]);
+  }
+  for (const [service, fs] of bursts) {
+    const fingerprint = `incident:auth:${service}`;
+    const starts = fs.map((f) => timeOf(f.start) ?? period.from);
+    const ends = fs.map((f) => timeOf(f.end) ?? period.to);
+    const failures = fs.reduce((a, f) => a + (f.value ?? 0), 0);
     out.push({
       id: incidentId(workspace, fingerprint),
       fingerprint,
-      start: f.start ?? iso(period.from),
-      end: f.end ?? iso(period.to),
-      severity: f.severity,
-      services: f.service ? [f.service] : [],
-      origin: f.service ?? 'unknown',
+      start: iso(Math.min(...starts)),
+      end: iso(Math.max(...ends)),
+      severity: fs.some((f) => f.severity === 'critical') ? 'critical' : 'major',
+      services: service === 'unknown' ? [] : [service],
+      origin: service,
       kind: 'brute_force',
-      summary: f.summary,
-      evidence_ids: f.evidence_ids,
+      summary:
+        fs.length === 1
+          ? fs[0]!.summary
+          : `failed-login bursts from ${fs.length} sources against ${service}: ${fs
+              .slice(0, 3)
+              .map((f) => f.summary.split(':')[0])
+              .join(', ')}${fs.length > 3 ? ', …' : ''}`,
+      evidence_ids: fs.flatMap((f) => f.evidence_ids),
       score: 1,
-      value: f.value ?? 0,
+      value: failures,
     });
   }
   return out.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.score - a.score);

@@ -119,6 +119,27 @@ const cpuNames = (rc: RunContext) => ({
   cpuLimit: rc.deps.policies.tools.resource_metrics.cpu_limit,
 });
 
+/**
+ * Tool calls of a step run at most this many at once: each ClickHouse query
+ * uses several threads, and a dozen at once on a small machine only make each
+ * slower (and nearer its time limit) without finishing the step sooner.
+ */
+const CONCURRENT_CALLS = 4;
+
+/** Maps `items` through `fn` with at most CONCURRENT_CALLS in flight, keeping their order. */
+async function pooled<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_CALLS, items.length) }, worker));
+  return out;
+}
+
 /** The calls of the gathering step for a period. */
 export function gatherSteps(period: TimeWindow, cpu: { cpuUsage: string[]; cpuLimit: string[] }, maxWindowMs: number): Labelled[] {
   const len = period.to - period.from;
@@ -229,7 +250,7 @@ export function buildBriefingGraph() {
     .addNode('gather', async (s, config: AgentConfig) => {
       const rc = runContext(config);
       const maxWindow = parseDuration(rc.deps.policies.tools.max_window) ?? 7 * DAY;
-      return { runs: await Promise.all(gatherSteps(s.input.period, cpuNames(rc), maxWindow).map((l) => runStep(l, rc))) };
+      return { runs: await pooled(gatherSteps(s.input.period, cpuNames(rc), maxWindow), (l) => runStep(l, rc)) };
     })
     .addNode('assess', async (s, config: AgentConfig) => {
       const rc = runContext(config);
@@ -308,7 +329,7 @@ export function buildBriefingGraph() {
           incident: inc.id,
         });
       }
-      const runs = await Promise.all(steps.map((l) => runStep(l, rc)));
+      const runs = await pooled(steps, (l) => runStep(l, rc));
       const citations: Citation[] = [];
       const incidents = s.incidents.map((inc) => {
         const mine = runs.filter((r) => r.label === 'consult' && r.incident === inc.id).flatMap((r) => r.evidence);

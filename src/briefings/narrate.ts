@@ -22,17 +22,20 @@ const STATUS_WORD: Record<Incident['status'], string> = { new: 'New', ongoing: '
 function figuresLine(keyMetrics: KeyMetric[]): string {
   const traffic = keyMetrics.filter((m) => m.name === 'traffic');
   if (!traffic.length) return 'No requests were recorded in the period.';
-  const total = traffic.reduce((a, m) => a + m.value, 0);
+  const busiest = [...traffic].sort((a, b) => b.value - a.value)[0]!;
   const worst = keyMetrics.filter((m) => m.name === 'error_ratio' && m.value > 0).sort((a, b) => b.value - a.value)[0];
   const slow = keyMetrics.filter((m) => m.name === 'p95_latency').sort((a, b) => b.value - a.value)[0];
-  const parts = [`${traffic.length} services served ${num(total)} req/min in all`];
+  // Each figure is one the evidence states (a sum across services would be a number no tool measured).
+  const parts = [
+    `${traffic.length} services had traffic, the busiest ${busiest.service} with ${num(busiest.value)} req/min (${busiest.trend})`,
+  ];
   parts.push(worst ? `the highest error ratio was ${worst.service}'s ${pct(worst.value)} (${worst.trend})` : 'no request failed');
   if (slow) parts.push(`the slowest p95 was ${slow.service}'s ${num(slow.value)} ms (${slow.trend})`);
   const busy = keyMetrics.filter((m) => m.name === 'saturation').sort((a, b) => b.value - a.value)[0];
   // The ratio is derived; the sentence states the measured figures it comes from, which the evidence holds.
   if (busy?.used !== undefined && busy.limit !== undefined)
     parts.push(`the most saturated was ${busy.service}, using ${sig(busy.used)} of its ${sig(busy.limit)} CPU limit (${busy.trend})`);
-  const ids = [...new Set([...traffic, worst, slow, busy].flatMap((m) => m?.evidence_ids.slice(0, 1) ?? []))].slice(0, 4);
+  const ids = [...new Set([busiest, worst, slow, busy].flatMap((m) => m?.evidence_ids.slice(0, 1) ?? []))].slice(0, 4);
   return `${parts.join('; ')} [${ids.join('][')}].`;
 }
 
