@@ -2,7 +2,7 @@
  * Draws the service's graphs as Mermaid diagrams (paste into any Mermaid
  * viewer), from the same factories the service runs:
  *
- *   npm run graph            # the chat orchestrator, its specialists and the approval graph
+ *   npm run graph            # the chat orchestrator, its specialists, the approval graph and the briefing graph
  *   npm run graph -- chat    # one of them
  */
 import { MemorySaver } from '@langchain/langgraph';
@@ -11,6 +11,7 @@ import { buildChatGraph } from '../src/agents/orchestrator/graph.ts';
 import { efficiencyGraph } from '../src/agents/specialists/efficiency/graph.ts';
 import { securityGraph } from '../src/agents/specialists/security/graph.ts';
 import { sreGraph } from '../src/agents/specialists/sre/graph.ts';
+import { buildBriefingGraph } from '../src/briefings/graph.ts';
 
 const graphs = {
   chat: () => buildChatGraph(),
@@ -18,6 +19,7 @@ const graphs = {
   security: () => securityGraph,
   efficiency: () => efficiencyGraph,
   approval: () => buildApprovalGraph(new MemorySaver()),
+  briefing: () => buildBriefingGraph(),
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in graphs));

@@ -5,9 +5,10 @@ describe('npm run graph', () => {
   it('draws every graph from the factories the service runs', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/graph.ts'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    for (const name of ['chat', 'sre', 'security', 'efficiency', 'approval']) expect(r.stdout).toContain(`%% ${name}\n`);
+    for (const name of ['chat', 'sre', 'security', 'efficiency', 'approval', 'briefing']) expect(r.stdout).toContain(`%% ${name}\n`);
     expect(r.stdout).toContain('route -.-> sre;');
     expect(r.stdout).toContain('await_decision -.-> send;');
+    expect(r.stdout).toContain('consult --> write;');
   });
 
   it('refuses a graph that does not exist', () => {

@@ -17,6 +17,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { evalRoutes } from './routes/evals.ts';
 import { evalChoice } from './middleware/eval-choice.ts';
+import { briefingRoutes } from './routes/briefings.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/knowledge', knowledgeRoutes(deps));
   app.route('/v1/alerts', alertRoutes(deps, deps.alerts));
   app.route('/v1/evals', evalRoutes(deps, deps.evals));
+  app.route('/v1/briefings', briefingRoutes(deps, deps.briefings));
 
   handleErrors(app, deps);
   return app;

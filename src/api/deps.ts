@@ -15,6 +15,7 @@ import type { AlertIntake } from '../alerts/intake.ts';
 import type { SlackAdapter } from '../slack/adapter.ts';
 import type { EvalRuns } from '../evals/runs.ts';
 import type { PromptRegistry } from '../prompts/registry.ts';
+import type { BriefingService } from '../briefings/service.ts';
 
 /** Everything the routes use, built once at start (src/runtime/service.ts). */
 export interface AppDeps {
@@ -39,4 +40,6 @@ export interface AppDeps {
   modelAvailable: boolean;
   /** Eval runs (dev mode: the runner signs a token per case workspace). */
   evals?: EvalRuns;
+  /** Scheduled and requested briefings. */
+  briefings: BriefingService;
 }

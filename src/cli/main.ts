@@ -12,6 +12,7 @@ import { anomaliesCommand } from './commands/anomalies.ts';
 import { chatCommand } from './commands/chat.ts';
 import { knowledgeCommand } from './commands/knowledge.ts';
 import { evalCommand } from './commands/eval.ts';
+import { briefingCommand } from './commands/briefing.ts';
 import { DocumentError } from '../knowledge/markdown.ts';
 import { COMMAND_USAGE, isCommand, overview, wantsHelp } from './usage.ts';
 
@@ -46,6 +47,8 @@ async function main(argv: string[]): Promise<void> {
       return knowledgeCommand(config, rest);
     case 'eval':
       return evalCommand(config, rest);
+    case 'briefing':
+      return briefingCommand(config, rest);
   }
 }
 

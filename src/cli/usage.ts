@@ -83,6 +83,20 @@ In dev mode the CLI signs its own token; elsewhere set AIOPS_TOKEN.`,
 
   --concurrency N   cases at once (default 2)
 In dev mode the CLI signs its own eval token; elsewhere set AIOPS_TOKEN (role eval).`,
+  briefing: `usage: aiops briefing run [--workspace W] [--period 1h] [--name N] [--end TIME] [--json]
+       aiops briefing list [--workspace W] [--name N] [--limit N] [--json]
+       aiops briefing show ID [--workspace W] [--json]
+
+  run    write the briefing of a period now, through the running service (role sre): what changed
+         and what is anomalous, incidents with their probable origin, and what is new, ongoing,
+         worse or resolved since the last briefing of the same name. The period ends at --end, or
+         at the end of the last complete period counted from midnight UTC; the same workspace, name
+         and period give the same briefing, so running it again writes nothing twice
+  list   the workspace's briefings, newest first
+  show   one briefing; its page is /v1/briefings/ID.html
+
+  --name N     the schedule in policies/briefings.yaml (its period and delivery apply); default on-demand
+  --period D   what the briefing covers, such as 30m or 1h (default the schedule's, else 1h)`,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_USAGE;
@@ -101,6 +115,7 @@ const SUMMARY: Record<CommandName, string> = {
   chat: 'ask the agents; progress on stderr, the answer on stdout',
   knowledge: 'index, search and list runbooks and documents',
   eval: 'run eval suites on the service, compare runs',
+  briefing: 'write a briefing of a period now; list and show briefings',
 };
 
 /** Every command's synopsis with a line on what it does. */

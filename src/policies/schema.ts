@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { isRole, ROLE_NAMES } from '../core/roles.ts';
@@ -404,6 +405,87 @@ const SlackPolicy = z
   })
   .strict();
 
+/** A cron expression croner accepts (five or six fields, or a nickname such as @hourly). */
+const CronExpression = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    try {
+      new Cron(v, { paused: true }).stop();
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+/** One scheduled briefing of a workspace. */
+const BriefingSchedule = z
+  .object({
+    /** Names the schedule: a briefing is compared with the previous one of the same name. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", such as hourly'),
+    /** When it runs: a cron expression (UTC), or a fixed interval from midnight UTC. */
+    schedule: z
+      .object({ cron: CronExpression.optional(), every: PositiveDuration.optional() })
+      .strict()
+      .refine((s) => (s.cron === undefined) !== (s.every === undefined), 'give exactly one of cron and every'),
+    /** The period each briefing covers, ending at the slot (default: the interval, or 1h with cron). */
+    period: PositiveDuration.optional(),
+    /** A quiet period (no incident, no new finding) is stored but not delivered. */
+    skip_quiet: z.boolean().default(true),
+    delivery: z
+      .object({
+        webhook: z
+          .object({
+            url: z.string().url(),
+            /** The environment variable holding the HMAC-SHA256 secret (never the secret itself). */
+            secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as BRIEFING_WEBHOOK_SECRET'),
+          })
+          .strict()
+          .optional(),
+        /** Posted with the Slack bot token (SLACK_BOT_TOKEN) to this channel. */
+        slack: z
+          .object({ channel: z.string().regex(/^[A-Z0-9]{6,20}$/, 'expected a Slack channel id such as C0123ABCD') })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** briefings.yaml: scheduled briefings per workspace, and how they are delivered. */
+const BriefingsPolicy = z
+  .object({
+    /** Whether this process runs the schedules (POST /v1/briefings works either way). */
+    scheduler: z.boolean().default(true),
+    /** Where a reader opens a briefing (the platform, or this service's console); links are `<base>/v1/briefings/<id>.html`. */
+    link_base: z.string().url().optional(),
+    delivery: z
+      .object({
+        attempts: z.number().int().min(1).max(10).default(4),
+        /** Pause before the second attempt; doubled before each later one. */
+        backoff: PositiveDuration.default('2s'),
+        timeout: PositiveDuration.default('10s'),
+      })
+      .strict()
+      .prefault({}),
+    /** Briefings allowed at once across the process (scheduled and requested). */
+    max_concurrent: z.number().int().min(1).max(16).default(2),
+    workspaces: z
+      .record(
+        z.string().min(1),
+        z.array(BriefingSchedule).superRefine((list, ctx) => {
+          const seen = new Set<string>();
+          list.forEach((b, i) => {
+            if (seen.has(b.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the name ${b.name} appears twice` });
+            seen.add(b.name);
+          });
+        }),
+      )
+      .default({}),
+  })
+  .strict();
+export type BriefingSchedulePolicy = z.output<typeof BriefingSchedule>;
+
 /** Every policy segment: one YAML file each under policies/. */
 export const POLICY_SEGMENTS = {
   alerts: AlertsPolicy,
@@ -415,6 +497,7 @@ export const POLICY_SEGMENTS = {
   routing: RoutingPolicy,
   llm: LlmPolicy,
   privacy: PrivacyPolicy,
+  briefings: BriefingsPolicy,
 } as const;
 
 export type PolicySegment = keyof typeof POLICY_SEGMENTS;

@@ -48,6 +48,9 @@ import { AlertIntake } from '../alerts/intake.ts';
 import { SlackAdapter } from '../slack/adapter.ts';
 import { SlackClient } from '../clients/slack.ts';
 import { ConfigError } from '../config/env.ts';
+import { BriefingStore, ClickHouseSlotLease, PostgresSlotLease } from '../storage/briefings.ts';
+import { BriefingService, replicaId } from '../briefings/service.ts';
+import { BriefingScheduler } from '../briefings/scheduler.ts';
 
 /**
  * Every turn runs with its thread as the prompt choice, so a traffic split in policies/llm.yaml
@@ -137,6 +140,8 @@ export interface BuildOptions {
   /** A chat model to use instead of the configured one (tests pass scripted models). */
   model?: BaseChatModel;
   modelName?: string;
+  /** This replica's name in briefing slot claims (default: a random id). */
+  replica?: string;
 }
 
 /** Builds every part of the service without listening (tests call `app.request()` on it). */
@@ -313,6 +318,33 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
         commit: currentCommit(),
       })
     : undefined;
+  // Briefings: the lease on schedule slots lives in PostgreSQL when replicas share one, else in the store.
+  let lease: ClickHouseSlotLease | PostgresSlotLease;
+  try {
+    lease = pool ? await PostgresSlotLease.open(pool) : new ClickHouseSlotLease(store);
+  } catch (err) {
+    await conversations.close();
+    await closeStores();
+    throw err;
+  }
+  const briefings = new BriefingService({
+    agents: {
+      store,
+      policies,
+      prompts,
+      model,
+      modelName: model ? (opts.modelName ?? policies.llm.model) : undefined,
+      tenantAttribute: config.TENANT_ATTRIBUTE,
+      logger,
+      metrics,
+      knowledge,
+    },
+    store: new BriefingStore(store),
+    policy: policies.briefings,
+    ...(config.SLACK_BOT_TOKEN ? { slack: new SlackClient(config.SLACK_API_URL, config.SLACK_BOT_TOKEN) } : {}),
+    linkBase: policies.briefings.link_base ?? config.serviceUrl,
+  });
+  const scheduler = new BriefingScheduler(briefings, policies.briefings, lease, logger, { owner: opts.replica ?? replicaId() });
   const deps: AppDeps = {
     prompts,
     modelAvailable: model !== undefined,
@@ -332,6 +364,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     approvals,
     alerts,
     ...(slack ? { slack } : {}),
+    briefings,
   };
   const app = createApp(deps);
   return {
@@ -340,11 +373,14 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     async start() {
       wideEvents.start();
       approvals.start();
+      // Missed briefing slots are caught up in the background; the first demo seed does not wait for them.
+      void scheduler.start().catch((err) => logger.error({ err }, 'briefing scheduler failed to start'));
       await demo?.start();
     },
     async close() {
       await evals?.stop();
       await demo?.stop();
+      await scheduler.stop();
       await wideEvents.stop();
       await alerts.settled();
       await slack?.settled();

@@ -208,6 +208,38 @@ ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY run_id`,
     ],
   },
+  {
+    version: 9,
+    name: 'briefings and their schedule slots',
+    statements: [
+      // One row per briefing (workspace, schedule name and period make its id); a later version
+      // (delivery results) replaces it. No TTL: briefings are a record, like incidents.
+      `CREATE TABLE IF NOT EXISTS aiops_briefings (
+    workspace String,
+    id String,
+    version UInt64,
+    name String,
+    period_start DateTime64(3),
+    period_end DateTime64(3),
+    created_at DateTime64(3),
+    quiet UInt8,
+    incidents UInt16,
+    summary String CODEC(ZSTD(3)),
+    body String CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (workspace, id)`,
+      // Claims of schedule slots by replicas: the earliest claim (by the server's clock) runs the slot.
+      `CREATE TABLE IF NOT EXISTS aiops_briefing_slots (
+    slot String,
+    owner String,
+    at DateTime64(6) DEFAULT now64(6)
+)
+ENGINE = MergeTree
+ORDER BY (slot, at)
+TTL toDateTime(at) + toIntervalDay(30)`,
+    ],
+  },
 ];
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);
