@@ -65,6 +65,14 @@ describe('eval cases', () => {
     expect(bad(good.replace('seed: 11', 'seed: eleven')).field).toBe('telemetry.seed');
     expect(bad(good.replace('description: why', 'descripton: why')).message).toMatch(/descripton|description/);
     expect(bad(good.replace('input: { message: "why are payments failing?" }', 'input: {}')).field).toBe('input');
+    // A briefing case asks no question: a message beside it is refused, a period alone loads.
+    expect(
+      bad(good.replace('input: { message: "why are payments failing?" }', 'input: { message: "hi", briefing: { period: 1h } }')).message,
+    ).toMatch(/exactly one of message, alert or briefing/);
+    const briefing = loadCases(
+      suite({ 'b/one/case.yaml': good.replace('input: { message: "why are payments failing?" }', 'input: { briefing: {} }') }),
+    );
+    expect(briefing[0]!.input.briefing).toEqual({ period: '1h' });
     expect(bad(good.replace('near: "fail|error"', 'near: "fail|("')).field).toBe('expect.facts');
     expect(bad(good.replace('telemetry: {', 'telemetry: { otlp: missing.json,')).field).toBe('telemetry.otlp');
     expect(bad('a: [').message).toMatch(/not valid YAML/);

@@ -39,12 +39,20 @@ const Input = z
     alert: Alert.optional(),
     /** Earlier turns on the same thread, asked in order before `message`. */
     conversation: z.array(z.string().min(1)).min(1).optional(),
+    /** A briefing of the period that ends where the telemetry ends (POST /v1/briefings); its incidents are scored as candidates. */
+    briefing: z
+      .object({ period: Duration.default('1h') })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((i) => (i.message !== undefined) !== (i.alert !== undefined), {
-    message: 'give exactly one of message or alert',
+  .refine((i) => [i.message, i.alert, i.briefing].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of message, alert or briefing',
   })
-  .refine((i) => !(i.conversation && i.alert), { message: 'a conversation ends with a message, not an alert', path: ['conversation'] });
+  .refine((i) => !(i.conversation && (i.alert || i.briefing)), {
+    message: 'a conversation ends with a message, not an alert or a briefing',
+    path: ['conversation'],
+  });
 
 const Telemetry = z
   .object({

@@ -15,6 +15,18 @@ import { type AnswerLike, type CaseResult, failedCase, type Observed, type Price
  * for the eval role only.
  */
 
+/** The parts of a briefing (GET /v1/briefings/{id}) an eval scores. */
+interface BriefingLike {
+  id: string;
+  summary: string;
+  incidents: { severity: string; status: string; origin: string; kind: string; summary: string; evidence_ids: string[] }[];
+  recommendations: { text: string }[];
+  evidence: Evidence[];
+  path: string;
+  model: string | null;
+  prompts: { id: string; version: number; hash: string }[];
+}
+
 export interface RunOptions {
   runId: string;
   /** Where the service listens. */
@@ -192,6 +204,7 @@ class CaseRunner {
     const headers = { ...variantHeaders(this.variant), 'X-Workspace': this.workspace };
     const input = this.c.input;
     if (input.alert) return this.alert(headers);
+    if (input.briefing) return this.briefing(headers, input.briefing.period);
     const asked = [...(input.conversation ?? []), input.message!];
     let threadId: string | undefined;
     let last: Observed | undefined;
@@ -219,6 +232,56 @@ class CaseRunner {
       last = { answer, evidence: answer.evidence ?? evidence, tools, asked, latencyMs: performance.now() - started };
     }
     return last!;
+  }
+
+  /**
+   * Writes a briefing of the period that ends at the case's telemetry end;
+   * its incidents are the candidates (by severity), its summary, incidents
+   * and recommendations the text scored.
+   */
+  private async briefing(headers: Record<string, string>, period: string): Promise<Observed> {
+    const started = performance.now();
+    const b = await this.client([...new Set([...this.c.roles, 'sre', 'eval'])]).json<BriefingLike>(
+      'POST',
+      '/v1/briefings',
+      { period, end: new Date(windowEnd(this.c, Date.now())).toISOString() },
+      headers,
+    );
+    const rank = { critical: 0, major: 1, minor: 2, info: 3 } as Record<string, number>;
+    const incidents = [...b.incidents].sort((x, y) => (rank[x.severity] ?? 4) - (rank[y.severity] ?? 4));
+    const text = [
+      b.summary,
+      ...incidents.map((i) => `Incident (${i.severity}, ${i.status}), probable origin ${i.origin}: ${i.summary}`),
+      ...b.recommendations.map((r) => r.text),
+    ].join('\n\n');
+    return {
+      answer: {
+        answer: text,
+        thread_id: b.id,
+        hypotheses: incidents.map((i, k) => ({
+          service: i.origin,
+          kind: i.kind,
+          score: 1 - k / (incidents.length + 1),
+          evidence_ids: i.evidence_ids,
+          summary: i.summary,
+          agent: 'briefing',
+        })),
+        evidence_ids: b.evidence.map((e) => e.id),
+        agents: ['briefing'],
+        path: b.path === 'model' ? 'llm' : 'deterministic',
+        model: b.model,
+        prompts: b.prompts,
+        tracking_id: b.id,
+        usage: { llm_calls: 0, prompt_tokens: 0, completion_tokens: 0 },
+        approvals: [],
+        refused_actions: [],
+        evidence: b.evidence,
+      },
+      evidence: b.evidence,
+      tools: [],
+      asked: [],
+      latencyMs: performance.now() - started,
+    };
   }
 
   /** Sends the case's alert and waits for the investigation's answer on its thread. */
