@@ -10,65 +10,17 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { EvalReport } from '../src/evals/report.ts';
+import { freePort, seconds, startService } from './service-process.ts';
 
 const READY_TIMEOUT_MS = Number(process.env.READY_TIMEOUT_S ?? 300) * 1000;
 const RUN_TIMEOUT_MS = Number(process.env.RUN_TIMEOUT_S ?? 1800) * 1000;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const Thresholds = z.object({ suites: z.record(z.string(), z.number().min(0).max(1)) }).strict();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** `aiops serve`; resolves once it logs "ready". */
-function startService(env: NodeJS.ProcessEnv): Promise<{ stop(): Promise<void>; log(): string }> {
-  const child = spawn(process.execPath, ['bin/aiops', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the service was not ready within ${seconds(READY_TIMEOUT_MS)}:\n${log.slice(-4000)}`));
-    }, READY_TIMEOUT_MS);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`the service exited with ${code} before it was ready:\n${log.slice(-4000)}`));
-    };
-    child.once('exit', onExit);
-    let ready = false;
-    child.stderr.on('data', (d: Buffer) => (log += d));
-    child.stdout.on('data', (d: Buffer) => {
-      // Every request is a log line: keep the tail, enough to show why a start failed.
-      log = (log + d).slice(-65_536);
-      if (!ready && log.includes('"msg":"ready"')) {
-        ready = true;
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve({ stop, log: () => log });
-      }
-    });
-  });
-}
 
 /** `aiops eval run --json` against the service; resolves with the report. */
 function runSuites(env: NodeJS.ProcessEnv, out: string): Promise<EvalReport> {
@@ -104,7 +56,7 @@ async function main(): Promise<void> {
   let report: EvalReport;
   try {
     process.stdout.write(`eval gate: starting the service on port ${port}, data in ${dataDir}\n`);
-    service = await startService(env);
+    service = await startService(env, READY_TIMEOUT_MS);
     process.stdout.write(`ready after ${seconds(Date.now() - began)}; running every suite\n`);
     report = await runSuites(env, out);
   } finally {

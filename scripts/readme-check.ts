@@ -15,72 +15,15 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { shellBlocks } from './readme-blocks.ts';
+import { freePort, seconds, startService, type Started } from './service-process.ts';
 
 const README = process.argv[2] ?? 'README.md';
 const READY_TIMEOUT_MS = Number(process.env.READY_TIMEOUT_S ?? 900) * 1000;
 const RUN_TIMEOUT_MS = Number(process.env.RUN_TIMEOUT_S ?? 1200) * 1000;
 const MARK = '@@readme-check block';
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Started {
-  stop(): Promise<void>;
-  log(): string;
-  readyMs: number;
-}
-
-/** `aiops serve` as `npm start` runs it; resolves once it logs "ready" (after the first demo seed). */
-function startService(env: NodeJS.ProcessEnv): Promise<Started> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ['bin/aiops', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      // A graceful stop waits for background work (an alert investigation); a minute is plenty.
-      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the service was not ready within ${seconds(READY_TIMEOUT_MS)}:\n${log.slice(-4000)}`));
-    }, READY_TIMEOUT_MS);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`the service exited with ${code} before it was ready:\n${log.slice(-4000)}`));
-    };
-    child.once('exit', onExit);
-    let ready = false;
-    child.stderr.on('data', (d: Buffer) => (log += d));
-    child.stdout.on('data', (d: Buffer) => {
-      log += d;
-      // Read the whole log: a line may arrive in pieces.
-      if (!ready && log.includes('"msg":"ready"')) {
-        ready = true;
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve({ stop, log: () => log, readyMs: Date.now() - started });
-      }
-    });
-  });
-}
 
 /** The blocks as one bash script: each announced by a marker line, stderr with stdout. */
 function script(blocks: { index: number; line: number; code: string }[], port: number): string {
@@ -119,7 +62,7 @@ async function main(): Promise<void> {
   let failed: string | undefined;
   try {
     process.stdout.write(`starting the service on port ${port}, data in ${dataDir} (first demo seed)\n`);
-    service = await startService(env);
+    service = await startService(env, READY_TIMEOUT_MS);
     process.stdout.write(`ready in ${seconds(service.readyMs)}\n`);
     failed = await runBlocks(script(blocks, port), env);
     if (!failed && /"msg":"unhandled error"/.test(service.log())) failed = 'the service logged an unhandled error while the blocks ran';

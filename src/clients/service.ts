@@ -63,3 +63,33 @@ export class ServiceClient {
     return JSON.parse(text) as T;
   }
 }
+
+/** One Server-Sent Event of the service's streams: its name and its JSON data. */
+export interface StreamEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads the Server-Sent Events of a response body as they arrive (the chat stream, eval progress). */
+export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, at);
+      buffer = buffer.slice(at + 2);
+      const lines = block.split('\n');
+      const event =
+        lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim() ?? 'message';
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      if (data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Evidence } from '../core/evidence.ts';
-import { ServiceClient } from '../clients/service.ts';
+import { readEvents, ServiceClient } from '../clients/service.ts';
 import { covered, evaluateRetrieval, loadCases as loadRetrievalCases, matchCase, type RetrievalCase } from '../knowledge/eval.ts';
 import { type CaseFilter, type LoadedCase, loadCases, windowEnd } from './case.ts';
 import { compareResults, type EvalReport, summarise, type Variant } from './report.ts';
@@ -91,34 +91,6 @@ export function knowledgeCases(root: string, filter: CaseFilter = {}): Knowledge
 export function caseWorkspace(runId: string, caseId: string, variant: number, repeat: number): string {
   const h = createHash('sha256').update(`${runId}/${caseId}/${variant}/${repeat}`).digest('hex').slice(0, 10);
   return `eval-${h}`;
-}
-
-interface StreamEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-async function* sse(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, at);
-      buffer = buffer.slice(at + 2);
-      const lines = block.split('\n');
-      const event =
-        lines
-          .find((l) => l.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message';
-      const data = lines
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
-    }
-  }
 }
 
 /** Variant headers: prompt versions and model, honoured for the eval role. */
@@ -220,7 +192,7 @@ class CaseRunner {
       const evidence: Evidence[] = [];
       const tools: string[] = [];
       let answer: AnswerLike | undefined;
-      for await (const e of sse(res.body)) {
+      for await (const e of readEvents(res.body)) {
         if (e.event === 'agent.step' && typeof e.data.tool === 'string' && !tools.includes(e.data.tool)) tools.push(e.data.tool);
         if (e.event === 'evidence') evidence.push(...((e.data.items as Evidence[]) ?? []));
         if (e.event === 'answer') answer = e.data as unknown as AnswerLike;

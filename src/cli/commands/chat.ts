@@ -1,36 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/env.ts';
 import { CliError, ServiceClient, cliToken } from '../client.ts';
+import { readEvents } from '../../clients/service.ts';
 import { COMMAND_USAGE } from '../usage.ts';
-
-interface StreamEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Reads Server-Sent Events from a response body as they arrive. */
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, at);
-      buffer = buffer.slice(at + 2);
-      const lines = block.split('\n');
-      const event =
-        lines
-          .find((l) => l.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message';
-      const data = lines
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
-    }
-  }
-}
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -96,7 +68,7 @@ export async function chatCommand(config: Config, argv: string[]): Promise<void>
   }
   const err = process.stderr;
   let streamed = false;
-  for await (const e of events(res.body)) {
+  for await (const e of readEvents(res.body)) {
     const d = e.data;
     switch (e.event) {
       case 'run.started':
