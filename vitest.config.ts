@@ -9,8 +9,10 @@ export default defineConfig({
     maxWorkers: 2,
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/clock.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Limits against a hang, not speed targets (those are benchmarks): a turn that restarts the
+    // service or seeds a scenario takes close to a minute on a busy 2-core machine.
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
     env: { TZ: 'UTC' },
   },
 });

@@ -162,7 +162,7 @@ describe('eval runs compare prompt versions', () => {
     expect(compared.body.comparison.all).toMatchObject({ won: 0, lost: CASES });
     const missing = await api<{ status: number; detail: string }>('GET', `/v1/evals/runs/run-nope/compare/${second.body.run_id}`);
     expect(missing.status).toBe(404);
-  });
+  }, 300_000); // six cases in two variants, each seeded and answered through the service: minutes on a busy machine
 
   it('refuses a bad run request with the failing field, and prompt choice without the eval role', async () => {
     const bad = await api<{ errors: { field: string }[] }>('POST', '/v1/evals/runs', { repeat: 0 });
