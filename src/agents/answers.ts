@@ -158,8 +158,9 @@ function statusAnswer(input: ShapedInput): string[] {
     const bad = verdicts.filter((v) => v.bad);
     lines.push(
       bad.length
-        ? `${plural(bad.length, 'service')} of ${red.length} ${bad.length === 1 ? 'is' : 'are'} slow or failing:`
-        : `Nothing looks wrong in ${input.workspace}: errors and latency of ${plural(red.length, 'service')} match their baseline ${cite(red[0]!.id)}.`,
+        ? // No counts here: every number an answer states is one the evidence holds.
+          'Slow or failing:'
+        : `Nothing looks wrong in ${input.workspace}: errors and latency of every service with traffic match their baseline ${cite(red[0]!.id)}.`,
     );
     lines.push(...bad.map((v) => `- ${v.text}`));
     const traffic = verdicts.flatMap((v) => (v.traffic ? [v.traffic] : []));
@@ -167,7 +168,8 @@ function statusAnswer(input: ShapedInput): string[] {
   } else lines.push(`No server spans in ${input.workspace} in the window: the traces cannot say how the services are doing.`);
   const series = seriesLines(input.evidence);
   if (series.length) lines.push(`Over the window: ${series.join(' ')}`);
-  if (lines.some((l) => / is (slower|failing)|slow or failing/.test(l))) lines.push('Ask "why" about a service to investigate the cause.');
+  if (lines.some((l) => / is (slower|failing)|^Slow or failing:/.test(l)))
+    lines.push('Ask "why" about a service to investigate the cause.');
   return lines;
 }
 
