@@ -58,6 +58,30 @@ function plans(scenario: Scenario, seed: number, faultStart: number, scale?: num
   }));
 }
 
+/** Generates [from, to) of one workspace's plan and writes it through the OTLP ingest path, in chunks; counts what ingest accepted. */
+export async function writePlan(
+  ingest: TelemetryIngest,
+  plan: SimulationPlan,
+  from: number,
+  to: number,
+  records: SeedResult['records'] = { logs: 0, spans: 0, metricPoints: 0 },
+): Promise<SeedResult['records']> {
+  const workspace = plan.workspace.name;
+  for (let t = from; t < to; t += CHUNK_MINUTES * MINUTE) {
+    const batch = simulate(plan, t, Math.min(to, t + CHUNK_MINUTES * MINUTE));
+    // What ingest accepted, not what was simulated: a window outside the tables' retention stores nothing.
+    const [logs, spans, points] = await Promise.all([
+      ingest.logs(batch.logs, workspace),
+      ingest.traces(batch.traces, workspace),
+      ingest.metrics(batch.metrics, workspace),
+    ]);
+    records.logs += logs.accepted;
+    records.spans += spans.accepted;
+    records.metricPoints += points.accepted;
+  }
+  return records;
+}
+
 /** Generates [from, to) for every demo workspace and writes it through the OTLP ingest path. */
 export async function writeRange(
   ingest: TelemetryIngest,
@@ -69,21 +93,7 @@ export async function writeRange(
   scale?: number,
 ): Promise<SeedResult['records']> {
   const records = { logs: 0, spans: 0, metricPoints: 0 };
-  for (const plan of plans(scenario, seed, faultStart, scale)) {
-    const workspace = plan.workspace.name;
-    for (let t = from; t < to; t += CHUNK_MINUTES * MINUTE) {
-      const batch = simulate(plan, t, Math.min(to, t + CHUNK_MINUTES * MINUTE));
-      // What ingest accepted, not what was simulated: a window outside the tables' retention stores nothing.
-      const [logs, spans, points] = await Promise.all([
-        ingest.logs(batch.logs, workspace),
-        ingest.traces(batch.traces, workspace),
-        ingest.metrics(batch.metrics, workspace),
-      ]);
-      records.logs += logs.accepted;
-      records.spans += spans.accepted;
-      records.metricPoints += points.accepted;
-    }
-  }
+  for (const plan of plans(scenario, seed, faultStart, scale)) await writePlan(ingest, plan, from, to, records);
   return records;
 }
 

@@ -2,8 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { parseDuration } from '../../core/duration.ts';
 import { problems } from '../../core/problem.ts';
 import { SCENARIO_NAMES } from '../../demo/scenarios.ts';
-import { scenarioOrThrow } from '../../demo/seed.ts';
-import { MINUTE, simulate } from '../../demo/simulator.ts';
+import { scenarioOrThrow, writePlan } from '../../demo/seed.ts';
+import { MINUTE } from '../../demo/simulator.ts';
 import { WORKSPACES } from '../../demo/topology.ts';
 import type { EvalRuns } from '../../evals/runs.ts';
 import type { TelemetryIngest } from '../../otlp/ingest.ts';
@@ -128,19 +128,7 @@ async function seedWorkspace(
   const faultStart = end - scenario.faultOffsetMinutes * MINUTE;
   const spec = { ...WORKSPACES[scenario.workspace]!, name: workspace };
   const plan = { workspace: spec, disturbance: scenario.build(faultStart), faultStart, seed: req.seed, scale: req.scale };
-  const records = { logs: 0, spans: 0, metricPoints: 0 };
-  for (let t = start; t < end; t += 30 * MINUTE) {
-    const batch = simulate(plan, t, Math.min(end, t + 30 * MINUTE));
-    const [logs, spans, points] = await Promise.all([
-      ingest.logs(batch.logs, workspace),
-      ingest.traces(batch.traces, workspace),
-      ingest.metrics(batch.metrics, workspace),
-    ]);
-    records.logs += logs.accepted;
-    records.spans += spans.accepted;
-    records.metricPoints += points.accepted;
-  }
-  return records;
+  return writePlan(ingest, plan, start, end);
 }
 
 /** /v1/evals: eval runs (start, progress, list, compare) and the telemetry of eval workspaces. */
