@@ -18,10 +18,12 @@ const benches = fs
 let failed = 0;
 for (const b of benches) {
   process.stderr.write(`\n== bench/${b}${quick ? ' (quick)' : ''}\n`);
+  const began = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, b), ...(quick ? ['--quick'] : [])], {
     stdio: 'inherit',
     env: { ...process.env, TZ: 'UTC' },
   });
+  process.stderr.write(`bench/${b}: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
   if (r.status !== 0) {
     failed++;
     process.stderr.write(`bench/${b} failed with exit code ${r.status}\n`);
