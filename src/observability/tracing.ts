@@ -22,8 +22,27 @@ export type { Span, Tracer };
 export interface Tracing {
   readonly tracer: Tracer;
   readonly enabled: boolean;
+  /** Records spans (true) or hands out non-recording ones (false) from now on; the overhead benchmark alternates. */
+  setRecording(on: boolean): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/** A tracer that starts its spans on the SDK's tracer, or the API's no-op one while recording is off. */
+class SwitchableTracer implements Tracer {
+  recording = true;
+  constructor(
+    private readonly on: Tracer,
+    private readonly off: Tracer,
+  ) {}
+  private get current(): Tracer {
+    return this.recording ? this.on : this.off;
+  }
+  startSpan(...args: Parameters<Tracer['startSpan']>): Span {
+    return this.current.startSpan(...args);
+  }
+  startActiveSpan: Tracer['startActiveSpan'] = (...args: unknown[]) =>
+    (this.current.startActiveSpan as (...a: unknown[]) => never)(...args);
 }
 
 const W3C = new W3CTraceContextPropagator();
@@ -43,16 +62,26 @@ export function createTracing(opts: { endpoint?: string; serviceName?: string; p
   }
   if (processors.length === 0) {
     // No provider registered: the API hands out non-recording spans, which cost next to nothing.
-    return { tracer: trace.getTracer('hks-aiops'), enabled: false, forceFlush: async () => undefined, shutdown: async () => undefined };
+    return {
+      tracer: trace.getTracer('hks-aiops'),
+      enabled: false,
+      setRecording: () => undefined,
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    };
   }
   ensureContextManager();
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? 'hks-aiops' }),
     spanProcessors: processors,
   });
+  const tracer = new SwitchableTracer(provider.getTracer('hks-aiops'), trace.getTracer('hks-aiops'));
   return {
-    tracer: provider.getTracer('hks-aiops'),
+    tracer,
     enabled: true,
+    setRecording: (on) => {
+      tracer.recording = on;
+    },
     forceFlush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
