@@ -103,9 +103,10 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
       durationMs: performance.now() - started,
       attrs: {
         agent,
-        args: JSON.stringify(out.run.args).slice(0, 2000),
+        // Arguments can carry words of the question: redacted like everything the thread keeps.
+        args: rc.redactor.redact(JSON.stringify(out.run.args)).slice(0, 2000),
         queries: JSON.stringify(queries),
-        ...(out.run.error ? { error: out.run.error.slice(0, 500) } : {}),
+        ...(out.run.error ? { error: rc.redactor.redact(out.run.error).slice(0, 500) } : {}),
       },
       nums: { queries: queries.length, evidence: out.evidence.length },
     });
