@@ -12,9 +12,10 @@ let svc: TestService;
 let token: string;
 
 beforeAll(async () => {
+  // These tests script different replies to the same question: no LLM cache (test/observability.test.ts covers it).
   const policies = policiesWith({
     'llm.yaml':
-      'model: scripted-model\ntimeout_ms: 1500\nretries: 0\nmax_prompt_tokens: 5000\nroute_with_llm: true\nprompts: { route: 1, synthesize: 1 }\n',
+      'model: scripted-model\ntimeout_ms: 1500\nretries: 0\nmax_prompt_tokens: 5000\nroute_with_llm: true\nprompts: { route: 1, synthesize: 1 }\ncache: { enabled: false }\n',
   });
   svc = await startTestService({ AIOPS_POLICIES_DIR: policies }, { model, modelName: 'scripted-model' });
   await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2);

@@ -25,7 +25,10 @@ beforeAll(async () => {
     if (req.format) return { content: JSON.stringify({ agents: ['sre'], reason: 'operations question' }) };
     return { content: citingDraft(req.messages.find((m) => m.role === 'user')!.content) };
   });
-  const policies = policiesWith({ 'llm.yaml': 'model: qwen2.5:3b\ntimeout_ms: 5000\nretries: 0\nprompts: { route: 1, synthesize: 1 }\n' });
+  const policies = policiesWith({
+    // Replies to the same question change from test to test: no LLM cache (test/observability.test.ts covers it).
+    'llm.yaml': 'model: qwen2.5:3b\ntimeout_ms: 5000\nretries: 0\nprompts: { route: 1, synthesize: 1 }\ncache: { enabled: false }\n',
+  });
   svc = await startTestService({ OLLAMA_URL: server.url, AIOPS_POLICIES_DIR: policies });
   await seedScenario(svc.service.deps.store, svc.service.deps.ingest, 'payment-bad-deploy', 2);
 });

@@ -1,3 +1,4 @@
+import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { Store } from '../clients/clickhouse.ts';
 import type { ControlPlaneClient } from '../clients/control-plane.ts';
@@ -25,6 +26,8 @@ export interface ApprovalDeps {
   tenantAttribute: string;
   checkpointer: BaseCheckpointSaver;
   now?: () => number;
+  /** Counts control-plane outcomes. */
+  metrics?: ServiceMetrics;
 }
 
 /** What the parts of the approval workflow share: the stores, the policy, the clock, and the thread. */

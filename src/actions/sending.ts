@@ -75,6 +75,7 @@ export class ActionSender {
       } catch (err) {
         result = { status: 'failed', message: (err as Error).message, attempts: 1, at: new Date(this.env.now()).toISOString() };
       }
+      this.env.metrics?.controlPlane.inc({ outcome: result.status === 'accepted' ? 'ok' : 'failed' });
     }
     const verifyAt =
       result.status === 'accepted' && sending.verify && this.env.policies.remediate.verification.enabled

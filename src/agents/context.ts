@@ -10,6 +10,9 @@ import type { Redactor } from '../policies/redaction.ts';
 import type { KnowledgeBase } from '../knowledge/base.ts';
 import type { ChatEvent } from '../core/events.ts';
 import type { ApprovalRecord } from '../core/proposal.ts';
+import type { FactSink } from '../observability/facts.ts';
+import type { Tracer } from '../observability/tracing.ts';
+import type { LlmCache } from '../storage/llm-cache.ts';
 
 /** What every run of the agents shares: built once at start. */
 export interface AgentDeps {
@@ -27,6 +30,14 @@ export interface AgentDeps {
   knowledge?: KnowledgeBase;
   /** A workspace's pending proposal of an action on a target, if any (absent without approvals). */
   pendingProposal?: (workspace: string, action: string, target: string) => Promise<ApprovalRecord | undefined>;
+  /** Every run's facts (nodes, tools, model calls, grounding, turns), unsampled; absent in tests that do not need them. */
+  facts?: FactSink;
+  /** Spans of runs, nodes, tools and model calls (a no-op tracer without an OTLP endpoint). */
+  tracer?: Tracer;
+  /** Model answers kept for the policy's TTL (absent: every call asks the model). */
+  llmCache?: LlmCache;
+  /** The clock turns start by (tests fix it). */
+  now?: () => number;
 }
 
 /** Counted per turn: the benchmark and the answer report them. */

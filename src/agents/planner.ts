@@ -79,7 +79,7 @@ export async function planWithModel(
       tools: catalogue,
       feedback,
     });
-    const reply = await structuredCall(rc, model, PlanReply, 'plan', system, user);
+    const reply = await structuredCall(rc, model, PlanReply, 'plan', system, user, refOf(prompt));
     const refused: string[] = [];
     for (const c of reply.calls.slice(0, MAX_PLANNED_CALLS)) {
       const checked = checkCall(rc, window, c);

@@ -18,6 +18,7 @@ import { slackRoutes } from './routes/slack.ts';
 import { evalRoutes } from './routes/evals.ts';
 import { evalChoice } from './middleware/eval-choice.ts';
 import { briefingRoutes } from './routes/briefings.ts';
+import { statsRoutes, traceRoutes } from './routes/observability.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
@@ -50,6 +51,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/alerts', alertRoutes(deps, deps.alerts));
   app.route('/v1/evals', evalRoutes(deps, deps.evals));
   app.route('/v1/briefings', briefingRoutes(deps, deps.briefings));
+  app.route('/v1/trace', traceRoutes(deps));
+  app.route('/v1/stats', statsRoutes(deps));
 
   handleErrors(app, deps);
   return app;

@@ -16,6 +16,9 @@ import type { SlackAdapter } from '../slack/adapter.ts';
 import type { EvalRuns } from '../evals/runs.ts';
 import type { PromptRegistry } from '../prompts/registry.ts';
 import type { BriefingService } from '../briefings/service.ts';
+import type { RequestFacts } from '../storage/request-facts.ts';
+import type { Tracing } from '../observability/tracing.ts';
+import type { LlmCache } from '../storage/llm-cache.ts';
 
 /** Everything the routes use, built once at start (src/runtime/service.ts). */
 export interface AppDeps {
@@ -42,4 +45,10 @@ export interface AppDeps {
   evals?: EvalRuns;
   /** Scheduled and requested briefings. */
   briefings: BriefingService;
+  /** Every request's facts, unsampled: /v1/stats and /v1/trace read them. */
+  facts: RequestFacts;
+  /** The service's own spans (a no-op without OTEL_EXPORTER_OTLP_ENDPOINT). */
+  tracing: Tracing;
+  /** Model answers kept in ClickHouse (absent when the policy turns it off). */
+  llmCache?: LlmCache;
 }

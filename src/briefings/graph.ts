@@ -406,7 +406,7 @@ export function buildBriefingGraph() {
         evidence: renderEvidence('evidence:', shown, rc.deps.policies.llm.max_prompt_tokens - 1200).text,
       });
       try {
-        const draft = await streamDraft(rc, model, system, user, () => undefined);
+        const draft = await streamDraft(rc, model, system, user, () => undefined, refOf(prompt), 'briefing');
         const g = rc.deps.policies.llm.grounding;
         const checked = checkGrounding(draft, evidence, rc.services, {
           tolerance: g.number_tolerance,

@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { BriefingSchedulePolicy, Policies } from '../policies/schema.ts';
 import type { SlotLease } from '../storage/briefings.ts';
 import type { BriefingService } from './service.ts';
@@ -34,6 +35,8 @@ export interface SchedulerOptions {
   owner: string;
   /** The clock (tests move it). */
   now?: () => number;
+  /** Runs and their lag behind the slot. */
+  metrics?: ServiceMetrics;
 }
 
 /**
@@ -102,6 +105,7 @@ export class BriefingScheduler {
         this.logger.debug({ workspace, briefing: s.name, slot: new Date(slot).toISOString() }, 'briefing slot taken by another replica');
         return false;
       }
+      this.opts.metrics?.briefingLag.observe(Math.max(0, this.now() - slot) / 1000);
       const len = this.service.periodMs(s);
       const { briefing, created } = await this.service.run({
         workspace,
@@ -115,8 +119,10 @@ export class BriefingScheduler {
         { workspace, briefing: s.name, id: briefing.id, created, incidents: briefing.incidents.length, quiet: briefing.quiet },
         'scheduled briefing done',
       );
+      this.opts.metrics?.briefingRuns.inc({ outcome: 'ok' });
       return true;
     } catch (err) {
+      this.opts.metrics?.briefingRuns.inc({ outcome: 'error' });
       this.logger.error({ err, workspace, briefing: s.name, slot: new Date(slot).toISOString() }, 'scheduled briefing failed');
       return false;
     }

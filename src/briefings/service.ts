@@ -83,7 +83,25 @@ export class BriefingService {
     return this.locks.run(id, async () => {
       const stored = await this.get(req.workspace, id);
       if (stored) return { briefing: stored, created: false };
-      const briefing = await this.limited(() => this.write(id, req));
+      const started = performance.now();
+      const fact = (status: 'ok' | 'error', attrs: Record<string, string> = {}) =>
+        this.o.agents.facts?.record({
+          kind: 'briefing',
+          trackingId: req.trackingId,
+          workspace: req.workspace,
+          name: req.name,
+          status,
+          durationMs: performance.now() - started,
+          attrs: { trigger: req.trigger, ...attrs },
+        });
+      let briefing: Briefing;
+      try {
+        briefing = await this.limited(() => this.write(id, req));
+      } catch (err) {
+        fact('error');
+        throw err;
+      }
+      fact('ok', { briefing_id: briefing.id, quiet: briefing.quiet ? '1' : '0' });
       await this.o.store.put(this.row(briefing));
       this.deliverLater(briefing);
       return { briefing, created: true };

@@ -141,6 +141,16 @@ interface ReadQuery {
 }
 
 export async function readRows<T>(store: Store, q: ReadQuery): Promise<T[]> {
+  return (await readRowsWithStats<T>(store, q)).rows;
+}
+
+/** What the engine said about one query: rows and time from a server's X-ClickHouse-Summary; null where it keeps none (chDB). */
+export interface QueryStats {
+  readRows: number | null;
+  serverMs: number | null;
+}
+
+export async function readRowsWithStats<T>(store: Store, q: ReadQuery): Promise<{ rows: T[]; stats: QueryStats }> {
   const rs = await store.reader.query({
     query: q.query,
     query_params: q.params,
@@ -149,7 +159,22 @@ export async function readRows<T>(store: Store, q: ReadQuery): Promise<T[]> {
     abort_signal: q.signal,
     clickhouse_settings: { ...READ_SETTINGS, ...q.settings },
   });
-  return rs.json<T>();
+  const rows = await rs.json<T>();
+  return { rows, stats: summaryStats(rs.response_headers['x-clickhouse-summary']) };
+}
+
+function summaryStats(header: string | string[] | undefined): QueryStats {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (!text) return { readRows: null, serverMs: null };
+  try {
+    const s = JSON.parse(text) as { read_rows?: string; elapsed_ns?: string };
+    return {
+      readRows: s.read_rows !== undefined ? Number(s.read_rows) : null,
+      serverMs: s.elapsed_ns !== undefined ? Number(s.elapsed_ns) / 1e6 : null,
+    };
+  } catch {
+    return { readRows: null, serverMs: null };
+  }
 }
 
 /** A statement on the writer session (DDL, deletes). */

@@ -70,6 +70,8 @@ export const EnvSchema = z.object({
   TENANT_ATTRIBUTE: z.string().min(1).default('k8s.namespace.name'),
 
   OLLAMA_URL: optionalUrl,
+  /** The service's own spans go to this OTLP/HTTP endpoint (protobuf, `<endpoint>/v1/traces`); unset, tracing is a no-op. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   QDRANT_URL: optionalUrl,
   QDRANT_API_KEY: optionalText,
   POSTGRES_URL: z

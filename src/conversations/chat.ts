@@ -17,6 +17,7 @@ import { knownServices } from '../tools/telemetry/services.ts';
 import type { ApprovalService, ThreadPoster } from '../actions/approvals.ts';
 import type { AlertContext } from '../core/alert.ts';
 import type { ApprovalRecord } from '../core/proposal.ts';
+import { inSpan } from '../observability/tracing.ts';
 
 /** The answer to one chat turn, as the API returns it. */
 export interface ChatAnswer extends Omit<AnswerMeta, 'turn'> {
@@ -184,7 +185,12 @@ export class ChatService implements ThreadPoster {
     }
   }
 
-  /** One turn: the graph from intake to respond, with events as they happen. */
+  /**
+   * One turn: the graph from intake to respond, with events as they happen.
+   * The run is a span (child of the request's) and a `turn` fact: kind, path,
+   * intent, specialists, model and prompt version, whether the narrator
+   * stood in for the model.
+   */
   async turn(
     scope: Scope,
     thread: ThreadRecord,
@@ -192,6 +198,73 @@ export class ChatService implements ThreadPoster {
     emit: (e: ChatEvent) => void,
     signal?: AbortSignal,
     opts: { alert?: AlertContext } = {},
+  ): Promise<ChatAnswer> {
+    const kind = opts.alert ? 'alert' : 'chat';
+    const started = performance.now();
+    const { facts, metrics, tracer } = this.deps;
+    const attrs: Record<string, string> = {
+      kind,
+      thread_id: thread.id,
+      sub: scope.principal.sub,
+      model: this.deps.model ? (this.deps.modelName ?? 'model') : '',
+      ...(opts.alert ? { severity: opts.alert.severity, alertname: opts.alert.alertname } : {}),
+    };
+    try {
+      if (this.deps.model) attrs.prompt_version = String(this.deps.prompts.get('synthesize').version);
+    } catch {
+      // No synthesis prompt: nothing to compare versions by.
+    }
+    const record = (status: 'ok' | 'error', answer?: ChatAnswer) => {
+      const seconds = (performance.now() - started) / 1000;
+      const fallback = !!this.deps.model && answer?.path === 'deterministic' && /^the model/.test(answer.fallback_reason ?? '');
+      metrics?.turnDuration.observe({ kind }, seconds);
+      metrics?.investigations.inc({ kind, path: answer?.path ?? 'error' });
+      if (fallback) metrics?.narratorFallbacks.inc({ kind });
+      facts?.record({
+        kind: 'turn',
+        trackingId: scope.trackingId,
+        workspace: scope.workspace,
+        name: kind,
+        status,
+        durationMs: seconds * 1000,
+        attrs: answer
+          ? { ...attrs, path: answer.path, intent: answer.intent, agents: answer.agents.join(','), fallback: fallback ? '1' : '0' }
+          : attrs,
+        nums: answer
+          ? {
+              llm_calls: answer.usage.llm_calls,
+              prompt_tokens: answer.usage.prompt_tokens,
+              completion_tokens: answer.usage.completion_tokens,
+              proposals: answer.approvals.length,
+            }
+          : {},
+      });
+    };
+    return inSpan(
+      tracer,
+      `invoke_agent ${kind}`,
+      { 'gen_ai.operation.name': 'invoke_agent', 'aiops.thread_id': thread.id },
+      async (span) => {
+        try {
+          const answer = await this.runTurn(scope, thread, message, emit, signal, opts);
+          span.setAttributes({ 'aiops.path': answer.path, 'aiops.intent': answer.intent });
+          record('ok', answer);
+          return answer;
+        } catch (err) {
+          record('error');
+          throw err;
+        }
+      },
+    );
+  }
+
+  private async runTurn(
+    scope: Scope,
+    thread: ThreadRecord,
+    message: string,
+    emit: (e: ChatEvent) => void,
+    signal: AbortSignal | undefined,
+    opts: { alert?: AlertContext },
   ): Promise<ChatAnswer> {
     const runId = randomUUID();
     // Every query of the run listens to the signal; dozens run in parallel.
@@ -207,7 +280,7 @@ export class ChatService implements ThreadPoster {
       sub: scope.principal.sub,
       roles: scope.principal.roles,
       trackingId: scope.trackingId,
-      now: Date.now(),
+      now: this.deps.now?.() ?? Date.now(),
       services: await knownServices(this.deps.store, scope.workspace, this.deps.tenantAttribute),
       ids: evidenceIds((before.evidence ?? []).map((e) => e.id)),
       emit,

@@ -200,6 +200,14 @@ const LlmPolicy = z
       })
       .strict()
       .prefault({}),
+    /** Model answers kept in ClickHouse per workspace, model, prompt version and redacted inputs. */
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        ttl: PositiveDuration.default('45m'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -51,6 +51,10 @@ import { ConfigError } from '../config/env.ts';
 import { BriefingStore, ClickHouseSlotLease, PostgresSlotLease } from '../storage/briefings.ts';
 import { BriefingService, replicaId } from '../briefings/service.ts';
 import { BriefingScheduler } from '../briefings/scheduler.ts';
+import { RequestFacts } from '../storage/request-facts.ts';
+import { LlmCache } from '../storage/llm-cache.ts';
+import { createTracing } from '../observability/tracing.ts';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 /**
  * Every turn runs with its thread as the prompt choice, so a traffic split in policies/llm.yaml
@@ -142,6 +146,10 @@ export interface BuildOptions {
   modelName?: string;
   /** This replica's name in briefing slot claims (default: a random id). */
   replica?: string;
+  /** The clock chat turns start by (tests fix it). */
+  clock?: () => number;
+  /** Span processors besides the OTLP exporter (tests collect spans in memory). */
+  spanProcessors?: SpanProcessor[];
 }
 
 /** Builds every part of the service without listening (tests call `app.request()` on it). */
@@ -176,6 +184,12 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   }
   const metrics = new ServiceMetrics({ defaultMetrics: opts.defaultMetrics });
   const wideEvents = new WideEventWriter(store, policies.retention, logger, metrics);
+  const facts = new RequestFacts(store, logger, metrics);
+  metrics.queueDepthSource = () => ({ wide_events: wideEvents.pending, facts: facts.pending });
+  const tracing = createTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, processors: opts.spanProcessors });
+  const llmCache =
+    model && policies.llm.cache.enabled ? new LlmCache(store, parseDuration(policies.llm.cache.ttl)!, logger, metrics) : undefined;
+  const observed = { facts, tracer: tracing.tracer, metrics, ...(llmCache ? { llmCache } : {}) };
   const demo =
     config.demo === 'off'
       ? undefined
@@ -243,6 +257,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     telemetry: store,
     tenantAttribute: config.TENANT_ATTRIBUTE,
     checkpointer: conversations.checkpointer,
+    metrics,
   });
   // An eval run may name another model for a turn (X-Eval-Model): one client per name, made when first asked for.
   const models = new Map<string, BaseChatModel | undefined>();
@@ -266,6 +281,8 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       tenantAttribute: config.TENANT_ATTRIBUTE,
       logger,
       knowledge,
+      ...observed,
+      ...(opts.clock ? { now: opts.clock } : {}),
     },
     buildChatGraph(conversations.checkpointer),
     conversations.threads,
@@ -336,15 +353,15 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       modelName: model ? (opts.modelName ?? policies.llm.model) : undefined,
       tenantAttribute: config.TENANT_ATTRIBUTE,
       logger,
-      metrics,
       knowledge,
+      ...observed,
     },
     store: new BriefingStore(store),
     policy: policies.briefings,
     ...(config.SLACK_BOT_TOKEN ? { slack: new SlackClient(config.SLACK_API_URL, config.SLACK_BOT_TOKEN) } : {}),
     linkBase: policies.briefings.link_base ?? config.serviceUrl,
   });
-  const scheduler = new BriefingScheduler(briefings, policies.briefings, lease, logger, { owner: opts.replica ?? replicaId() });
+  const scheduler = new BriefingScheduler(briefings, policies.briefings, lease, logger, { owner: opts.replica ?? replicaId(), metrics });
   const deps: AppDeps = {
     prompts,
     modelAvailable: model !== undefined,
@@ -365,6 +382,9 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
     alerts,
     ...(slack ? { slack } : {}),
     briefings,
+    facts,
+    tracing,
+    ...(llmCache ? { llmCache } : {}),
   };
   const app = createApp(deps);
   return {
@@ -383,6 +403,8 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
       await scheduler.stop();
       await wideEvents.stop();
       await alerts.settled();
+      await facts.settle();
+      await tracing.shutdown();
       await slack?.settled();
       await approvals.stop();
       await knowledge.close();

@@ -240,6 +240,46 @@ ORDER BY (slot, at)
 TTL toDateTime(at) + toIntervalDay(30)`,
     ],
   },
+  {
+    version: 11,
+    name: 'request facts and the LLM cache',
+    statements: [
+      // Every request's facts, unsampled (request, turn, node, tool, model, grounding, briefing rows):
+      // the stats and the trace by tracking id are read from here, never from the sampled wide events.
+      `CREATE TABLE IF NOT EXISTS aiops_request_facts (
+    timestamp DateTime64(3) CODEC(Delta, ZSTD(1)),
+    seq UInt64,
+    workspace LowCardinality(String),
+    tracking_id String CODEC(ZSTD(1)),
+    kind LowCardinality(String),
+    name LowCardinality(String),
+    status LowCardinality(String),
+    duration_ms Float64,
+    attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    numbers Map(LowCardinality(String), Float64) CODEC(ZSTD(1))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (workspace, timestamp, tracking_id)
+TTL toDateTime(timestamp) + toIntervalDay(90)`,
+      // Model answers by workspace, model, prompt (id and version hash) and a hash of the redacted inputs.
+      `CREATE TABLE IF NOT EXISTS aiops_llm_cache (
+    workspace LowCardinality(String),
+    model LowCardinality(String),
+    prompt_id LowCardinality(String),
+    prompt_hash String,
+    input_hash String,
+    created_at DateTime64(3),
+    expires_at DateTime64(3),
+    output String CODEC(ZSTD(3)),
+    input_tokens UInt32,
+    output_tokens UInt32
+)
+ENGINE = ReplacingMergeTree(created_at)
+ORDER BY (workspace, model, prompt_id, prompt_hash, input_hash)
+TTL toDateTime(expires_at) + toIntervalDay(1)`,
+    ],
+  },
 ];
 
 const checksum = (m: Migration) => createHash('sha256').update(m.statements.join('\n;\n')).digest('hex').slice(0, 16);

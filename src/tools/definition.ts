@@ -17,7 +17,7 @@ export interface ToolResult {
   truncated: boolean;
   /** Anything the reader should know (no data, a fallback taken). */
   notes: string[];
-  stats: { queries: number; query_ids: string[]; elapsed_ms: number };
+  stats: { queries: number; query_ids: string[]; elapsed_ms: number; query_stats?: ToolRun['queryStats'] };
   /** With ToolContext.recordQueries: the queries as run, for benchmarks. */
   recorded?: ToolRun['recorded'];
 }
@@ -95,7 +95,12 @@ export async function runTool<S extends z.ZodObject>(tool: TelemetryTool<S>, ctx
     rendered: rendered.text,
     truncated: rendered.truncated,
     notes,
-    stats: { queries: run.queryIds.length, query_ids: run.queryIds, elapsed_ms: Math.round(performance.now() - started) },
+    stats: {
+      queries: run.queryIds.length,
+      query_ids: run.queryIds,
+      elapsed_ms: Math.round(performance.now() - started),
+      query_stats: run.queryStats,
+    },
     ...(ctx.recordQueries ? { recorded: run.recorded } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
-import { readRows, type Store } from '../clients/clickhouse.ts';
+import { readRowsWithStats, type Store } from '../clients/clickhouse.ts';
 import { Problem, problems } from '../core/problem.ts';
 import type { Policies } from '../policies/schema.ts';
 import { parseDuration } from '../core/duration.ts';
@@ -60,6 +60,19 @@ export class ToolRun {
   private queries = 0;
   private evidenceCount = 0;
   readonly queryIds: string[] = [];
+  /**
+   * Each query's figures: rows returned, rows read and server time where the
+   * engine reports them (a ClickHouse server's summary; null with chDB, which
+   * keeps no query log), and the time the call took here.
+   */
+  readonly queryStats: {
+    query_id: string;
+    result_rows: number;
+    read_rows: number | null;
+    server_ms: number | null;
+    duration_ms: number;
+    error?: string;
+  }[] = [];
   /** The SQL and parameters of each query, kept only when the context asks (benchmarks re-run them). */
   readonly recorded: { sql: string; params: Record<string, unknown>; settings: ClickHouseSettings }[] = [];
 
@@ -116,17 +129,34 @@ export class ToolRun {
       ...settings,
     };
     if (this.ctx.recordQueries) this.recorded.push({ sql, params: allParams, settings: allSettings });
+    const started = performance.now();
     try {
-      const rows = await readRows<T>(this.ctx.store, {
+      const { rows, stats } = await readRowsWithStats<T>(this.ctx.store, {
         query: sql,
         params: allParams,
         queryId,
         signal: this.ctx.signal,
         settings: allSettings,
       });
+      this.queryStats.push({
+        query_id: queryId,
+        result_rows: rows.length,
+        read_rows: stats.readRows,
+        server_ms: stats.serverMs,
+        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      });
       return { rows, queryId };
     } catch (err) {
-      throw this.explain(err);
+      const explained = this.explain(err);
+      this.queryStats.push({
+        query_id: queryId,
+        result_rows: 0,
+        read_rows: null,
+        server_ms: null,
+        duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        error: ((explained as Error).message ?? String(explained)).slice(0, 300),
+      });
+      throw explained;
     }
   }
 

@@ -9,6 +9,7 @@ import { synthesize } from './nodes/synthesize.ts';
 import { verify } from './nodes/verify.ts';
 import { respond } from './nodes/respond.ts';
 import { propose } from './nodes/propose.ts';
+import { observedNode } from '../observe.ts';
 
 /**
  * intake → route → specialists (in parallel) → synthesize → verify → propose → respond.
@@ -17,15 +18,15 @@ import { propose } from './nodes/propose.ts';
  */
 export function buildChatGraph(checkpointer?: BaseCheckpointSaver) {
   return new StateGraph(ChatState, RunContextSchema)
-    .addNode('intake', intake)
-    .addNode('route', route)
-    .addNode('sre', specialistNode('sre'))
-    .addNode('security', specialistNode('security'))
-    .addNode('efficiency', specialistNode('efficiency'))
-    .addNode('synthesize', synthesize)
-    .addNode('verify', verify)
-    .addNode('propose', propose)
-    .addNode('respond', respond)
+    .addNode('intake', observedNode('intake', intake))
+    .addNode('route', observedNode('route', route))
+    .addNode('sre', observedNode('sre', specialistNode('sre')))
+    .addNode('security', observedNode('security', specialistNode('security')))
+    .addNode('efficiency', observedNode('efficiency', specialistNode('efficiency')))
+    .addNode('synthesize', observedNode('synthesize', synthesize))
+    .addNode('verify', observedNode('verify', verify))
+    .addNode('propose', observedNode('propose', propose))
+    .addNode('respond', observedNode('respond', respond))
     .addEdge(START, 'intake')
     .addEdge('intake', 'route')
     .addConditionalEdges('route', toSpecialists, ['sre', 'security', 'efficiency', 'synthesize'])

@@ -11,6 +11,8 @@ import type { AgentName } from '../../policies/schema.ts';
 import { draftsFor, type ScoredDraft } from '../../actions/drafts.ts';
 import type { TimeWindow } from '../../core/window.ts';
 import { redactEvidence } from '../../policies/redaction.ts';
+import { inSpan } from '../../observability/tracing.ts';
+import type { ToolResult } from '../../tools/definition.ts';
 
 /** What the orchestrator hands a specialist. */
 export interface Assignment {
@@ -82,8 +84,42 @@ function failureOf(err: unknown): { detail: string; fields: string[]; reason: st
   return { detail: (err as Error).message ?? String(err), fields: [], reason: 'error' };
 }
 
-/** Runs one tool call for a specialist: events out, a failure noted (and counted) rather than thrown. */
+type QueryStats = NonNullable<ToolResult['stats']['query_stats']>;
+
+/** One tool call with a span (child of the node's) and a `tool` fact: arguments, query ids and figures, duration, outcome. */
 async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promise<{ evidence: Evidence[]; run: ToolRunSummary }> {
+  const started = performance.now();
+  return inSpan(rc.deps.tracer, `tool ${step.tool}`, { 'aiops.tool': step.tool, 'aiops.agent': agent }, async (span) => {
+    const { queries, ...out } = await runStepInner(agent, step, rc);
+    const status = out.run.error ? 'error' : 'ok';
+    span.setAttributes({ 'aiops.tool.queries': queries.length, 'aiops.tool.status': status });
+    rc.deps.metrics?.toolCalls.inc({ tool: step.tool, status });
+    rc.deps.facts?.record({
+      kind: 'tool',
+      trackingId: rc.trackingId,
+      workspace: rc.workspace,
+      name: step.tool,
+      status,
+      durationMs: performance.now() - started,
+      attrs: {
+        agent,
+        // Arguments can carry words of the question: redacted like everything the thread keeps.
+        args: rc.redactor.redact(JSON.stringify(out.run.args)).slice(0, 2000),
+        queries: JSON.stringify(queries),
+        ...(out.run.error ? { error: rc.redactor.redact(out.run.error).slice(0, 500) } : {}),
+      },
+      nums: { queries: queries.length, evidence: out.evidence.length },
+    });
+    return out;
+  });
+}
+
+/** Runs one tool call for a specialist: events out, a failure noted (and counted) rather than thrown. */
+async function runStepInner(
+  agent: string,
+  step: PlaybookStep,
+  rc: RunContext,
+): Promise<{ evidence: Evidence[]; run: ToolRunSummary; queries: QueryStats }> {
   const started = performance.now();
   const args = step.args as Record<string, unknown>;
   rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'started' } });
@@ -97,6 +133,7 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'done', elapsed_ms: elapsed } });
     return {
       evidence,
+      queries: result.stats.query_stats ?? [],
       run: {
         agent,
         tool: step.tool,
@@ -118,6 +155,7 @@ async function runStep(agent: string, step: PlaybookStep, rc: RunContext): Promi
     rc.emit({ event: 'agent.step', data: { agent, step: 'tool', tool: step.tool, status: 'failed', detail: failure.detail } });
     return {
       evidence: [],
+      queries: [],
       run: {
         agent,
         tool: step.tool,

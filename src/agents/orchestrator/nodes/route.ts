@@ -108,7 +108,7 @@ async function decide(state: ChatStateType, rc: RunContext, intent: Intent): Pro
       services: rc.services.join(', ') || '(none seen yet)',
     });
     try {
-      const d = await classifyWithModel(rc, model, system, user);
+      const d = await classifyWithModel(rc, model, system, user, refOf(prompt));
       return { agents: [...new Set(d.agents)], method: 'llm', reason: d.reason || `model (${refOf(prompt).id} v${prompt.version})` };
     } catch (err) {
       rc.deps.logger.warn(
@@ -209,7 +209,7 @@ async function refineIntent(state: ChatStateType, rc: RunContext): Promise<Inten
     previous: rc.redactor.redact(previous.slice(0, 300)),
   });
   try {
-    const reply = await structuredCall(rc, model, IntentReply, 'intent', system, user);
+    const reply = await structuredCall(rc, model, IntentReply, 'intent', system, user, refOf(prompt));
     if (reply.intent !== facts.intent)
       rc.deps.logger.info({ tracking_id: rc.trackingId, from: facts.intent, to: reply.intent }, 'the model read the intent');
     return reply.intent;

@@ -72,7 +72,7 @@ export async function synthesize(state: ChatStateType, config: AgentConfig): Pro
   rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'synthesize', status: 'started' } });
   const refs = [refOf(prompt), ...(state.plan?.method === 'llm' ? [refOf(rc.deps.prompts.get('route'))] : [])];
   try {
-    const text = await streamDraft(rc, model, system, user, (t) => rc.emit({ event: 'token', data: { text: t } }));
+    const text = await streamDraft(rc, model, system, user, (t) => rc.emit({ event: 'token', data: { text: t } }), refOf(prompt));
     rc.emit({ event: 'agent.step', data: { agent: 'orchestrator', step: 'synthesize', status: 'done' } });
     return { draft: { text, prompts: refs, model: rc.deps.modelName ?? 'model' }, fallback: null };
   } catch (err) {

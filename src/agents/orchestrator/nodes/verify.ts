@@ -16,6 +16,24 @@ export function verify(state: ChatStateType, config: AgentConfig): ChatUpdate {
     maxUnsupportedShare: g.max_unsupported_share,
     windowTimes: state.plan ? [hhmm(state.plan.window.from), hhmm(state.plan.window.to)] : [],
   });
+  const synthesis = state.draft.prompts.find((p) => p.id === 'synthesize');
+  rc.deps.metrics?.grounding.inc({ outcome: report.passed ? 'passed' : 'failed' });
+  rc.deps.facts?.record({
+    kind: 'grounding',
+    trackingId: rc.trackingId,
+    workspace: rc.workspace,
+    name: 'synthesize',
+    status: report.passed ? 'ok' : 'error',
+    durationMs: 0,
+    attrs: { model: state.draft.model, prompt_version: synthesis ? String(synthesis.version) : '' },
+    nums: {
+      sentences: report.sentences,
+      supported: report.supported,
+      unsupported: report.removed,
+      unsupported_numbers: report.unsupported_numbers.length,
+      citations: report.citations,
+    },
+  });
   rc.emit({
     event: 'agent.step',
     data: {
