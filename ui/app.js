@@ -100,7 +100,10 @@ function tokenFromFragment() {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const token = params.get('token');
   if (!token) return null;
-  history.replaceState(null, '', `${location.pathname}${location.search}#/chat`);
+  // `next` names the page to open, e.g. #token=…&next=/chat/<thread id>.
+  const next = params.get('next') ?? '';
+  const page = /^\/[a-z]+(\/[A-Za-z0-9_.-]+)*$/.test(next) ? next : '/chat';
+  history.replaceState(null, '', `${location.pathname}${location.search}#${page}`);
   return token;
 }
 

@@ -71,8 +71,10 @@ const escapeAttribute = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&
 
 /**
  * Reads the console's files once, at start. Each file is named by the hash of
- * its bytes (ETag); index.html points at app.js and style.css with `?v=<hash>`,
- * which may be cached for a year, while everything else is revalidated.
+ * its bytes (ETag); index.html points at its entry points, app.js and
+ * style.css, with `?v=<hash>`, which may be cached for a year. The modules
+ * app.js imports keep their plain names (an import names one URL) and are
+ * revalidated.
  */
 function loadAssets(dir: string): { assets: Map<string, Asset>; index: string } {
   const assets = new Map<string, Asset>();
@@ -87,7 +89,7 @@ function loadAssets(dir: string): { assets: Map<string, Asset>; index: string } 
   if (!index) throw new Error(`AIOPS_UI_DIR ${dir} has no index.html`);
   const html = index.body
     .toString('utf8')
-    .replace(/(src|href)="\.\/([a-z0-9-]+\.(?:js|css))"/g, (m, attr: string, file: string) =>
+    .replace(/(src|href)="\.\/(app\.js|style\.css)"/g, (m, attr: string, file: string) =>
       assets.has(file) ? `${attr}="./${file}?v=${assets.get(file)!.hash}"` : m,
     );
   return { assets, index: html };
