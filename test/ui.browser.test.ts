@@ -241,6 +241,34 @@ describe.skipIf(!available)('the web console in Chromium', () => {
     await shot('alert-thread');
   });
 
+  it('lists briefings and shows one with its figures and charts; eval runs need the role eval', async () => {
+    const sre = await svc.token({ sub: 'alice', roles: ['sre'] });
+    const res = await svc.request('/v1/briefings', {
+      method: 'POST',
+      token: sre,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'ui-test', period: '1h' }),
+    });
+    expect(res.status).toBe(201);
+    const briefing = await json<{ id: string; summary: string; charts: unknown[] }>(res);
+    await page.getByRole('link', { name: 'Briefings' }).click();
+    await page.locator(`a[href="#/briefings/${briefing.id}"]`).click();
+    await page.getByRole('heading', { name: /^ui-test briefing/ }).waitFor();
+    expect(await page.locator('main').textContent()).toContain(briefing.summary);
+    expect(await page.locator('table.grid caption').first().textContent()).toBe('Key figures');
+    expect(await page.locator('main figure.chart').count()).toBe(briefing.charts.length);
+    await shot('briefing');
+
+    await page.getByRole('link', { name: 'Evals' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('Eval runs need the role eval.');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('eve', ['eval']);
+    await page.getByRole('link', { name: 'Evals' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('No eval runs yet');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('alice', ['sre']);
+  });
+
   it('shows a log line holding <script> and <img onerror> as text, and runs nothing', async () => {
     const ingest = await svc.token({ sub: 'collector', roles: ['ingest'] });
     const line = `Charge failed for <script>window.__xss='script'</script><img src=x onerror="window.__xss='img'"> card`;

@@ -5,6 +5,8 @@ import { showEvidence } from './thread.js';
 
 /** The workspace's briefings, and one with its figures, incidents, recommendations and charts. */
 
+const num = (v) => (v === null || v === undefined ? '—' : String(Number.isInteger(v) ? v : Number(v.toPrecision(4))));
+
 export async function render(main, _ctx, [id]) {
   if (id) return renderOne(main, id);
   const list = h('ul', { class: 'thread-list' });
@@ -73,8 +75,8 @@ async function renderOne(main, id) {
                   {},
                   h('td', {}, m.service),
                   h('td', {}, m.name),
-                  h('td', {}, `${m.value} ${m.unit}`),
-                  h('td', {}, m.previous === null ? '—' : String(m.previous)),
+                  h('td', {}, `${num(m.value)} ${m.unit}`),
+                  h('td', {}, num(m.previous)),
                   h('td', {}, m.trend ?? ''),
                 ),
               ),
