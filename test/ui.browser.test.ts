@@ -316,7 +316,7 @@ describe.skipIf(!available)('the web console in Chromium', () => {
     expect(await page.evaluate<unknown[]>('[localStorage.length, sessionStorage.length, document.cookie]')).toEqual([0, 0, '']);
   });
 
-  it('takes a token from the host page by postMessage, only from an allowed origin', async () => {
+  it('takes a token from the host page by postMessage; a page at an origin not allowed cannot frame it', async () => {
     hostToken = await svc.token({ sub: 'frank', roles: ['sre'] });
     const hostPage = await context.newPage();
     await hostPage.goto(`${host.origin}/`);
@@ -324,6 +324,13 @@ describe.skipIf(!available)('the web console in Chromium', () => {
     await expect.poll(() => frame.locator('#who').textContent(), { timeout: 30_000 }).toContain('frank');
     await expect.poll(() => hostPage.evaluate<string | undefined>('window.lastMessage')).toBe('aiops.token.accepted');
     await hostPage.close();
+    // The same host page at another origin (localhost, not 127.0.0.1): not allowed to frame the console, which never loads there.
+    const other = await context.newPage();
+    await other.goto(host.origin.replace('127.0.0.1', 'localhost'));
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await other.frameLocator('#c').locator('#who').count()).toBe(0);
+    expect(await other.evaluate<string | undefined>('window.lastMessage')).toBeUndefined();
+    await other.close();
     const res = await svc.request('/ui/');
     expect(res.headers.get('content-security-policy')).toContain(`frame-ancestors ${host.origin}`);
     expect(await res.text()).toContain(`<meta name="aiops-embed-origins" content="${host.origin}">`);
