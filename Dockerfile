@@ -10,6 +10,7 @@ COPY src ./src
 COPY policies ./policies
 COPY prompts ./prompts
 COPY runbooks ./runbooks
+COPY ui ./ui
 COPY tsconfig.json ./
 USER 10001:10001
 EXPOSE 8080

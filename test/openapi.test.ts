@@ -66,6 +66,8 @@ describe('GET /openapi.json', () => {
       const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
       if (path === '/v1/slack/events') expect(schemes).toEqual(['slackSignature']);
       else if (path.startsWith('/v1/alerts')) expect(schemes).toEqual(['bearerAuth', 'alertWebhookSecret']);
+      // The console's dev sign-in: dev mode and loopback clients only, before any token exists.
+      else if (path === '/v1/dev/token') expect(schemes).toEqual([]);
       else if (path.startsWith('/v1/')) expect(schemes).toEqual(['bearerAuth']);
       else expect(schemes).toEqual([]);
     }

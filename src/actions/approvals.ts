@@ -4,7 +4,7 @@ import { parseDuration } from '../core/duration.ts';
 import type { ChatEvent } from '../core/events.ts';
 import type { Evidence } from '../core/evidence.ts';
 import { problems } from '../core/problem.ts';
-import type { ApprovalRecord, DroppedProposal, TurnProposal } from '../core/proposal.ts';
+import type { ApprovalRecord, ApprovalStatus, DroppedProposal, TurnProposal } from '../core/proposal.ts';
 import { hasRole, type Scope } from '../core/scope.ts';
 import type { AuditQuery } from '../storage/audit.ts';
 import type { ApprovalDeps, ApprovalEnv, ThreadPoster } from './approval-env.ts';
@@ -78,6 +78,27 @@ export class ApprovalService {
     if (Date.parse(r.expires_at) >= this.env.now()) return r;
     await this.expire(r, 'system', 'past its expiry', '');
     return undefined;
+  }
+
+  /**
+   * The workspace's proposals in the given states, newest first (at most
+   * `limit`). Pending ones past their expiry are expired here (audited) and
+   * left out, as `pending` does.
+   */
+  async inWorkspace(workspace: string, statuses: ApprovalStatus[], limit: number): Promise<ApprovalRecord[]> {
+    const records = (await this.env.store.byStatus(statuses))
+      .filter((r) => r.workspace === workspace)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+    const out: ApprovalRecord[] = [];
+    for (const r of records) {
+      if (out.length >= limit) break;
+      if (r.status === 'pending' && Date.parse(r.expires_at) < this.env.now()) {
+        await this.expire(r, 'system', 'past its expiry', '');
+        continue;
+      }
+      out.push(r);
+    }
+    return out;
   }
 
   /**

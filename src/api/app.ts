@@ -10,7 +10,7 @@ import { whoamiRoutes } from './routes/whoami.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { chatRoutes, threadRoutes } from './routes/chat.ts';
-import { approvalRoutes } from './routes/approvals.ts';
+import { approvalRoutes, workspaceApprovalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { knowledgeRoutes, runbookRoutes } from './routes/knowledge.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -19,6 +19,8 @@ import { evalRoutes } from './routes/evals.ts';
 import { evalChoice } from './middleware/eval-choice.ts';
 import { briefingRoutes } from './routes/briefings.ts';
 import { statsRoutes, traceRoutes } from './routes/observability.ts';
+import { uiRoutes } from './routes/ui.ts';
+import { devRoutes } from './routes/dev.ts';
 import type { AppDeps } from './deps.ts';
 import type { AppEnv } from './env.ts';
 
@@ -31,9 +33,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // Public: probes, metrics and the OpenAPI description.
   app.route('/', healthRoutes(deps));
   serveOpenApi(app, '/openapi.json');
+  // The web console: static files under a strict CSP; it calls /v1 with a bearer token, never a cookie.
+  app.route('/', uiRoutes(deps));
 
   // Slack signs its requests itself; mounted before the JWT check below, which it never reaches.
   app.route('/v1/slack', slackRoutes(deps, deps.slack, deps.config.SLACK_SIGNING_SECRET));
+
+  // Dev mode only, loopback clients only: the console's dev sign-in. Mounted before the JWT check, as Slack is.
+  app.route('/v1/dev', devRoutes(deps));
 
   app.use('/v1/*', authenticate(deps.verifier, { webhookSecrets: deps.config.AIOPS_ALERT_WEBHOOK_SECRETS }));
   // Eval runs choose prompt versions and the model of a turn with headers (role eval only).
@@ -45,6 +52,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/v1/chat', chatRoutes(deps));
   app.route('/v1/threads', threadRoutes(deps));
   app.route('/v1/threads/:id/approvals', approvalRoutes(deps, deps.approvals));
+  app.route('/v1/approvals', workspaceApprovalRoutes(deps, deps.approvals));
   app.route('/v1/audit', auditRoutes(deps, deps.approvals));
   app.route('/v1/runbooks', runbookRoutes(deps));
   app.route('/v1/knowledge', knowledgeRoutes(deps));

@@ -136,4 +136,6 @@ const TAGS = [
   { name: 'knowledge', description: 'The knowledge base and its documents' },
   { name: 'alerts', description: 'Alert intake (Alertmanager and plain alerts)' },
   { name: 'slack', description: "Slack's Events API" },
+  { name: 'ui', description: 'The web console (static files under a strict Content-Security-Policy); no token to load it' },
+  { name: 'dev', description: 'Dev mode only, from this machine only: tokens for the console' },
 ];

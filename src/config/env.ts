@@ -92,6 +92,33 @@ export const EnvSchema = z.object({
   AIOPS_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
   /** Eval cases (evals/<suite>/<case>/case.yaml) that POST /v1/evals/runs runs. */
   AIOPS_EVALS_DIR: z.string().min(1).default('./evals'),
+  /** The web console's files (served at /ui). */
+  AIOPS_UI_DIR: z.string().min(1).default('./ui'),
+  /** CSP frame-ancestors of /ui: who may embed the console ('none', 'self' or origins, separated by spaces). */
+  AIOPS_UI_FRAME_ANCESTORS: z
+    .string()
+    .trim()
+    .default("'none'")
+    .refine(
+      (v) => v.split(/\s+/).every((s) => s === "'none'" || s === "'self'" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(s)),
+      "expected 'none', 'self' or origins such as https://platform.example.com, separated by spaces",
+    ),
+  /** Origins whose pages may hand the console a token by postMessage (comma-separated; default: the origins of AIOPS_UI_FRAME_ANCESTORS). */
+  AIOPS_UI_EMBED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const origins = v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      const bad = origins.filter((o) => !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o));
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `expected origins such as https://platform.example.com (got ${bad.join(', ')})` });
+        return z.NEVER;
+      }
+      return origins;
+    }),
 
   AIOPS_DEMO: z.enum(['live', 'seed', 'off']).optional(),
   AIOPS_DEMO_SCENARIO: z.string().default('payment-bad-deploy'),

@@ -121,3 +121,48 @@ export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
 
   return app;
 }
+
+const STATUSES = ['pending', 'approved', 'rejected', 'expired', 'sending', 'accepted', 'refused', 'failed', 'not_sent'] as const;
+const WorkspaceQuery = z
+  .object({
+    status: z
+      .string()
+      .default('pending')
+      .transform((v) => v.split(',').map((s) => s.trim()))
+      .pipe(z.array(z.enum(STATUSES, { message: `expected statuses among ${STATUSES.join(', ')}, separated by commas` })).min(1))
+      .openapi({ description: 'The states to list, separated by commas (default pending)', example: 'pending' }),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    workspace: z.string().optional(),
+  })
+  .strict();
+
+/** /v1/approvals: the workspace's proposals across threads (the console's approvals page). */
+export function workspaceApprovalRoutes(deps: AppDeps, approvals: ApprovalService) {
+  const app = router();
+  const policy = deps.policies.remediate;
+  const approverRoles = [...new Set(Object.values(policy.actions).flatMap((a) => a?.approvers ?? []))];
+  const list = createRoute({
+    method: 'get',
+    path: '/',
+    tags: ['approvals'],
+    operationId: 'listWorkspaceApprovals',
+    summary: "The workspace's proposed actions in the given states (default pending), newest first",
+    description:
+      'For a chat role or an approver role. Each names its thread; deciding is POST /v1/threads/{id}/approvals/{approval_id}, ' +
+      "for the action's approvers.",
+    security: bearerAuth,
+    parameters: workspaceHeader,
+    middleware: [scoped(...deps.policies.routing.chat_roles, ...approverRoles)] as const,
+    request: { query: WorkspaceQuery },
+    responses: {
+      200: { description: 'The approvals', content: json(z.object({ workspace: z.string(), approvals: z.array(Approval) })) },
+      ...problemResponses(400, 401, 403),
+    },
+  });
+  app.openapi(list, async (c) => {
+    const { workspace } = c.var.scope;
+    const q = c.req.valid('query');
+    return c.json({ workspace, approvals: await approvals.inWorkspace(workspace, q.status, q.limit) }, 200);
+  });
+  return app;
+}

@@ -36,6 +36,8 @@ export async function serveCommand(config: Config): Promise<void> {
     '',
     `  hks-aiops is listening on ${running.url}  (ready in ${((Date.now() - started) / 1000).toFixed(1)} s, ${service.deps.store.kind} ClickHouse${status && status !== 'off' ? `, demo data: ${status}` : ''})`,
     '',
+    `  Web console: ${running.url}/ui/${config.devAuth ? '  (dev sign-in from this machine)' : ''}`,
+    '',
   ];
   if (config.devAuth) {
     lines.push(
