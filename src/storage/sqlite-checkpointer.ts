@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Database } from 'better-sqlite3';
 import type { RunnableConfig } from '@langchain/core/runnables';
-import type { Checkpoint, CheckpointListOptions, CheckpointMetadata, CheckpointTuple, PendingWrite } from '@langchain/langgraph-checkpoint';
+import {
+  JsonPlusSerializer,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+} from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 
 /** A value kept once in checkpoint_blobs and named by its digest in the checkpoints that hold it. */
@@ -11,6 +20,32 @@ interface BlobRef {
 
 const isRef = (v: unknown): v is BlobRef =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as BlobRef).$blob === 'string' && Object.keys(v).length === 1;
+
+/** Serialized values at least this big are stored deflated. */
+const DEFLATE_BYTES = 256;
+/** What starts a deflated value (base64 after it): JSON never starts so. */
+const DEFLATED = '~z:';
+
+/**
+ * LangGraph's JSON serializer, deflating what is big. The value stays text (base64) because the
+ * SQLite saver reads pending writes as TEXT; the type stays the same because it must equal the
+ * metadata's.
+ */
+class DeflatingSerializer implements SerializerProtocol {
+  private readonly inner = new JsonPlusSerializer();
+
+  async dumpsTyped(value: unknown): Promise<[string, Uint8Array]> {
+    const [type, body] = await this.inner.dumpsTyped(value);
+    if (body.length < DEFLATE_BYTES) return [type, body];
+    return [type, Buffer.from(DEFLATED + deflateRawSync(body).toString('base64'))];
+  }
+
+  async loadsTyped(type: string, data: Uint8Array | string): Promise<unknown> {
+    const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+    if (!text.startsWith(DEFLATED)) return this.inner.loadsTyped(type, data);
+    return this.inner.loadsTyped(type, inflateRawSync(Buffer.from(text.slice(DEFLATED.length), 'base64')));
+  }
+}
 
 /** Items of a list (an evidence item, a message) at least this big are kept once, by digest. */
 const ITEM_BYTES = 512;
@@ -26,7 +61,9 @@ const VALUE_BYTES = 2048;
  *   SHA-256 and the checkpoint keeps the digest, so a turn stores its own new items and a few
  *   kilobytes of references.
  * - Only the latest `keep` checkpoints of a thread are kept (a conversation continues from the
- *   latest; an interrupted approval resumes from it), with their pending writes.
+ *   latest; an interrupted approval resumes from it), with their pending writes; subgraph
+ *   checkpoints go once their step is over.
+ * - What is big is stored deflated.
  *
  * Nothing is loaded for a thread that is not read: each read is a query.
  */
@@ -35,7 +72,7 @@ export class CompactSqliteSaver extends SqliteSaver {
     db: Database,
     private readonly keep = 3,
   ) {
-    super(db);
+    super(db, new DeflatingSerializer());
   }
 
   protected override setup(): void {
@@ -58,7 +95,11 @@ export class CompactSqliteSaver extends SqliteSaver {
     for (const [channel, value] of Object.entries(checkpoint.channel_values ?? {}))
       values[channel] = channel.startsWith('__') ? value : await this.externalize(threadId, value);
     const out = await super.put(config, { ...checkpoint, channel_values: values }, metadata);
-    this.prune(threadId, String(config.configurable?.checkpoint_ns ?? ''));
+    const ns = String(config.configurable?.checkpoint_ns ?? '');
+    this.prune(threadId, ns);
+    // Subgraphs (the specialists) checkpoint in namespaces of their own, which a finished step no longer needs.
+    const parent = config.configurable?.checkpoint_id;
+    if (ns === '' && typeof parent === 'string') this.dropSubgraphs(threadId, parent);
     return out;
   }
 
@@ -116,7 +157,7 @@ export class CompactSqliteSaver extends SqliteSaver {
     if (typeof value !== 'object' || value === null) return value;
     const [type, body] = await this.serde.dumpsTyped(value);
     if (body.length < min) return value;
-    const hash = createHash('sha256').update(type).update('\0').update(body).digest('hex');
+    const hash = createHash('sha256').update(type).update('\0').update(body).digest('base64url').slice(0, 22);
     this.db
       .prepare('INSERT OR IGNORE INTO checkpoint_blobs (thread_id, hash, type, body) VALUES (?, ?, ?, ?)')
       .run(threadId, hash, type, body);
@@ -148,6 +189,14 @@ export class CompactSqliteSaver extends SqliteSaver {
       | undefined;
     if (!row) throw new Error(`checkpoint of thread ${threadId} names a stored value ${ref.$blob} that is missing`);
     return this.serde.loadsTyped(row.type, row.body);
+  }
+
+  /** Removes the subgraph checkpoints of the thread made before the step that ended at `before`. */
+  private dropSubgraphs(threadId: string, before: string): void {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns <> '' AND checkpoint_id < ?").run(threadId, before);
+      this.db.prepare("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns <> '' AND checkpoint_id < ?").run(threadId, before);
+    })();
   }
 
   /** Keeps the latest `keep` checkpoints of the thread's namespace and their writes. */
