@@ -5,7 +5,11 @@
  * The threads are put straight into the store (copies of a real thread), each
  * size in a fresh process on a copy of one seeded data folder.
  *
- *   npm run bench:threads -- [--sizes 1000,10000,100000] [--quick]
+ * With --postgres URL, also GET /v1/threads's query on PostgreSQL (PostgresThreadIndex) at the same
+ * sizes, in a workspace of its own that is removed afterwards.
+ *
+ *   npm run bench:threads -- [--sizes 1000,10000,100000] [--quick] [--postgres postgres://…]
+ *   npm run bench:threads -- --phase postgres --postgres postgres://…   (the PostgreSQL listing only)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +27,7 @@ const { values: opts } = parseArgs({
     phase: { type: 'string', default: 'main' },
     dir: { type: 'string', default: '' },
     count: { type: 'string', default: '0' },
+    postgres: { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -121,9 +126,61 @@ async function measure(dir: string) {
   };
 }
 
+/** The thread index's listing on PostgreSQL with `size` threads in one workspace (1% the caller's, 10% alerts). */
+async function postgresListing(url: string, sizes: number[]) {
+  const { openPostgres } = await import('../src/clients/postgres.ts');
+  const { PostgresThreadIndex } = await import('../src/storage/threads.ts');
+  const { PostgresApprovalStore } = await import('../src/storage/approvals.ts');
+  const pool = openPostgres(url);
+  const keep = { chatMs: 90 * 86_400_000, alertMs: 180 * 86_400_000 };
+  const index = await PostgresThreadIndex.open(pool, keep);
+  await PostgresApprovalStore.open(pool);
+  const workspace = `bench-${process.pid}-${Date.now()}`;
+  const out: Record<string, unknown>[] = [];
+  try {
+    let have = 0;
+    for (const size of sizes) {
+      await pool.query(
+        `INSERT INTO aiops_threads (id, workspace, owner, title, kind, status, created_at, updated_at, turns, last_path, alert_key)
+         SELECT $1 || '-' || i, $1, CASE WHEN i % 100 = 0 THEN 'bench' ELSE 'user-' || (i % 500) END, 'a question',
+                CASE WHEN i % 10 = 0 THEN 'alert' ELSE 'chat' END, 'open', now() - i * interval '1 second',
+                now() - i * interval '1 second', 1, 'deterministic', NULL
+         FROM generate_series($2::int, $3::int - 1) AS i`,
+        [workspace, have, size],
+      );
+      have = size;
+      await pool.query('ANALYZE aiops_threads');
+      const time = async (q: Parameters<typeof index.list>[0]) => {
+        const ms: number[] = [];
+        for (let i = 0; i < 25; i++) {
+          const t = performance.now();
+          await index.list(q);
+          ms.push(performance.now() - t);
+        }
+        return { p50: round(median(ms), 2), max: round(Math.max(...ms), 2) };
+      };
+      const first = await index.list({ workspace, owner: 'bench', limit: 21 });
+      out.push({
+        threads: size,
+        list_own_ms: await time({ workspace, owner: 'bench', limit: 21 }),
+        list_own_next_page_ms: await time({ workspace, owner: 'bench', limit: 21, after: first.at(-1)! }),
+        list_alerts_ms: await time({ workspace, kind: 'alert', limit: 21 }),
+      });
+    }
+  } finally {
+    await pool.query('DELETE FROM aiops_threads WHERE workspace = $1', [workspace]);
+    await pool.end();
+  }
+  return out;
+}
+
 if (opts.phase === 'seed') {
   process.stdout.write(`${JSON.stringify(await seed(opts.dir))}\n`);
   process.exit(0);
+} else if (opts.phase === 'postgres') {
+  // Only the PostgreSQL listing (no service): --phase postgres --postgres URL [--sizes …].
+  const sizes = opts.quick ? [200, 1000] : opts.sizes.split(',').map(Number);
+  report('threads', { quick: opts.quick, store: 'postgres', postgres: await postgresListing(opts.postgres, sizes) });
 } else if (opts.phase === 'measure') {
   process.stdout.write(`${JSON.stringify(await measure(opts.dir))}\n`);
   process.exit(0);
@@ -146,5 +203,6 @@ if (opts.phase === 'seed') {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  report('threads', { quick: opts.quick, store: store.kind, results });
+  const postgres = opts.postgres ? await postgresListing(opts.postgres, sizes) : undefined;
+  report('threads', { quick: opts.quick, store: store.kind, results, ...(postgres ? { postgres } : {}) });
 }
