@@ -123,6 +123,8 @@ export class PostgresApprovalStore implements ApprovalStore {
          AND (b.created_at, b.approval_id) > (a.created_at, a.approval_id))`,
       `CREATE UNIQUE INDEX IF NOT EXISTS aiops_approvals_one_pending ON aiops_approvals
        (workspace, (record->>'action'), (COALESCE(record->'params'->>'service', ''))) WHERE status = 'pending'`,
+      // A thread waiting for a decision outlives its retention (listings and the sweep ask).
+      "CREATE INDEX IF NOT EXISTS aiops_approvals_pending_by_thread ON aiops_approvals (thread_id) WHERE status = 'pending'",
     ]);
     return new PostgresApprovalStore(pool);
   }
@@ -207,7 +209,8 @@ export const SQLITE_APPROVALS_DDL = `CREATE TABLE IF NOT EXISTS approvals (
     CREATE INDEX IF NOT EXISTS approvals_by_thread ON approvals (thread_id, created_at);
     CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status);
     CREATE INDEX IF NOT EXISTS approvals_due ON approvals (verify_at) WHERE verify_state = 'scheduled';
-    CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_pending ON approvals (workspace, action, target) WHERE status = 'pending';`;
+    CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_pending ON approvals (workspace, action, target) WHERE status = 'pending';
+    CREATE INDEX IF NOT EXISTS approvals_pending_by_thread ON approvals (thread_id) WHERE status = 'pending';`;
 
 /** Approvals in the embedded SQLite database, beside the threads: each change a transaction, one decision wins. */
 export class SqliteApprovalStore implements ApprovalStore {
