@@ -10,13 +10,8 @@ import type { Evidence } from '../src/core/evidence.ts';
 import { FileCheckpointSaver } from '../src/storage/file-checkpointer.ts';
 import { FileThreadIndex, type ThreadIndex, type ThreadRecord } from '../src/storage/threads.ts';
 import { FileApprovalStore, type ApprovalStore } from '../src/storage/approvals.ts';
-import {
-  conversationDbFile,
-  openSqliteConversations,
-  RetentionSweeper,
-  sweepPostgres,
-  sweepSqlite,
-} from '../src/storage/conversation-db.ts';
+import { conversationDbFile, openSqliteConversations, sweepSqlite } from '../src/storage/conversation-db.ts';
+import { RetentionSweeper, sweepPostgres } from '../src/storage/retention-sweep.ts';
 
 const postgres = process.env.AIOPS_TEST_POSTGRES_URL;
 const requirePostgres = process.env.AIOPS_REQUIRE_POSTGRES === '1';

@@ -32,7 +32,7 @@ import type { Scope } from '../core/scope.ts';
 import type { ThreadRecord } from '../storage/threads.ts';
 import { buildChatGraph } from '../agents/orchestrator/graph.ts';
 import { ChatService } from '../conversations/chat.ts';
-import { openSqliteConversations, RetentionSweeper, sweepPostgres, sweepSqlite } from '../storage/conversation-db.ts';
+import { RetentionSweeper, sweepPostgres } from '../storage/retention-sweep.ts';
 import { PostgresThreadIndex, type ThreadIndex } from '../storage/threads.ts';
 import { createApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
@@ -128,6 +128,8 @@ async function openConversations(
     sweeper.start();
     return { checkpointer: saver, threads, approvals, close: () => sweeper.stop() };
   }
+  // Loaded only here: a replica on PostgreSQL does not need the native SQLite module.
+  const { openSqliteConversations, sweepSqlite } = await import('../storage/conversation-db.ts');
   const db = await openSqliteConversations(config.dataDir, keep, logger);
   const sweeper = new RetentionSweeper(() => sweepSqlite(db, keep), interval, logger);
   sweeper.start();
