@@ -98,7 +98,8 @@ const { createApp } = await import('../src/api/app.ts');
 const { ChatService } = await import('../src/conversations/chat.ts');
 const { buildChatGraph } = await import('../src/agents/orchestrator/graph.ts');
 const { MemorySaver } = await import('@langchain/langgraph');
-const { FileThreadIndex } = await import('../src/storage/threads.ts');
+const { SqliteThreadIndex } = await import('../src/storage/threads.ts');
+const { default: Database } = await import('better-sqlite3');
 const { PromptRegistry } = await import('../src/prompts/registry.ts');
 const deps = service.deps;
 const withModel = new ChatService(
@@ -113,7 +114,7 @@ const withModel = new ChatService(
     knowledge: deps.knowledge,
   },
   buildChatGraph(new MemorySaver()),
-  new FileThreadIndex(`${deps.config.dataDir}/bench-threads.json`),
+  new SqliteThreadIndex(new Database(':memory:')),
 );
 const llmApp = createApp({ ...deps, chat: withModel });
 const usage: { calls: number; prompt: number; path: string }[] = [];

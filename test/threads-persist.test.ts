@@ -8,16 +8,21 @@ const requirePostgres = process.env.AIOPS_REQUIRE_POSTGRES === '1';
 const ask = (svc: Awaited<ReturnType<typeof startTestService>>, token: string, path: string, message: string) =>
   svc.request(path, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message }) });
 
-describe('threads survive a restart (file checkpointer)', () => {
-  it('continues a conversation after the service restarts on the same data folder', async () => {
+describe('threads survive a restart (embedded SQLite store)', () => {
+  it('continues a conversation and decides a pending approval after the service restarts on the same data folder', async () => {
     const dataDir = tempDir();
     const first = await startTestService({ AIOPS_DATA_DIR: dataDir });
     await seedScenario(first.service.deps.store, first.service.deps.ingest, 'payment-bad-deploy', 2);
     const token = await first.token({ roles: ['sre'] });
-    const a = await json<{ thread_id: string; evidence: { id: string }[] }>(
+    const a = await json<{ thread_id: string; evidence: { id: string }[]; approvals: { approval_id: string; status: string }[] }>(
       await ask(first, token, '/v1/chat', 'why are payments failing?'),
     );
+    expect(a.approvals[0]?.status).toBe('pending');
+    // A second thread, for paging.
+    const other = await json<{ thread_id: string }>(await ask(first, token, '/v1/chat', 'is checkout slow?'));
     await first.close();
+    const fs = await import('node:fs');
+    expect(fs.existsSync(`${dataDir}/threads/conversations.db`)).toBe(true);
 
     const second = await startTestService({ AIOPS_DATA_DIR: dataDir });
     try {
@@ -27,10 +32,33 @@ describe('threads survive a restart (file checkpointer)', () => {
       expect(view.turns).toBe(1);
       expect(view.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
       expect(view.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(a.evidence.map((e) => e.id)));
-      const b = await json<{ turn: number; thread_id: string }>(
-        await ask(second, token, `/v1/threads/${a.thread_id}/messages`, 'is it still failing?'),
+      const b = await json<{ turn: number; thread_id: string; answer: string }>(
+        await ask(second, token, `/v1/threads/${a.thread_id}/messages`, 'why do you think so?'),
       );
       expect(b).toMatchObject({ turn: 2, thread_id: a.thread_id });
+      expect(b.answer).toMatch(/payment/);
+      // The proposal of the first run is decided after the restart: the interrupted approval graph resumes from the database.
+      const approver = await second.token({ sub: 'bob', roles: ['approver'] });
+      const decided = await second.request(`/v1/threads/${a.thread_id}/approvals/${a.approvals[0]!.approval_id}`, {
+        method: 'POST',
+        token: approver,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+      expect(decided.status).toBe(200);
+      expect((await json<{ approval: { status: string } }>(decided)).approval.status).toBe('not_sent');
+      // Cursor paging: one thread a page, newest change first; the last page has no cursor.
+      const page1 = await json<{ threads: { id: string }[]; next_cursor: string | null }>(
+        await second.request('/v1/threads?limit=1', { token }),
+      );
+      expect(page1.threads.map((t) => t.id)).toEqual([a.thread_id]);
+      const page2 = await json<{ threads: { id: string }[]; next_cursor: string | null }>(
+        await second.request(`/v1/threads?limit=1&cursor=${page1.next_cursor}`, { token }),
+      );
+      expect(page2).toEqual({ threads: [expect.objectContaining({ id: other.thread_id })], next_cursor: null });
+      const bad = await second.request('/v1/threads?cursor=nonsense', { token });
+      expect(bad.status).toBe(400);
+      expect((await json<{ errors: { field: string }[] }>(bad)).errors[0]!.field).toBe('cursor');
     } finally {
       await second.close();
     }

@@ -288,7 +288,11 @@ export class ChatService implements ThreadPoster {
       redactor: new Redactor(this.deps.policies.privacy),
       usage: { llmCalls: 0, promptTokens: 0, completionTokens: 0 },
     };
-    const final = await this.graph.invoke({ question: message, alert: opts.alert ?? null }, { ...config, context: rc, signal });
+    // One checkpoint when the turn ends, not one per step: a turn that fails halfway leaves the thread as it was.
+    const final = await this.graph.invoke(
+      { question: message, alert: opts.alert ?? null },
+      { ...config, context: rc, signal, durability: 'exit' },
+    );
     const { text, meta } = final.answer!;
     const ids = new Set(meta.evidence_ids);
     await this.threads.update(thread.id, { turns: turn, updated_at: new Date().toISOString(), last_path: meta.path });

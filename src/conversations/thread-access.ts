@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { problems } from '../core/problem.ts';
 import { hasRole, type Principal, type Scope } from '../core/scope.ts';
 import type { Policies } from '../policies/schema.ts';
-import type { ThreadIndex, ThreadRecord } from '../storage/threads.ts';
+import { encodeCursor, type ThreadCursor, type ThreadIndex, type ThreadRecord } from '../storage/threads.ts';
 
 /**
  * Who may see, list, open and continue threads: a thread belongs to its
@@ -40,15 +40,22 @@ export class ThreadAccess {
     return t;
   }
 
-  list(scope: Scope, q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean }) {
+  /** A page of the threads the caller may list, newest change first; `next_cursor` names where the next page starts. */
+  async list(
+    scope: Scope,
+    q: { kind?: ThreadRecord['kind']; status?: ThreadRecord['status']; limit: number; all?: boolean; after?: ThreadCursor },
+  ): Promise<{ threads: ThreadRecord[]; next_cursor: string | null }> {
     const others = q.all && hasRole(scope.principal, ...this.policy.read_others_roles);
-    return this.threads.list({
+    const rows = await this.threads.list({
       workspace: scope.workspace,
       owner: others || q.kind === 'alert' ? undefined : scope.principal.sub,
       kind: q.kind,
       status: q.status,
-      limit: q.limit,
+      limit: q.limit + 1,
+      ...(q.after ? { after: q.after } : {}),
     });
+    const threads = rows.slice(0, q.limit);
+    return { threads, next_cursor: rows.length > q.limit ? encodeCursor(threads.at(-1)!) : null };
   }
 
   /** A new thread owned by the caller. */

@@ -63,6 +63,17 @@ const RetentionPolicy = z
       })
       .strict()
       .prefault({}),
+    conversations: z
+      .object({
+        /** Days a chat thread is kept after its last change: its record, checkpoints and evidence. */
+        chat_days: Days.default(90),
+        /** Days an alert thread is kept after its last change. */
+        alert_days: Days.default(180),
+        /** How often expired threads are removed in the background. */
+        sweep_interval: PositiveDuration.default('1h'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

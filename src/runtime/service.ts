@@ -32,8 +32,8 @@ import type { Scope } from '../core/scope.ts';
 import type { ThreadRecord } from '../storage/threads.ts';
 import { buildChatGraph } from '../agents/orchestrator/graph.ts';
 import { ChatService } from '../conversations/chat.ts';
-import { FileCheckpointSaver } from '../storage/file-checkpointer.ts';
-import { FileThreadIndex, PostgresThreadIndex, type ThreadIndex } from '../storage/threads.ts';
+import { RetentionSweeper, sweepPostgres } from '../storage/retention-sweep.ts';
+import { PostgresThreadIndex, type ThreadIndex } from '../storage/threads.ts';
 import { createApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
 import type { AppEnv } from '../api/env.ts';
@@ -43,7 +43,7 @@ import { openQdrant } from '../clients/qdrant.ts';
 import { ApprovalService } from '../actions/approvals.ts';
 import { AuditLog } from '../storage/audit.ts';
 import { ControlPlaneClient } from '../clients/control-plane.ts';
-import { FileApprovalStore, PostgresApprovalStore, type ApprovalStore } from '../storage/approvals.ts';
+import { PostgresApprovalStore, type ApprovalStore } from '../storage/approvals.ts';
 import { AlertIntake } from '../alerts/intake.ts';
 import { SlackAdapter } from '../slack/adapter.ts';
 import { SlackClient } from '../clients/slack.ts';
@@ -113,28 +113,37 @@ export async function openTelemetry(
   }
 }
 
-/** Where conversations live: files in the data folder, or PostgreSQL (the process's pool) shared by replicas. */
+/** Where conversations live: an SQLite database in the data folder, or PostgreSQL (the process's pool) shared by replicas. */
 async function openConversations(
   config: Config,
+  retention: Policies['retention'],
+  logger: Logger,
   pool?: pg.Pool,
 ): Promise<{ checkpointer: BaseCheckpointSaver; threads: ThreadIndex; approvals: ApprovalStore; close(): Promise<void> }> {
+  const r = retention.conversations;
+  const keep = { chatMs: r.chat_days * 86_400_000, alertMs: r.alert_days * 86_400_000 };
+  const interval = parseDuration(r.sweep_interval) ?? 3_600_000;
   if (pool) {
     const saver = new PostgresSaver(pool);
     await saver.setup();
-    const threads = await PostgresThreadIndex.open(pool);
+    const threads = await PostgresThreadIndex.open(pool, keep);
     const approvals = await PostgresApprovalStore.open(pool);
-    return { checkpointer: saver, threads, approvals, close: async () => undefined };
+    const sweeper = new RetentionSweeper(() => sweepPostgres(pool, saver, keep), interval, logger);
+    sweeper.start();
+    return { checkpointer: saver, threads, approvals, close: () => sweeper.stop() };
   }
-  const dir = path.join(config.dataDir, 'threads');
-  const threads = new FileThreadIndex(path.join(dir, 'index.json'));
-  const approvals = new FileApprovalStore(path.join(dir, 'approvals.json'));
+  // Loaded only here: a replica on PostgreSQL does not need the native SQLite module.
+  const { openSqliteConversations, sweepSqlite } = await import('../storage/conversation-db.ts');
+  const db = await openSqliteConversations(config.dataDir, keep, logger);
+  const sweeper = new RetentionSweeper(() => sweepSqlite(db, keep), interval, logger);
+  sweeper.start();
   return {
-    checkpointer: new FileCheckpointSaver(path.join(dir, 'checkpoints')),
-    threads,
-    approvals,
+    checkpointer: db.checkpointer,
+    threads: db.threads,
+    approvals: db.approvals,
     close: async () => {
-      await approvals.close();
-      await threads.close();
+      await sweeper.stop();
+      db.close();
     },
   };
 }
@@ -240,7 +249,7 @@ export async function buildService(config: Config, logger: Logger, opts: BuildOp
   }
   let conversations: Awaited<ReturnType<typeof openConversations>>;
   try {
-    conversations = await openConversations(config, pool);
+    conversations = await openConversations(config, policies.retention, logger, pool);
   } catch (err) {
     await knowledge.close();
     await closeStores();

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { migratePostgres } from '../clients/postgres.ts';
 import { JsonFile } from './json-file.ts';
 import type { ApprovalRecord, ApprovalStatus } from '../core/proposal.ts';
@@ -26,7 +27,10 @@ export interface ApprovalStore {
   close(): Promise<void>;
 }
 
-/** Approvals in one JSON file in the data folder (one process), rewritten atomically. */
+/**
+ * Approvals in one JSON file in the data folder (one process), rewritten atomically: the embedded
+ * store before the SQLite database, kept as the source its approvals are imported from.
+ */
 export class FileApprovalStore implements ApprovalStore {
   private readonly records = new Map<string, ApprovalRecord>();
   private readonly doc: JsonFile<ApprovalRecord[]>;
@@ -119,6 +123,8 @@ export class PostgresApprovalStore implements ApprovalStore {
          AND (b.created_at, b.approval_id) > (a.created_at, a.approval_id))`,
       `CREATE UNIQUE INDEX IF NOT EXISTS aiops_approvals_one_pending ON aiops_approvals
        (workspace, (record->>'action'), (COALESCE(record->'params'->>'service', ''))) WHERE status = 'pending'`,
+      // A thread waiting for a decision outlives its retention (listings and the sweep ask).
+      "CREATE INDEX IF NOT EXISTS aiops_approvals_pending_by_thread ON aiops_approvals (thread_id) WHERE status = 'pending'",
     ]);
     return new PostgresApprovalStore(pool);
   }
@@ -195,3 +201,105 @@ export class PostgresApprovalStore implements ApprovalStore {
   /** The pool belongs to whoever opened it. */
   async close() {}
 }
+
+/** The approvals table of the embedded database (the thread index's listing reads it too). */
+export const SQLITE_APPROVALS_DDL = `CREATE TABLE IF NOT EXISTS approvals (
+      approval_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, workspace TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+      status TEXT NOT NULL, created_at TEXT NOT NULL, verify_at TEXT, verify_state TEXT, record TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS approvals_by_thread ON approvals (thread_id, created_at);
+    CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status);
+    CREATE INDEX IF NOT EXISTS approvals_due ON approvals (verify_at) WHERE verify_state = 'scheduled';
+    CREATE UNIQUE INDEX IF NOT EXISTS approvals_one_pending ON approvals (workspace, action, target) WHERE status = 'pending';
+    CREATE INDEX IF NOT EXISTS approvals_pending_by_thread ON approvals (thread_id) WHERE status = 'pending';`;
+
+/** Approvals in the embedded SQLite database, beside the threads: each change a transaction, one decision wins. */
+export class SqliteApprovalStore implements ApprovalStore {
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SQLITE_APPROVALS_DDL);
+  }
+
+  async create(r: ApprovalRecord) {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO approvals (approval_id, thread_id, workspace, action, target, status, created_at, verify_at, verify_state, record)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          r.approval_id,
+          r.thread_id,
+          r.workspace,
+          r.action,
+          targetOf(r),
+          r.status,
+          r.created_at,
+          r.verification?.at ?? null,
+          r.verification?.state ?? null,
+          JSON.stringify(r),
+        );
+    } catch (err) {
+      const message = String((err as Error).message);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && message.includes('approvals.workspace'))
+        throw new PendingExists(`a ${r.action} of ${targetOf(r)} is pending in ${r.workspace}`);
+      throw err;
+    }
+  }
+  async pending(workspace: string, action: string, target: string) {
+    return record(
+      this.db
+        .prepare("SELECT record FROM approvals WHERE status = 'pending' AND workspace = ? AND action = ? AND target = ?")
+        .get(workspace, action, target),
+    );
+  }
+  async get(id: string) {
+    return record(this.db.prepare('SELECT record FROM approvals WHERE approval_id = ?').get(id));
+  }
+  async byThread(threadId: string) {
+    return this.db
+      .prepare('SELECT record FROM approvals WHERE thread_id = ? ORDER BY created_at')
+      .all(threadId)
+      .map((r) => record(r)!);
+  }
+  async byStatus(statuses: ApprovalStatus[]) {
+    if (!statuses.length) return [];
+    return this.db
+      .prepare(`SELECT record FROM approvals WHERE status IN (${statuses.map(() => '?').join(', ')})`)
+      .all(...statuses)
+      .map((r) => record(r)!);
+  }
+  async transition(id: string, from: ApprovalStatus[], patch: Partial<ApprovalRecord>) {
+    return this.db.transaction(() => {
+      const r = record(this.db.prepare('SELECT record FROM approvals WHERE approval_id = ?').get(id));
+      if (!r || !from.includes(r.status)) return undefined;
+      return this.write({ ...r, ...patch });
+    })();
+  }
+  async claimVerification(now: Date) {
+    return this.db.transaction(() => {
+      const r = record(
+        this.db
+          .prepare("SELECT record FROM approvals WHERE verify_state = 'scheduled' AND verify_at <= ? ORDER BY verify_at LIMIT 1")
+          .get(now.toISOString()),
+      );
+      if (!r) return undefined;
+      return this.write({ ...r, verification: { ...r.verification!, state: 'running' } });
+    })();
+  }
+  async update(id: string, patch: Partial<ApprovalRecord>) {
+    this.db.transaction(() => {
+      const r = record(this.db.prepare('SELECT record FROM approvals WHERE approval_id = ?').get(id));
+      if (r) this.write({ ...r, ...patch });
+    })();
+  }
+  /** The database belongs to whoever opened it. */
+  async close() {}
+
+  private write(r: ApprovalRecord): ApprovalRecord {
+    this.db
+      .prepare('UPDATE approvals SET status = ?, verify_at = ?, verify_state = ?, record = ? WHERE approval_id = ?')
+      .run(r.status, r.verification?.at ?? null, r.verification?.state ?? null, JSON.stringify(r), r.approval_id);
+    return r;
+  }
+}
+
+const record = (row: unknown) => (row ? (JSON.parse((row as { record: string }).record) as ApprovalRecord) : undefined);

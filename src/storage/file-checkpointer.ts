@@ -17,8 +17,9 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 /**
  * LangGraph's in-memory saver, kept on disk: one JSON file per thread in the
  * data folder, rewritten atomically after every checkpoint, loaded at start.
- * Conversations survive a restart. Only the most recent checkpoints of a
- * thread are kept; the latest state is what a conversation continues from.
+ * The embedded store of earlier versions, replaced by the SQLite database
+ * (src/storage/conversation-db.ts, which imports these files once); kept so
+ * that the import is tested on files this code writes.
  */
 export class FileCheckpointSaver extends MemorySaver {
   /** One write at a time per thread. */

@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { migratePostgres } from '../clients/postgres.ts';
 import { JsonFile } from './json-file.ts';
+import { SQLITE_APPROVALS_DDL } from './approvals.ts';
 
 /** A conversation: who owns it, where it belongs, what it is about. Its messages live in the checkpointer. */
 export interface ThreadRecord {
@@ -49,13 +51,42 @@ export interface ThreadMeta {
   slack?: { channel: string; ts: string };
 }
 
-interface ThreadQuery {
+/** Where a page of threads starts: after this thread in the listing's order (newest change first, then id). */
+export interface ThreadCursor {
+  updated_at: string;
+  id: string;
+}
+
+export interface ThreadQuery {
   workspace: string;
   owner?: string;
   kind?: ThreadRecord['kind'];
   status?: ThreadRecord['status'];
   limit: number;
+  /** Threads after this one in the order (the next page). */
+  after?: ThreadCursor;
 }
+
+/** The opaque `cursor` of GET /v1/threads: the last thread of a page. */
+export function encodeCursor(t: ThreadCursor): string {
+  return Buffer.from(JSON.stringify([t.updated_at, t.id])).toString('base64url');
+}
+
+/** A cursor back to where it points; undefined for text that is not one. */
+export function decodeCursor(text: string): ThreadCursor | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string') return undefined;
+    if (Number.isNaN(Date.parse(v[0]))) return undefined;
+    return { updated_at: new Date(v[0]).toISOString(), id: v[1] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `t` comes after the cursor in the listing's order. */
+const isAfter = (t: ThreadCursor, c: ThreadCursor | undefined) =>
+  !c || t.updated_at < c.updated_at || (t.updated_at === c.updated_at && t.id < c.id);
 
 /** The list of threads; kept where the checkpoints are (a file, or PostgreSQL shared by replicas). */
 export interface ThreadIndex {
@@ -70,7 +101,10 @@ export interface ThreadIndex {
   close(): Promise<void>;
 }
 
-/** Threads in one JSON file in the data folder, rewritten atomically. */
+/**
+ * Threads in one JSON file in the data folder, rewritten atomically: the embedded store before the
+ * SQLite database, kept as the source its threads are imported from (src/storage/conversation-db.ts).
+ */
 export class FileThreadIndex implements ThreadIndex {
   private readonly threads = new Map<string, ThreadRecord>();
   private readonly doc: JsonFile<ThreadRecord[]>;
@@ -113,9 +147,10 @@ export class FileThreadIndex implements ThreadIndex {
           t.workspace === q.workspace &&
           (!q.owner || t.owner === q.owner) &&
           (!q.kind || t.kind === q.kind) &&
-          (!q.status || t.status === q.status),
+          (!q.status || t.status === q.status) &&
+          isAfter(t, q.after),
       )
-      .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
+      .sort((a, b) => b.updated_at.localeCompare(a.updated_at) || b.id.localeCompare(a.id))
       .slice(0, q.limit)
       .map((t) => structuredClone(t));
   }
@@ -136,10 +171,13 @@ export class DuplicateAlertThread extends Error {
 
 /** Threads in PostgreSQL, beside the checkpoints, shared by every replica. */
 export class PostgresThreadIndex implements ThreadIndex {
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly keep?: ThreadKeep,
+  ) {}
 
   /** The index on the process's pool (which its owner closes), its tables created if missing. */
-  static async open(pool: pg.Pool): Promise<PostgresThreadIndex> {
+  static async open(pool: pg.Pool, keep?: ThreadKeep): Promise<PostgresThreadIndex> {
     await migratePostgres(pool, 'aiops_threads', [
       `CREATE TABLE IF NOT EXISTS aiops_threads (
       id text PRIMARY KEY, workspace text NOT NULL, owner text NOT NULL, title text NOT NULL,
@@ -149,8 +187,14 @@ export class PostgresThreadIndex implements ThreadIndex {
       'CREATE UNIQUE INDEX IF NOT EXISTS aiops_threads_by_alert ON aiops_threads (workspace, alert_key) WHERE alert_key IS NOT NULL',
       'ALTER TABLE aiops_threads ADD COLUMN IF NOT EXISTS meta jsonb',
       "CREATE INDEX IF NOT EXISTS aiops_threads_by_slack ON aiops_threads ((meta->'slack'->>'channel'), (meta->'slack'->>'ts')) WHERE meta ? 'slack'",
+      // Listing by last change with a cursor, per filter; and the retention sweep by age.
+      'CREATE INDEX IF NOT EXISTS aiops_threads_by_workspace_id ON aiops_threads (workspace, updated_at DESC, id DESC)',
+      'CREATE INDEX IF NOT EXISTS aiops_threads_by_owner ON aiops_threads (workspace, owner, updated_at DESC, id DESC)',
+      'CREATE INDEX IF NOT EXISTS aiops_threads_by_kind ON aiops_threads (workspace, kind, updated_at DESC, id DESC)',
+      'CREATE INDEX IF NOT EXISTS aiops_threads_by_status ON aiops_threads (workspace, status, updated_at DESC, id DESC)',
+      'CREATE INDEX IF NOT EXISTS aiops_threads_by_age ON aiops_threads (updated_at)',
     ]);
-    return new PostgresThreadIndex(pool);
+    return new PostgresThreadIndex(pool, keep);
   }
 
   async create(t: ThreadRecord) {
@@ -205,10 +249,24 @@ export class PostgresThreadIndex implements ThreadIndex {
     ]);
   }
   async list(q: ThreadQuery) {
+    const since = keptSince(this.keep, Date.now());
     const r = await this.pool.query(
       `SELECT * FROM aiops_threads WHERE workspace = $1 AND ($2::text IS NULL OR owner = $2) AND ($3::text IS NULL OR kind = $3)
-         AND ($4::text IS NULL OR status = $4) ORDER BY updated_at DESC LIMIT $5`,
-      [q.workspace, q.owner ?? null, q.kind ?? null, q.status ?? null, q.limit],
+         AND ($4::text IS NULL OR status = $4) AND ($6::timestamptz IS NULL OR (updated_at, id) < ($6::timestamptz, $7::text))
+         AND (updated_at >= CASE WHEN kind = 'alert' THEN $8::timestamptz ELSE $9::timestamptz END
+           OR EXISTS (SELECT 1 FROM aiops_approvals a WHERE a.thread_id = aiops_threads.id AND a.status = 'pending'))
+         ORDER BY updated_at DESC, id DESC LIMIT $5`,
+      [
+        q.workspace,
+        q.owner ?? null,
+        q.kind ?? null,
+        q.status ?? null,
+        q.limit,
+        q.after?.updated_at ?? null,
+        q.after?.id ?? null,
+        since.alert,
+        since.chat,
+      ],
     );
     return r.rows.map(row);
   }
@@ -230,5 +288,144 @@ function row(r: Record<string, unknown>): ThreadRecord {
     last_path: (r.last_path as string | null) ?? null,
     alert_key: (r.alert_key as string | null) ?? null,
     ...(r.meta ? { meta: r.meta as ThreadMeta } : {}),
+  };
+}
+
+/** How long threads are kept after their last change (retention.yaml `conversations`), in ms. */
+export interface ThreadKeep {
+  chatMs: number;
+  alertMs: number;
+}
+
+/** The oldest last change a kept thread of each kind may have at `now`. */
+export const keptSince = (keep: ThreadKeep | undefined, now: number) => ({
+  chat: new Date(keep ? now - keep.chatMs : 0).toISOString(),
+  alert: new Date(keep ? now - keep.alertMs : 0).toISOString(),
+});
+
+/**
+ * Threads in the embedded SQLite database (WAL), beside the checkpoints and approvals: each change
+ * is one statement, listings use an index per filter (workspace with owner, kind or status, by last
+ * change) and page by cursor. Expired threads (retention) are left out of listings until the
+ * background sweep removes them; one with a pending approval stays.
+ */
+export class SqliteThreadIndex implements ThreadIndex {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly keep?: ThreadKeep,
+  ) {
+    db.exec(`CREATE TABLE IF NOT EXISTS threads (
+      id TEXT PRIMARY KEY, workspace TEXT NOT NULL, owner TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
+      status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, turns INTEGER NOT NULL DEFAULT 0,
+      last_path TEXT, alert_key TEXT, slack_channel TEXT, slack_ts TEXT, meta TEXT);
+    CREATE INDEX IF NOT EXISTS threads_by_workspace ON threads (workspace, updated_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS threads_by_owner ON threads (workspace, owner, updated_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS threads_by_kind ON threads (workspace, kind, updated_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS threads_by_status ON threads (workspace, status, updated_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS threads_by_age ON threads (updated_at);
+    CREATE UNIQUE INDEX IF NOT EXISTS threads_by_alert ON threads (workspace, alert_key) WHERE alert_key IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS threads_by_slack ON threads (slack_channel, slack_ts) WHERE slack_channel IS NOT NULL;
+    ${SQLITE_APPROVALS_DDL}`);
+  }
+
+  async create(t: ThreadRecord) {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO threads (id, workspace, owner, title, kind, status, created_at, updated_at, turns, last_path, alert_key, slack_channel, slack_ts, meta)
+           VALUES (@id, @workspace, @owner, @title, @kind, @status, @created_at, @updated_at, @turns, @last_path, @alert_key, @slack_channel, @slack_ts, @meta)`,
+        )
+        .run(sqliteRow(t));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && t.alert_key !== null)
+        throw new DuplicateAlertThread(t.workspace, t.alert_key);
+      throw err;
+    }
+  }
+  async get(id: string) {
+    return fromSqlite(this.db.prepare('SELECT * FROM threads WHERE id = ?').get(id));
+  }
+  async update(id: string, patch: Partial<ThreadRecord>) {
+    this.db.transaction(() => {
+      const current = fromSqlite(this.db.prepare('SELECT * FROM threads WHERE id = ?').get(id));
+      if (!current) return;
+      const next = sqliteRow({ ...current, ...structuredClone(patch), id: current.id });
+      this.db
+        .prepare(
+          `UPDATE threads SET title = @title, kind = @kind, status = @status, updated_at = @updated_at, turns = @turns, last_path = @last_path,
+             alert_key = @alert_key, slack_channel = @slack_channel, slack_ts = @slack_ts, meta = @meta WHERE id = @id`,
+        )
+        .run(next);
+    })();
+  }
+  async byAlertKey(workspace: string, key: string) {
+    return fromSqlite(this.db.prepare('SELECT * FROM threads WHERE workspace = ? AND alert_key = ?').get(workspace, key));
+  }
+  async bySlack(channel: string, ts: string) {
+    return fromSqlite(this.db.prepare('SELECT * FROM threads WHERE slack_channel = ? AND slack_ts = ?').get(channel, ts));
+  }
+  async list(q: ThreadQuery) {
+    const since = keptSince(this.keep, Date.now());
+    const where = ['workspace = @workspace'];
+    if (q.owner) where.push('owner = @owner');
+    if (q.kind) where.push('kind = @kind');
+    if (q.status) where.push('status = @status');
+    if (q.after) where.push('(updated_at < @after_at OR (updated_at = @after_at AND id < @after_id))');
+    where.push(
+      `(updated_at >= CASE kind WHEN 'alert' THEN @alert_since ELSE @chat_since END
+        OR EXISTS (SELECT 1 FROM approvals a WHERE a.thread_id = threads.id AND a.status = 'pending'))`,
+    );
+    const rows = this.db.prepare(`SELECT * FROM threads WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`).all({
+      workspace: q.workspace,
+      owner: q.owner ?? null,
+      kind: q.kind ?? null,
+      status: q.status ?? null,
+      after_at: q.after?.updated_at ?? null,
+      after_id: q.after?.id ?? null,
+      alert_since: since.alert,
+      chat_since: since.chat,
+      limit: q.limit,
+    });
+    return rows.map((r) => fromSqlite(r)!);
+  }
+  /** The database belongs to whoever opened it. */
+  async close() {}
+}
+
+function sqliteRow(t: ThreadRecord) {
+  return {
+    id: t.id,
+    workspace: t.workspace,
+    owner: t.owner,
+    title: t.title,
+    kind: t.kind,
+    status: t.status,
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+    turns: t.turns,
+    last_path: t.last_path,
+    alert_key: t.alert_key,
+    slack_channel: t.meta?.slack?.channel ?? null,
+    slack_ts: t.meta?.slack?.ts ?? null,
+    meta: t.meta ? JSON.stringify(t.meta) : null,
+  };
+}
+
+function fromSqlite(r: unknown): ThreadRecord | undefined {
+  if (!r) return undefined;
+  const x = r as ReturnType<typeof sqliteRow>;
+  return {
+    id: x.id,
+    workspace: x.workspace,
+    owner: x.owner,
+    title: x.title,
+    kind: x.kind,
+    status: x.status,
+    created_at: x.created_at,
+    updated_at: x.updated_at,
+    turns: Number(x.turns),
+    last_path: x.last_path,
+    alert_key: x.alert_key,
+    ...(x.meta ? { meta: JSON.parse(x.meta) as ThreadMeta } : {}),
   };
 }

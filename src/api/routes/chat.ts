@@ -9,7 +9,7 @@ import { ChatAnswer, ChatStream, Thread, ThreadView } from '../schemas.ts';
 import { Problem, problems } from '../../core/problem.ts';
 import type { ChatService } from '../../conversations/chat.ts';
 import type { Scope } from '../../core/scope.ts';
-import type { ThreadRecord } from '../../storage/threads.ts';
+import { decodeCursor, type ThreadRecord } from '../../storage/threads.ts';
 import type { AppDeps } from '../deps.ts';
 import type { AppEnv, AppVariables } from '../env.ts';
 import { eventWriter } from '../sse.ts';
@@ -25,6 +25,7 @@ const ListQuery = z
     limit: z.coerce.number().int().min(1).max(100).default(20),
     all: z.enum(['true', 'false']).optional(),
     workspace: z.string().optional(),
+    cursor: z.string().max(512).optional().openapi({ description: 'Where the page starts: the `next_cursor` of the page before' }),
   })
   .strict();
 /** Not validated here: an id that is not one names no thread (404, from the chat service). */
@@ -164,7 +165,10 @@ export function threadRoutes(deps: AppDeps) {
     middleware: [reader] as const,
     request: { query: ListQuery },
     responses: {
-      200: { description: 'The threads', content: json(z.object({ threads: z.array(Thread) })) },
+      200: {
+        description: 'The threads, newest change first; `next_cursor` (null on the last page) asks for the next page',
+        content: json(z.object({ threads: z.array(Thread), next_cursor: z.string().nullable() })),
+      },
       ...problemResponses(400, 401, 403),
     },
   });
@@ -196,8 +200,13 @@ export function threadRoutes(deps: AppDeps) {
 
   app.openapi(list, async (c) => {
     const q = c.req.valid('query');
-    const threads = await chat.list(c.var.scope, { kind: q.kind, status: q.status, limit: q.limit, all: q.all === 'true' });
-    return c.json({ threads }, 200);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (q.cursor !== undefined && !after)
+      throw problems.validation('the cursor is not one this service gave', [
+        { field: 'cursor', message: 'not a cursor this service gave' },
+      ]);
+    const page = await chat.list(c.var.scope, { kind: q.kind, status: q.status, limit: q.limit, all: q.all === 'true', after });
+    return c.json(page, 200);
   });
   app.openapi(view, async (c) => c.json(await chat.view(c.var.scope, c.req.valid('param').id), 200));
   app.openapi(followUp, async (c) => answer(c, chat, c.var.scope, c.var.thread, c.req.valid('json').message, deps.logger));
