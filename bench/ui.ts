@@ -61,12 +61,8 @@ for (const p of pages) {
     const browser = await launchChromium();
     await browser.context.addInitScript(watch(p.selector));
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.on('response', async (res) => {
-      if (res.request().resourceType() !== 'script' || res.status() !== 200) return;
-      const url = new URL(res.url()).pathname;
-      if (scripts.has(url)) return;
-      scripts.add(url);
-      scriptBytes += (await res.body()).length;
+    page.on('response', (res) => {
+      if (res.request().resourceType() === 'script' && res.status() === 200) scripts.add(new URL(res.url()).pathname);
     });
     for (const [k, out] of [
       ['cold', cold],
@@ -93,6 +89,8 @@ for (const p of pages) {
   });
 }
 
+// The bytes of each script the visits loaded, as the service sends them (preloaded responses have no body in the browser's events).
+for (const url of scripts) scriptBytes += (await (await fetch(`${server.url}${url}`)).arrayBuffer()).byteLength;
 const dir = path.resolve('ui');
 const allScript = fs
   .readdirSync(dir)
