@@ -241,7 +241,7 @@ describe.skipIf(!available)('the web console in Chromium', () => {
     await shot('alert-thread');
   });
 
-  it('lists briefings and shows one with its figures and charts; eval runs need the role eval', async () => {
+  it('lists briefings and shows one with its figures and charts; eval runs need the role eval; stats the role admin', async () => {
     const sre = await svc.token({ sub: 'alice', roles: ['sre'] });
     const res = await svc.request('/v1/briefings', {
       method: 'POST',
@@ -265,6 +265,19 @@ describe.skipIf(!available)('the web console in Chromium', () => {
     await signIn('eve', ['eval']);
     await page.getByRole('link', { name: 'Evals' }).click();
     await expect.poll(() => page.locator('main').textContent()).toContain('No eval runs yet');
+    await page.getByRole('link', { name: 'Stats' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('need the role admin or auditor');
+
+    // The service's own stats: the chat turns asked by the earlier tests are counted.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('root', ['admin']);
+    await page.getByRole('link', { name: 'Stats' }).click();
+    const turns = page.locator('table.grid', { hasText: 'Counts' }).locator('tr', { hasText: /^chat turns/ });
+    await expect.poll(async () => Number((await turns.locator('td').nth(1).textContent()) ?? 0)).toBeGreaterThan(0);
+    expect(await page.locator('table.grid caption').allTextContents()).toEqual(
+      expect.arrayContaining(['Counts', 'Proposals by outcome', 'Routes', 'Graph nodes', 'Tools']),
+    );
+    await shot('stats');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn('alice', ['sre']);
   });

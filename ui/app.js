@@ -19,6 +19,7 @@ const PAGES = {
   alerts: () => import('./alerts.js'),
   briefings: () => import('./briefings.js'),
   evals: () => import('./evals.js'),
+  stats: () => import('./stats.js'),
 };
 
 /** The signed-in user (from /v1/whoami) and helpers the pages share. */

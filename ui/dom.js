@@ -53,3 +53,32 @@ export function field(label, control) {
   control.id = id;
   return h('div', { class: 'field' }, h('label', { for: id }, label), control);
 }
+
+/** A table with a caption, column heads and rows of cells (strings or nodes). */
+export function table(caption, heads, rows) {
+  return h(
+    'table',
+    { class: 'grid' },
+    h('caption', {}, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        heads.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,37 +1,9 @@
 import { api } from './api.js';
-import { empty, failure, field, h, link, replace, when } from './dom.js';
+import { empty, failure, field, h, link, replace, table, when } from './dom.js';
 
 /** Eval runs (role eval): the list, a run's summary table, and two runs compared. */
 
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)} %`);
-
-function table(caption, heads, rows) {
-  return h(
-    'table',
-    { class: 'grid' },
-    h('caption', {}, caption),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        heads.map((t) => h('th', { scope: 'col' }, t)),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          r.map((c) => h('td', {}, c)),
-        ),
-      ),
-    ),
-  );
-}
 
 export async function render(main, ctx, [a, b]) {
   if (!ctx.hasRole('eval')) {
