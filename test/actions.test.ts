@@ -415,13 +415,27 @@ describe('the audit trail', () => {
       }
     };
     walk(path.join(dataDir, 'threads'));
-    expect(files.some((f) => f.endsWith('approvals.json'))).toBe(true);
-    expect(files.filter((f) => f.includes('checkpoints')).length).toBeGreaterThan(3);
+    expect(files.some((f) => f.endsWith('conversations.db'))).toBe(true);
+    // The database's content as the service reads it: checkpoints inflated, with the items they refer to.
+    const { default: Database } = await import('better-sqlite3');
+    const { CompactSqliteSaver } = await import('../src/storage/sqlite-checkpointer.ts');
+    const db = new Database(path.join(dataDir, 'threads', 'conversations.db'));
+    const stored: string[] = [];
+    try {
+      db.pragma('busy_timeout = 5000');
+      for await (const t of new CompactSqliteSaver(db).list({})) stored.push(JSON.stringify(t));
+      stored.push(JSON.stringify(db.prepare('SELECT * FROM threads').all()), JSON.stringify(db.prepare('SELECT * FROM approvals').all()));
+    } finally {
+      db.close();
+    }
+    expect(stored.length).toBeGreaterThan(3);
+    expect(stored.join('\n')).toMatch(/approval_id/);
     for (const t of tokens) {
       const signature = t.split('.')[2]!;
       expect(JSON.stringify(rows)).not.toContain(signature);
       expect(svc.logs()).not.toContain(signature);
-      for (const f of files) expect(fs.readFileSync(f, 'utf8'), f).not.toContain(signature);
+      for (const f of files) expect(fs.readFileSync(f, 'latin1'), f).not.toContain(signature);
+      for (const s of stored) expect(s).not.toContain(signature);
     }
   });
 });
