@@ -138,7 +138,9 @@ async function route() {
     const page = await PAGES[name]();
     if (n !== routing) return;
     replace(main);
-    cleanup = (await page.render(main, ctx, parts.slice(1))) ?? null;
+    // A page may return a function that stops what it started (timers, streams); anything else is not kept.
+    const stop = await page.render(main, ctx, parts.slice(1));
+    cleanup = typeof stop === 'function' ? stop : null;
   } catch (err) {
     if (n === routing && err?.status !== 401) replace(main, failure(err));
   }

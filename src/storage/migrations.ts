@@ -241,7 +241,7 @@ TTL toDateTime(at) + toIntervalDay(30)`,
     ],
   },
   {
-    version: 11,
+    version: 10,
     name: 'request facts and the LLM cache',
     statements: [
       // Every request's facts, unsampled (request, turn, node, tool, model, grounding, briefing rows):
