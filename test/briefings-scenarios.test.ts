@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIO_END, seedScenario } from './helpers/scenario.ts';
 import { json, startTestService, type TestService } from './helpers/service.ts';
@@ -24,8 +25,12 @@ const model = new ScriptedChatModel({
 let svc: TestService;
 let sre: string;
 beforeAll(async () => {
+  // The scripted model drafts the same prompt two ways (grounded, then invented); the LLM cache would answer
+  // the second from the first, so it is off here.
+  const llm = fs.readFileSync('policies/llm.yaml', 'utf8').replace(/^cache:\n {2}enabled: true$/m, 'cache:\n  enabled: false');
+  expect(llm).toContain('cache:\n  enabled: false');
   svc = await startTestService(
-    { AIOPS_POLICIES_DIR: policiesWith({ 'briefings.yaml': 'scheduler: false\n' }) },
+    { AIOPS_POLICIES_DIR: policiesWith({ 'briefings.yaml': 'scheduler: false\n', 'llm.yaml': llm }) },
     { model, modelName: 'scripted-model' },
   );
   sre = await svc.token({ roles: ['sre'] });
