@@ -88,19 +88,24 @@ export class AuditLog {
         limit: q.limit,
       },
     });
-    return rows.map((r) => ({
-      at: new Date(Number(r.at_ms)).toISOString(),
-      workspace: String(r.workspace),
-      kind: r.kind as AuditKind,
-      approval_id: String(r.approval_id),
-      thread_id: String(r.thread_id),
-      actor: String(r.actor),
-      action: String(r.action),
-      params: JSON.parse(String(r.params)) as Record<string, unknown>,
-      status: String(r.status),
-      control_plane_status: Number(r.control_plane_status),
-      detail: String(r.detail),
-      tracking_id: String(r.tracking_id),
-    }));
+    return rows.map(auditEntryOf);
   }
+}
+
+/** An audit row as read (`at` as `at_ms`, milliseconds) into its entry. */
+export function auditEntryOf(r: Record<string, unknown>): AuditEntry {
+  return {
+    at: new Date(Number(r.at_ms)).toISOString(),
+    workspace: String(r.workspace),
+    kind: r.kind as AuditKind,
+    approval_id: String(r.approval_id),
+    thread_id: String(r.thread_id),
+    actor: String(r.actor),
+    action: String(r.action),
+    params: JSON.parse(String(r.params)) as Record<string, unknown>,
+    status: String(r.status),
+    control_plane_status: Number(r.control_plane_status),
+    detail: String(r.detail),
+    tracking_id: String(r.tracking_id),
+  };
 }

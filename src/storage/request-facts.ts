@@ -3,6 +3,7 @@ import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { Fact, FactSink } from '../observability/facts.ts';
 import { readRows, type Store } from '../clients/clickhouse.ts';
 import { GroupCommitWriter } from './group-commit.ts';
+import { auditEntryOf } from './audit.ts';
 
 const TABLE = 'aiops_request_facts';
 const COLUMNS = ['timestamp', 'seq', 'workspace', 'tracking_id', 'kind', 'name', 'status', 'duration_ms', 'attributes', 'numbers'];
@@ -234,23 +235,16 @@ export async function wideEventOf(store: Store, workspace: string, trackingId: s
 /** Audit rows (proposals, decisions, results) a request wrote. */
 export async function auditOf(store: Store, workspace: string, trackingId: string) {
   const rows = await readRows<Record<string, unknown>>(store, {
-    query: `SELECT toUnixTimestamp64Milli(at) AS at_ms, kind, approval_id, thread_id, actor, action, params, status, control_plane_status, detail
+    query: `SELECT toUnixTimestamp64Milli(at) AS at_ms, workspace, kind, approval_id, thread_id, actor, action, params, status, control_plane_status, detail, tracking_id
       FROM aiops_audit WHERE workspace = {workspace:String} AND tracking_id = {tracking_id:String}
       ORDER BY at, kind LIMIT 500`,
     params: { workspace, tracking_id: trackingId },
   });
-  return rows.map((r) => ({
-    at: new Date(Number(r.at_ms)).toISOString(),
-    kind: String(r.kind),
-    approval_id: String(r.approval_id),
-    thread_id: String(r.thread_id),
-    actor: String(r.actor),
-    action: String(r.action),
-    params: JSON.parse(String(r.params)) as Record<string, unknown>,
-    status: String(r.status),
-    control_plane_status: Number(r.control_plane_status),
-    detail: String(r.detail),
-  }));
+  // The trace leaves out what it was asked by: the workspace and the tracking id.
+  return rows.map((r) => {
+    const { workspace: _workspace, tracking_id: _trackingId, ...entry } = auditEntryOf(r);
+    return entry;
+  });
 }
 
 /** Proposals by outcome over a period, from the audit trail (every proposal and decision has a row). */

@@ -36,11 +36,16 @@ const knownIds = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** Every role that may approve some action of the policy. */
+function approverRolesOf(policy: AppDeps['policies']['remediate']): string[] {
+  return [...new Set(Object.values(policy.actions).flatMap((a) => a?.approvers ?? []))];
+}
+
 /** /v1/threads/{id}/approvals: a thread's proposed actions, and decisions on them. */
 export function approvalRoutes(deps: AppDeps, approvals: ApprovalService) {
   const app = router();
   const policy = deps.policies.remediate;
-  const approverRoles = [...new Set(Object.values(policy.actions).flatMap((a) => a?.approvers ?? []))];
+  const approverRoles = approverRolesOf(policy);
 
   const list = createRoute({
     method: 'get',
@@ -140,7 +145,7 @@ const WorkspaceQuery = z
 export function workspaceApprovalRoutes(deps: AppDeps, approvals: ApprovalService) {
   const app = router();
   const policy = deps.policies.remediate;
-  const approverRoles = [...new Set(Object.values(policy.actions).flatMap((a) => a?.approvers ?? []))];
+  const approverRoles = approverRolesOf(policy);
   const list = createRoute({
     method: 'get',
     path: '/',
